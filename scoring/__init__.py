@@ -1,0 +1,46 @@
+"""psyscore: open psychometric instrument library and scoring engine.
+
+>>> import scoring
+>>> lib = scoring.load_library()
+>>> "phq9" in lib
+True
+"""
+
+from scoring._version import __version__
+from scoring.engine import ScoreResult, score
+from scoring.errors import (
+    DefinitionError,
+    Issue,
+    PsyscoreError,
+    ResponseValidationError,
+    UnknownInstrumentError,
+    ValidationReport,
+)
+from scoring.library import (
+    Definition,
+    Library,
+    Settings,
+    content_hash,
+    load_definition,
+    load_library,
+    validate,
+)
+
+__all__ = [
+    "Definition",
+    "DefinitionError",
+    "Issue",
+    "Library",
+    "PsyscoreError",
+    "ResponseValidationError",
+    "ScoreResult",
+    "Settings",
+    "UnknownInstrumentError",
+    "ValidationReport",
+    "__version__",
+    "content_hash",
+    "load_definition",
+    "load_library",
+    "score",
+    "validate",
+]

@@ -1,0 +1,239 @@
+"""Compile a validated definition once into arrays the scorer uses (keys matrix, masks, bounds, rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scoring.schema import Condition, Scale
+
+if TYPE_CHECKING:
+    from scoring.library import Definition
+
+SCALE_SUFFIXES = ("band", "severity", "n_answered", "prorated", "valid", "reason")
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    id: str
+    label: str
+    column: str
+    #: (sex, op, value) entries; sex is "any", "female" or "male"
+    entries: tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True)
+class ScalePlan:
+    """One scale, compiled."""
+
+    id: str
+    name: str
+    index: np.ndarray  # positions of the scale's items in Plan.item_ids
+    weights: np.ndarray  # one weight per item of the scale
+    method: str
+    count_op: str | None
+    count_thresholds: np.ndarray | None  # per item of the scale
+    multiplier: float
+    transform_keys: np.ndarray | None
+    transform_values: np.ndarray | None
+    rule: str
+    max_missing: int | None
+    min_answered: int | None
+    rounding: str
+    decimals: int
+    range: tuple[float, float]
+    band_mins: np.ndarray
+    band_labels: tuple[str, ...]
+    band_severities: tuple[int, ...]
+    cutoffs: tuple[CutoffPlan, ...]
+    higher_is: str
+    source: Scale = field(repr=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        base = (self.id, *(f"{self.id}_{s}" for s in SCALE_SUFFIXES))
+        return base + tuple(c.column for c in self.cutoffs)
+
+
+@dataclass(frozen=True)
+class Gate:
+    item: int  # position of the gated item
+    gate: int  # position of the gate item
+    op: str
+    value: object
+    value_if_not_shown: float | None
+
+
+@dataclass(frozen=True)
+class Applicability:
+    item: int
+    respondent: str
+    op: str
+    value: object
+
+
+@dataclass(frozen=True)
+class CriticalPlan:
+    item: int
+    item_id: str
+    op: str
+    value: object
+    message: str
+
+
+@dataclass(frozen=True)
+class FlagPlan:
+    id: str
+    label: str
+    mode: str  # "all" or "any"
+    #: (kind, target, op, value): kind "scale" (target = scale id) or "item" (target = item position)
+    conditions: tuple[tuple[str, str | int, str, object], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything needed to score an instrument, as arrays. Built once per definition (cached)."""
+
+    instrument_id: str
+    version: str
+    hash: str
+    item_ids: tuple[str, ...]
+    allowed: tuple[np.ndarray, ...]  # sorted allowed codes per item
+    lo: np.ndarray
+    hi: np.ndarray
+    integer_codes: np.ndarray  # bool per item: every allowed code is a whole number
+    reverse: np.ndarray  # bool per item
+    scored: np.ndarray  # bool per item: enters a scale, a gate, a flag or a critical rule
+    keys: np.ndarray  # items × scales weight matrix (0 where the item is not in the scale)
+    scales: tuple[ScalePlan, ...]
+    gates: tuple[Gate, ...]
+    applicability: tuple[Applicability, ...]
+    critical: tuple[CriticalPlan, ...]
+    flags: tuple[FlagPlan, ...]
+
+    @property
+    def output_columns(self) -> tuple[str, ...]:
+        cols: list[str] = []
+        for s in self.scales:
+            cols.extend(s.columns)
+        cols.extend(f.id for f in self.flags)
+        cols.extend(["critical", "critical_items", "instrument_id", "instrument_version", "instrument_hash",
+                     "engine_version"])
+        return tuple(cols)
+
+
+def compile_plan(definition: Definition) -> Plan:
+    """Compile a validated :class:`~scoring.library.Definition` into a :class:`Plan`."""
+    ins = definition.definition
+    item_ids = tuple(i.id for i in ins.items)
+    pos = {item_id: k for k, item_id in enumerate(item_ids)}
+    sets = {s.id: s for s in ins.option_sets}
+    allowed = tuple(np.array(sorted(float(o.value) for o in sets[i.options].options)) for i in ins.items)
+    lo = np.array([a[0] for a in allowed])
+    hi = np.array([a[-1] for a in allowed])
+    integer_codes = np.array([bool(np.all(a == np.round(a))) for a in allowed])
+    reverse = np.array([i.reverse for i in ins.items], dtype=bool)
+    used = {i for s in ins.scales for i in s.items} | {i.shown_if.item for i in ins.items if i.shown_if}
+    used |= {c.item for c in ins.critical_items}
+    used |= {c.item for f in ins.flags for c in (f.all_of or []) + (f.any_of or []) if c.item}
+    scored = np.array([i.id in used for i in ins.items], dtype=bool)
+
+    keys = np.zeros((len(item_ids), len(ins.scales)))
+    scales = []
+    for s_idx, scale in enumerate(ins.scales):
+        index = np.array([pos[i] for i in scale.items], dtype=np.intp)
+        weights = np.array([float(scale.weights.get(i, 1)) for i in scale.items])
+        keys[index, s_idx] = weights
+        thresholds = None
+        if scale.count_if is not None:
+            thresholds = np.array([float(scale.count_if.per_item.get(i, scale.count_if.value)) for i in scale.items])
+        t_keys = t_vals = None
+        if scale.transform is not None:
+            ordered = sorted(scale.transform.table.items())
+            t_keys = np.array([k for k, _ in ordered], dtype=float)
+            t_vals = np.array([v for _, v in ordered], dtype=float)
+        bands = scale.bands.ranges if scale.bands else []
+        cut_groups: dict[str, list] = {}
+        for c in scale.cutoffs:
+            cut_groups.setdefault(c.id, []).append(c)
+        cutoffs = tuple(
+            CutoffPlan(cid, group[0].label, f"{scale.id}_{cid}",
+                       tuple((c.sex, c.op, float(c.value)) for c in group))
+            for cid, group in cut_groups.items()
+        )
+        scales.append(ScalePlan(
+            id=scale.id, name=scale.name, index=index, weights=weights, method=scale.method,
+            count_op=scale.count_if.op if scale.count_if else None, count_thresholds=thresholds,
+            multiplier=float(scale.multiplier), transform_keys=t_keys, transform_values=t_vals,
+            rule=scale.missing.rule, max_missing=scale.missing.max_missing,
+            min_answered=scale.missing.min_answered, rounding=scale.missing.rounding,
+            decimals=scale.missing.decimals, range=(float(scale.range[0]), float(scale.range[1])),
+            band_mins=np.array([float(b.min) for b in bands]), band_labels=tuple(b.label for b in bands),
+            band_severities=tuple(b.severity for b in bands), cutoffs=cutoffs, higher_is=scale.higher_is,
+            source=scale,
+        ))
+
+    gates = tuple(
+        Gate(pos[i.id], pos[i.shown_if.item], i.shown_if.op, _cond_value(i.shown_if),
+             None if i.value_if_not_shown is None else float(i.value_if_not_shown))
+        for i in ins.items if i.shown_if is not None
+    )
+    applicability = tuple(
+        Applicability(pos[i.id], i.applies_if.respondent, i.applies_if.op, _cond_value(i.applies_if))
+        for i in ins.items if i.applies_if is not None
+    )
+    critical = tuple(
+        CriticalPlan(pos[c.item], c.item, c.op, c.value, c.message) for c in ins.critical_items
+    )
+    flags = tuple(
+        FlagPlan(
+            f.id, f.label, "all" if f.all_of is not None else "any",
+            tuple(
+                ("scale", c.scale, c.op, c.value) if c.scale is not None else ("item", pos[c.item or ""], c.op, c.value)
+                for c in (f.all_of if f.all_of is not None else f.any_of or [])
+            ),
+        )
+        for f in ins.flags
+    )
+    return Plan(
+        instrument_id=ins.id, version=ins.version, hash=definition.hash, item_ids=item_ids, allowed=allowed,
+        lo=lo, hi=hi, integer_codes=integer_codes, reverse=reverse, scored=scored, keys=keys, scales=tuple(scales),
+        gates=gates, applicability=applicability, critical=critical, flags=flags,
+    )
+
+
+def _cond_value(cond: Condition) -> object:
+    return cond.value
+
+
+def compare(values: np.ndarray, op: str, target: object) -> np.ndarray:
+    """Vectorized ``values <op> target``; NaN compares False (callers handle missing separately)."""
+    if op in ("in", "not_in"):
+        targets = target if isinstance(target, list) else [target]
+        if values.dtype.kind in "fiu":
+            numeric = [float(t) for t in targets if not isinstance(t, str)]
+            hit = np.isin(values, numeric)
+        else:
+            hit = np.isin(values.astype(str), [str(t) for t in targets])
+        return hit if op == "in" else ~hit
+    if values.dtype.kind not in "fiu":
+        values_s = values.astype(str)
+        t = str(target)
+        return {"==": values_s == t, "!=": values_s != t}.get(op, np.zeros(len(values), bool))
+    t = float(target)  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore"):
+        if op == ">":
+            return values > t
+        if op == ">=":
+            return values >= t
+        if op == "<":
+            return values < t
+        if op == "<=":
+            return values <= t
+        if op == "==":
+            return values == t
+        if op == "!=":
+            return (values != t) & ~np.isnan(values)
+    raise ValueError(f"unknown operator {op!r}")

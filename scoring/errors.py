@@ -1,0 +1,170 @@
+"""Exceptions, located validation issues and the one catalogue of issue codes.
+
+Every problem psyscore reports about a definition carries a code from :data:`CATALOG`, the file and line
+it was found at, the path inside the document, a message and a hint on how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+#: code -> (severity, short title). Messages are written where the issue is detected; the title is what
+#: ``psyscore validate --codes`` and the docs list.
+CATALOG: dict[str, tuple[Severity, str]] = {
+    # reading and shape (first pass)
+    "E100": ("error", "file cannot be read"),
+    "E101": ("error", "YAML syntax error"),
+    "E102": ("error", "duplicate key in a mapping"),
+    "E103": ("error", "document is not a mapping"),
+    "E110": ("error", "unknown key"),
+    "E111": ("error", "required key missing"),
+    "E112": ("error", "wrong type or value"),
+    # meaning (second pass)
+    "E200": ("error", "duplicate id"),
+    "E201": ("error", "unknown option set"),
+    "E202": ("error", "option values repeat in an option set"),
+    "E203": ("error", "unknown item"),
+    "E204": ("error", "unscored item used in a scale"),
+    "E205": ("error", "item repeated in a scale"),
+    "E206": ("error", "weight for an item that is not in the scale"),
+    "E207": ("error", "declared range differs from the range the items allow"),
+    "E208": ("error", "bands do not cover the range contiguously"),
+    "E209": ("error", "reverse keying needs a symmetric option set"),
+    "E210": ("error", "missing-data rule is inconsistent"),
+    "E211": ("error", "count scale needs count_if"),
+    "E212": ("error", "conversion table does not cover the raw range"),
+    "E213": ("error", "cut-off outside the scale range"),
+    "E214": ("error", "critical item condition can never or always be met"),
+    "E215": ("error", "gate refers to an item that is not asked before it"),
+    "E216": ("error", "value_if_not_shown without a gate, or not a valid option"),
+    "E217": ("error", "translation incomplete or refers to unknown ids"),
+    "E218": ("error", "item text not allowed by the licence, or missing"),
+    "E219": ("error", "invalid LOINC code"),
+    "E220": ("error", "change parameter out of bounds"),
+    "E221": ("error", "flag refers to an unknown scale"),
+    "E222": ("error", "file name does not match the instrument id"),
+    "E223": ("error", "same id and version defined twice with different content"),
+    "E224": ("error", "band bounds are not integers on an integer-valued scale"),
+    "W300": ("warning", "item enters no scale and is not marked scored: false"),
+    "W301": ("warning", "scale has no bands"),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One located problem in a definition or a norm file."""
+
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    path: str = ""
+    hint: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return CATALOG.get(self.code, ("error", ""))[0]
+
+    @property
+    def location(self) -> str:
+        where = self.file or "<definition>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where} {self.path}".rstrip()
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.severity} {self.code}: {self.message}"
+        if self.hint:
+            text += f" — {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class PsyscoreError(Exception):
+    """Base class of every error psyscore raises on purpose."""
+
+
+class DefinitionError(PsyscoreError):
+    """One or more definitions are invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: Sequence[Issue]):
+        self.issues = list(issues)
+        lines = "\n".join(f"  {i}" for i in self.issues if i.severity == "error")
+        super().__init__(f"{sum(i.severity == 'error' for i in self.issues)} definition error(s):\n{lines}")
+
+
+class UnknownInstrumentError(PsyscoreError, KeyError):
+    def __init__(self, instrument_id: str, known: Iterable[str], version: str | None = None):
+        self.instrument_id = instrument_id
+        known = sorted(known)
+        what = f"{instrument_id!r}" + (f" version {version}" if version else "")
+        msg = f"unknown instrument {what}"
+        guess = did_you_mean(instrument_id, known)
+        if guess:
+            msg += f" — {guess}"
+        elif known:
+            msg += f"; known: {', '.join(known)}"
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ResponseValidationError(PsyscoreError, ValueError):
+    """Response data failed validation in strict mode; ``failures`` is the tidy failures frame."""
+
+    def __init__(self, failures: object, summary: str):
+        self.failures = failures
+        super().__init__(summary)
+
+
+@dataclass
+class ValidationReport:
+    """Result of validating one or more definitions. Raising is opt-in: :meth:`raise_for_errors`."""
+
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def extend(self, issues: Iterable[Issue]) -> None:
+        self.issues.extend(issues)
+
+    def raise_for_errors(self) -> None:
+        if self.errors:
+            raise DefinitionError(self.issues)
+
+    def __str__(self) -> str:
+        if not self.issues:
+            return "no issues"
+        return "\n".join(str(i) for i in self.issues)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """Return ``"did you mean 'x'?"`` for the closest candidate, or None."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None

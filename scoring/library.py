@@ -1,0 +1,238 @@
+"""Discovery and loading of instrument definitions: bundled, configured and ad-hoc folders.
+
+``load_library()`` finds the definitions shipped with psyscore (from a source checkout, an editable
+install or a wheel alike) plus any folders named in :class:`Settings` (environment variable
+``PSYSCORE_INSTRUMENTS_PATH``, folders separated by ``os.pathsep``), validates every file in two passes
+and returns a :class:`Library`. An invalid file never enters the library; ``Library.report`` says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from scoring import rules
+from scoring.errors import Issue, UnknownInstrumentError, ValidationReport
+from scoring.loading import SourceDoc, read_yaml_file, to_model
+from scoring.schema import Instrument
+
+ENV_INSTRUMENTS = "PSYSCORE_INSTRUMENTS_PATH"
+ENV_NORMS = "PSYSCORE_NORMS_PATH"
+DEFINITION_SUFFIXES = (".yaml", ".yml")
+
+
+def bundled_dir(kind: str) -> Path:
+    """Folder of a bundled resource (``instruments`` or ``norms``) for a checkout or a wheel."""
+    package = Path(__file__).resolve().parent
+    in_wheel = package / "_bundled" / kind
+    if in_wheel.is_dir():
+        return in_wheel
+    return package.parent / kind
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where definitions and norms are looked for. Build with :meth:`from_env` or explicitly."""
+
+    instrument_dirs: tuple[Path, ...] = ()
+    norm_dirs: tuple[Path, ...] = ()
+    include_bundled: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def split(name: str) -> tuple[Path, ...]:
+            return tuple(Path(p) for p in env.get(name, "").split(os.pathsep) if p.strip())
+
+        return cls(instrument_dirs=split(ENV_INSTRUMENTS), norm_dirs=split(ENV_NORMS))
+
+    @property
+    def all_instrument_dirs(self) -> tuple[Path, ...]:
+        bundled = (bundled_dir("instruments"),) if self.include_bundled else ()
+        return bundled + self.instrument_dirs
+
+    @property
+    def all_norm_dirs(self) -> tuple[Path, ...]:
+        bundled = (bundled_dir("norms"),) if self.include_bundled else ()
+        return bundled + self.norm_dirs
+
+
+def content_hash(instrument: Instrument) -> str:
+    """SHA-256 of the definition's canonical JSON: formatting and comments do not change it.
+
+    >>> lib = load_library()
+    >>> len(content_hash(lib["phq9"].definition))
+    64
+    """
+    canonical = json.dumps(instrument.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A validated instrument definition with where it came from and its content hash."""
+
+    definition: Instrument
+    path: Path | None = None
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def version(self) -> str:
+        return self.definition.version
+
+    @cached_property
+    def hash(self) -> str:
+        return content_hash(self.definition)
+
+    @cached_property
+    def plan(self):  # -> scoring.engine.plan.Plan (import deferred: engine imports library types)
+        from scoring.engine.plan import compile_plan
+
+        return compile_plan(self)
+
+    def __repr__(self) -> str:
+        return f"<Definition {self.id} {self.version} {self.hash[:12]}>"
+
+
+def load_definition(path: Path | str) -> tuple[Definition | None, list[Issue]]:
+    """Read and validate one file (both passes). Returns the definition (None on any error) and issues."""
+    path = Path(path)
+    doc, issues = read_yaml_file(path)
+    if doc is None:
+        return None, issues
+    return definition_from_doc(doc, issues, path)
+
+
+def definition_from_doc(doc: SourceDoc, issues: list[Issue], path: Path | None = None
+                        ) -> tuple[Definition | None, list[Issue]]:
+    model, shape_issues = to_model(Instrument, doc)
+    issues = issues + shape_issues
+    if model is None:
+        return None, issues
+    issues += rules.check(model, doc)
+    if any(i.severity == "error" for i in issues):
+        return None, issues
+    return Definition(model, path), issues
+
+
+def iter_definition_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """Definition files in the given files or folders (folders searched recursively, sorted)."""
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for child in sorted(p.rglob("*")):
+                if child.suffix in DEFINITION_SUFFIXES and child.is_file() and not _ignored(child, p):
+                    yield child
+        else:
+            yield p
+
+
+def _ignored(child: Path, root: Path) -> bool:
+    rel = child.relative_to(root)
+    return any(part.startswith((".", "_")) for part in rel.parts[:-1]) or child.name.startswith(".")
+
+
+@dataclass
+class Library(Mapping[str, Definition]):
+    """Validated definitions by id (latest version) and by (id, version).
+
+    >>> lib = load_library()
+    >>> lib["phq9"].id, "gad7" in lib
+    ('phq9', True)
+    """
+
+    definitions: dict[tuple[str, str], Definition] = field(default_factory=dict)
+    report: ValidationReport = field(default_factory=ValidationReport)
+
+    def __getitem__(self, instrument_id: str) -> Definition:
+        return self.get_version(instrument_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted({k[0] for k in self.definitions}))
+
+    def __len__(self) -> int:
+        return len({k[0] for k in self.definitions})
+
+    def versions(self, instrument_id: str) -> list[str]:
+        return sorted((v for i, v in self.definitions if i == instrument_id), key=_version_key)
+
+    def get_version(self, instrument_id: str, version: str | None = None) -> Definition:
+        """The definition of ``instrument_id`` at ``version`` (latest when None)."""
+        versions = self.versions(instrument_id)
+        if not versions:
+            raise UnknownInstrumentError(instrument_id, self)
+        if version is None:
+            version = versions[-1]
+        try:
+            return self.definitions[(instrument_id, version)]
+        except KeyError:
+            raise UnknownInstrumentError(instrument_id, self, version) from None
+
+    def by_hash(self, digest: str) -> Definition | None:
+        return next((d for d in self.definitions.values() if d.hash == digest), None)
+
+    def add(self, definition: Definition) -> Issue | None:
+        key = (definition.id, definition.version)
+        existing = self.definitions.get(key)
+        if existing is not None and existing.hash != definition.hash:
+            return Issue(
+                "E223",
+                f"{definition.id} {definition.version} is already defined in {existing.path} with different "
+                "content",
+                str(definition.path) if definition.path else None,
+                None,
+                "version",
+                "a changed definition needs a new version number",
+            )
+        self.definitions[key] = definition
+        return None
+
+
+def load_library(
+    paths: Sequence[Path | str] | None = None, settings: Settings | None = None
+) -> Library:
+    """Load and validate definitions.
+
+    Parameters
+    ----------
+    paths
+        Files or folders to load instead of the configured ones.
+    settings
+        Where to look; defaults to :meth:`Settings.from_env` (bundled plus ``PSYSCORE_INSTRUMENTS_PATH``).
+
+    Returns
+    -------
+    Library
+        Valid definitions; invalid files are left out and described in ``library.report``.
+    """
+    if paths is None:
+        settings = settings or Settings.from_env()
+        paths = [d for d in settings.all_instrument_dirs if d.is_dir()]
+    lib = Library()
+    for file in iter_definition_files(paths):
+        definition, issues = load_definition(file)
+        lib.report.extend(issues)
+        if definition is not None:
+            clash = lib.add(definition)
+            if clash:
+                lib.report.extend([clash])
+    return lib
+
+
+def validate(paths: Sequence[Path | str] | None = None) -> ValidationReport:
+    """Validate definition files (or the configured library); the report lists every issue."""
+    return load_library(paths).report

@@ -1,0 +1,233 @@
+"""Read definition files: safe YAML, duplicate keys rejected, every error mapped to file:line.
+
+The first validation pass (shape) lives here: YAML is composed into nodes (keeping line marks), checked
+for duplicate keys, constructed with PyYAML's safe constructor and handed to the pydantic models. Errors
+of every kind become :class:`~scoring.errors.Issue` objects located at ``file:line path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from scoring.errors import Issue, did_you_mean
+
+PathKey = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class SourceDoc:
+    """Parsed YAML with the line of every node, for locating issues."""
+
+    file: str
+    data: Any
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """Line of the nearest ancestor of ``path`` that exists in the document."""
+        key = tuple(path)
+        while True:
+            if key in self.lines:
+                return self.lines[key]
+            if not key:
+                return None
+            key = key[:-1]
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``('scales', 0, 'items', 3)`` → ``scales[0].items[3]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _walk(node: yaml.Node, path: PathKey, doc: SourceDoc, issues: list[Issue]) -> None:
+    doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                issues.append(
+                    Issue(
+                        "E102",
+                        f"duplicate key {key!r} (first at line {seen[key]})",
+                        doc.file,
+                        line,
+                        format_path((*path, key)),
+                        "remove or rename one of the two entries; YAML would silently keep only the last",
+                    )
+                )
+                continue
+            seen[key] = line
+            # int-looking keys (translation option codes, conversion tables) are looked up both ways
+            child: PathKey = (*path, key)
+            _walk(value_node, child, doc, issues)
+            doc.lines[child] = line
+            if isinstance(key, str) and key.lstrip("-").isdigit():
+                doc.lines[(*path, int(key))] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child_node in enumerate(node.value):
+            _walk(child_node, (*path, i), doc, issues)
+
+
+def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, list[Issue]]:
+    """Parse YAML text safely. Returns the document (None if unreadable) and the issues found."""
+    issues: list[Issue] = []
+    doc = SourceDoc(file=file, data=None)
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                issues.append(Issue("E103", "the file is empty", file, 1, "", "write the definition as a mapping"))
+                return None, issues
+            _walk(node, (), doc, issues)
+            doc.data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or str(exc)
+        issues.append(
+            Issue("E101", f"YAML syntax error: {problem}", file, line, "", "check indentation, colons and quotes")
+        )
+        return None, issues
+    except yaml.YAMLError as exc:
+        issues.append(Issue("E101", f"YAML error: {exc}", file, None, "", None))
+        return None, issues
+    if not isinstance(doc.data, Mapping):
+        issues.append(
+            Issue("E103", f"expected a mapping at the top, found {type(doc.data).__name__}", file, 1, "", None)
+        )
+        return None, issues
+    return doc, issues
+
+
+def read_yaml_file(path: Path) -> tuple[SourceDoc | None, list[Issue]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Issue("E100", f"cannot read file: {exc}", str(path), None, "", None)]
+    return parse_yaml(text, str(path))
+
+
+def _hint_for(err: Mapping[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, str, str | None]:
+    """Map one pydantic error to (code, message, hint)."""
+    kind = err.get("type", "")
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = loc[-1] if loc else "?"
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = did_you_mean(str(key), allowed) if allowed else None
+        if not hint and allowed:
+            hint = f"allowed keys here: {', '.join(sorted(allowed))}"
+        return "E110", f"unknown key {key!r}", hint
+    if kind == "missing":
+        return "E111", f"required key {loc[-1]!r} is missing", "add it; see instruments/README.md"
+    msg = err.get("msg", "invalid value")
+    hint = None
+    if isinstance(value, bool):
+        hint = "YAML reads yes/no/true/false/on/off as booleans: quote the text, e.g. label: \"Yes\""
+    elif kind == "string_pattern_mismatch":
+        hint = "ids are lowercase snake_case (a-z, 0-9, _), versions are MAJOR.MINOR.PATCH"
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return "E112", f"{msg} (got {shown})", hint
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> set[str]:
+    """Field names of the model found at ``loc`` (best effort)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return set()
+        current = _inner_model(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return set(current.model_fields)
+    return set()
+
+
+def _inner_model(annotation: Any) -> Any:
+    args = getattr(annotation, "__args__", None)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if args:
+        for arg in args:
+            found = _inner_model(arg)
+            if isinstance(found, type) and issubclass(found, BaseModel):
+                return found
+    return None
+
+
+def to_model(model: type[M], doc: SourceDoc) -> tuple[M | None, list[Issue]]:
+    """Validate ``doc.data`` against ``model``; every pydantic error becomes a located issue."""
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            # pydantic appends union-member / tagged names to loc; keep the data path only
+            loc = tuple(p for p in err["loc"] if isinstance(p, int) or not str(p).startswith(("function-", "tuple[")))
+            loc = _strip_type_tags(loc, doc)
+            code, message, hint = _hint_for(err, model, loc)
+            issues.append(Issue(code, message, doc.file, doc.line_of(loc), format_path(loc), hint))
+        return None, _dedupe(issues)
+
+
+def _strip_type_tags(loc: tuple[Any, ...], doc: SourceDoc) -> tuple[Any, ...]:
+    """Drop union branch names ('int', 'float', 'list[...]') that pydantic inserts into ``loc``."""
+    out: list[Any] = []
+    node: Any = doc.data
+    for part in loc:
+        in_map = isinstance(node, Mapping) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_map or in_list:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, Mapping) and isinstance(part, str) and part.isdigit() and int(part) in node:
+            out.append(int(part))
+            node = node[int(part)]
+        elif isinstance(node, (Mapping, list)) and not _is_type_tag(part):
+            out.append(part)  # a missing key: keep it, it is the subject of the message
+            node = None
+        elif node is None and not _is_type_tag(part):
+            out.append(part)
+    return tuple(out)
+
+
+def _is_type_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part in {"int", "float", "str", "bool", "list", "dict", "none"}
+        or part.startswith(("list[", "dict[", "tuple[", "literal[", "constrained-", "function-"))
+        or part in {"ItemCondition", "RespondentCondition"}
+    )
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    """Union types yield one error per member; keep one per (path, code)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for issue in issues:
+        key = (issue.path, issue.code)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(issue)
+    return out

@@ -1,0 +1,203 @@
+"""Coerce and validate response data into an item matrix plus one tidy table of every bad cell.
+
+Each bad cell (not a number, a float or bool where codes are integers, a string such as ``'1e0'``, out of
+range, not an allowed option) is listed in the failures table ``[row, item, value, code, message]`` and
+counts as missing. Nothing invalid is scored. The work is done column by column with vectorized pandas
+and numpy operations; there is no loop over respondents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring.engine.plan import Plan
+from scoring.errors import did_you_mean
+
+FAILURE_COLUMNS = ("row", "item", "value", "code", "message")
+DEFAULT_MISSING = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+
+#: failure code -> what it means (docs and tests read this table)
+FAILURE_CODES: dict[str, str] = {
+    "unknown_item": "a column named like one of this instrument's items is not one of its items",
+    "missing_column": "an item of the instrument has no column; it counts as unanswered in every row",
+    "not_a_number": "the cell is text that is not a number",
+    "bad_number_format": "a number written in a form not accepted for an integer code (1e0, 1.0, 0x1, +1)",
+    "bool_value": "a true/false value where a numeric answer code is expected",
+    "not_integer": "a fractional value where the answer codes are whole numbers",
+    "out_of_range": "a value below the lowest or above the highest answer code",
+    "not_an_option": "a value inside the range that is not one of the item's answer codes",
+    "not_finite": "infinity is not an answer",
+    "not_shown": "an answer to an item whose gate was closed; it is ignored",
+    "not_applicable": "an answer to an item that does not apply to this respondent; it is ignored",
+}
+
+_INT_RE = r"-?\d+"
+_DEC_RE = r"-?\d+(?:\.\d+)?"
+_NUMERIC_LIKE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|[+-]?(?:inf|infinity|nan)"
+
+
+@dataclass
+class ResponseCheck:
+    """Validated responses: a float matrix (NaN = missing or invalid) and the failures table."""
+
+    matrix: np.ndarray
+    failures: pd.DataFrame
+    passthrough: list[str]
+    item_ids: tuple[str, ...]
+
+
+def empty_failures() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+
+
+def _failure_frame(rows: Sequence[object], item: str, values: Sequence[object], code: str, message: str
+                   ) -> pd.DataFrame:
+    n = len(rows)
+    return pd.DataFrame({
+        "row": pd.Series(list(rows), dtype=object),
+        "item": pd.Series([item] * n, dtype=object),
+        "value": pd.Series([_show(v) for v in values], dtype=object),
+        "code": pd.Series([code] * n, dtype=object),
+        "message": pd.Series([message] * n, dtype=object),
+    })
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    return str(value)
+
+
+def _codes_text(allowed: np.ndarray) -> str:
+    vals = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in allowed]
+    if len(vals) > 2 and all(float(v).is_integer() for v in allowed) and allowed[-1] - allowed[0] == len(vals) - 1:
+        return f"{vals[0]}–{vals[-1]}"
+    return ", ".join(vals)
+
+
+def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_values: Sequence[str]
+                 ) -> tuple[np.ndarray, list[pd.DataFrame]]:
+    """Validate one item column. Returns float values (NaN where missing or bad) and failure frames."""
+    n = len(series)
+    index = series.index
+    integer_codes = bool(np.all(allowed == np.round(allowed)))
+    codes = _codes_text(allowed)
+    frames: list[pd.DataFrame] = []
+    out = np.full(n, np.nan)
+
+    def fail(mask: np.ndarray, raw: pd.Series | np.ndarray, code: str, message: str) -> None:
+        if mask.any():
+            raw_vals = np.asarray(raw, dtype=object)[mask]
+            frames.append(_failure_frame(list(index[mask]), item, list(raw_vals), code, message))
+
+    kind = series.dtype.kind
+    if kind == "b" or str(series.dtype) == "boolean":
+        present = series.notna().to_numpy()
+        fail(present, series, "bool_value", f"true/false is not an answer code; use one of {codes}")
+        return out, frames
+    if kind in "iuf":
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        numeric = values
+        raw = series
+    else:
+        # object / string columns: classify cell by cell with vectorized pandas operations
+        obj = series.astype(object)
+        inferred = pd.api.types.infer_dtype(obj, skipna=True)
+        if inferred in ("string", "empty"):
+            is_bool = np.zeros(n, bool)
+            is_num = np.zeros(n, bool)
+        else:  # mixed Python objects: classify each cell's type
+            is_bool = obj.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+            is_num = obj.map(lambda v: isinstance(v, (int, float, np.number))).to_numpy(dtype=bool) & ~is_bool
+        is_null = obj.isna().to_numpy() & ~is_num
+        text = obj.where(~(is_num | is_bool | is_null), "").astype(str).str.strip()
+        text_arr = text.to_numpy(dtype=object)
+        is_missing_token = np.isin(text_arr, list(missing_values)) & ~(is_num | is_bool)
+        is_text = ~(is_num | is_bool | is_null | is_missing_token)
+        fail(is_bool, obj, "bool_value", f"true/false is not an answer code; use one of {codes}")
+        numeric = np.full(n, np.nan)
+        if is_num.any():
+            numeric[is_num] = pd.to_numeric(obj[is_num], errors="coerce").to_numpy(dtype=float)
+        if is_text.any():
+            pattern = _INT_RE if integer_codes else _DEC_RE
+            canonical = text.str.fullmatch(pattern).to_numpy(dtype=bool) & is_text
+            numeric[canonical] = pd.to_numeric(text[canonical], errors="coerce").to_numpy(dtype=float)
+            numberish = text.str.fullmatch(_NUMERIC_LIKE).to_numpy(dtype=bool) & is_text & ~canonical
+            fail(numberish, obj, "bad_number_format",
+                 "write the answer code as a plain whole number" if integer_codes
+                 else "write the answer code as a plain decimal number")
+            other = is_text & ~canonical & ~numberish
+            fail(other, obj, "not_a_number", f"not a number; expected one of {codes} or an empty cell")
+        values = numeric
+        raw = obj
+    present = ~np.isnan(values)
+    infinite = np.isinf(values)
+    fail(infinite, raw, "not_finite", f"expected one of {codes}")
+    finite = present & ~infinite
+    with np.errstate(invalid="ignore"):
+        frac = finite & (values != np.round(values)) if integer_codes else np.zeros(n, bool)
+        below = finite & ~frac & (values < allowed[0])
+        above = finite & ~frac & (values > allowed[-1])
+    fail(frac, raw, "not_integer", f"answer codes are whole numbers ({codes})")
+    out_range = below | above
+    fail(out_range, raw, "out_of_range", f"outside the answer codes {codes}")
+    candidate = finite & ~frac & ~out_range
+    ok = candidate & np.isin(values, allowed)
+    fail(candidate & ~ok, raw, "not_an_option", f"not one of the answer codes {codes}")
+    out[ok] = values[ok]
+    return out, frames
+
+
+def check_responses(
+    plan: Plan,
+    data: pd.DataFrame,
+    *,
+    missing_values: Sequence[str] = DEFAULT_MISSING,
+) -> ResponseCheck:
+    """Validate a responses frame against a compiled plan.
+
+    Parameters
+    ----------
+    plan
+        The compiled instrument (``definition.plan``).
+    data
+        One row per administration, one column per item id; other columns pass through.
+    missing_values
+        Text cells that mean "not answered".
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"responses must be a pandas DataFrame, not {type(data).__name__}")
+    if data.columns.duplicated().any():
+        dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+        raise ValueError(f"duplicate column names in the responses: {', '.join(dup)}; each item needs one column")
+    n = len(data)
+    matrix = np.full((n, len(plan.item_ids)), np.nan)
+    frames: list[pd.DataFrame] = []
+    item_set = set(plan.item_ids)
+    prefix = f"{plan.instrument_id}_"
+    passthrough: list[str] = []
+    for col in data.columns:
+        name = str(col)
+        if name in item_set:
+            continue
+        if name.startswith(prefix):
+            hint = did_you_mean(name, plan.item_ids)
+            msg = f"no item {name!r} in {plan.instrument_id} {plan.version}" + (f"; {hint}" if hint else "")
+            frames.append(_failure_frame([None], name, [""], "unknown_item", msg + "; the column is ignored"))
+            continue
+        passthrough.append(col)
+    for k, item in enumerate(plan.item_ids):
+        if item not in data.columns:
+            if n and plan.scored[k]:
+                frames.append(_failure_frame([None], item, [""], "missing_column",
+                                             f"no column {item!r}: every row counts it as unanswered"))
+            continue
+        values, col_frames = check_column(data[item], item, plan.allowed[k], missing_values)
+        matrix[:, k] = values
+        frames.extend(col_frames)
+    failures = pd.concat(frames, ignore_index=True) if frames else empty_failures()
+    return ResponseCheck(matrix, failures, passthrough, plan.item_ids)
