@@ -1,0 +1,123 @@
+"""Golden tests: every bundled instrument scores published and constructed vectors as its sources say.
+
+Each ``tests/golden/<id>.yaml`` holds cases (responses → expected values) with the source of each case.
+Besides checking every case, the tests below hold the library to the project's rules: at least three
+cases per instrument, a case at both ends of every band, and a case exercising the missing-data rule.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import scoring
+
+GOLDEN = Path(__file__).parent / "golden"
+LIB = scoring.load_library()
+
+
+def _load(path: Path) -> dict:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+FILES = sorted(GOLDEN.glob("*.yaml"))
+CASES = [(f.stem, i, case) for f in FILES for i, case in enumerate(_load(f)["cases"])]
+
+
+def responses_frame(definition: scoring.Definition, cases: list[dict]) -> pd.DataFrame:
+    item_ids = [i.id for i in definition.definition.items]
+    rows = []
+    for case in cases:
+        resp = case["responses"]
+        if isinstance(resp, list):
+            if len(resp) > len(item_ids):
+                raise ValueError(f"{case['name']}: {len(resp)} responses for {len(item_ids)} items")
+            row = dict(zip(item_ids, resp, strict=False))
+        else:
+            row = dict(resp)
+        row.update(case.get("respondent", {}))
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for col in frame.columns:
+        if col in item_ids:
+            frame[col] = pd.to_numeric(frame[col]).astype(float)
+    return frame
+
+
+def _matches(actual: object, expected: object) -> bool:
+    if expected is None:
+        return actual is None or actual is pd.NA or (isinstance(actual, float) and math.isnan(actual))
+    if isinstance(expected, bool):
+        return actual is not pd.NA and bool(actual) is expected
+    if isinstance(expected, (int, float)):
+        return actual is not pd.NA and actual is not None and math.isclose(float(actual), expected, abs_tol=1e-9)
+    return actual is not pd.NA and str(actual) == str(expected)
+
+
+@pytest.mark.parametrize(("instrument", "index", "case"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_golden_case(instrument: str, index: int, case: dict) -> None:
+    definition = LIB[instrument]
+    data = _load(GOLDEN / f"{instrument}.yaml")
+    assert case["source"] in data["sources"], f"case cites unknown source {case['source']!r}"
+    result = scoring.score(definition, responses_frame(definition, [case]))
+    row = result.scores.iloc[0]
+    assert result.failures.empty, result.failures.to_string()
+    problems = []
+    for column, expected in case["expected"].items():
+        assert column in result.scores.columns, f"unknown output column {column!r}"
+        actual = row[column]
+        if not _matches(actual, expected):
+            problems.append(f"{column}: expected {expected!r}, got {actual!r}")
+    assert not problems, f"{case['name']}: " + "; ".join(problems)
+
+
+def test_every_instrument_has_golden_cases() -> None:
+    missing = sorted(set(LIB) - {f.stem for f in FILES})
+    assert not missing, f"instruments without tests/golden/<id>.yaml: {missing}"
+    for f in FILES:
+        data = _load(f)
+        assert data["instrument"] == f.stem
+        assert len(data["cases"]) >= 3, f"{f.name}: at least 3 golden cases needed"
+        assert data["sources"], f"{f.name}: sources are required"
+
+
+@pytest.mark.parametrize("instrument", sorted({f.stem for f in FILES}))
+def test_band_boundaries_covered(instrument: str) -> None:
+    """Both ends of every band of every scale are an expected score in some case."""
+    definition = LIB[instrument]
+    cases = _load(GOLDEN / f"{instrument}.yaml")["cases"]
+    missing = []
+    for scale in definition.definition.scales:
+        if scale.bands is None:
+            continue
+        expected = {
+            float(c["expected"][scale.id]) for c in cases if c["expected"].get(scale.id) is not None
+        }
+        for band in scale.bands.ranges:
+            for bound in (band.min, band.max):
+                if not any(math.isclose(bound, e) for e in expected):
+                    missing.append(f"{scale.id} {band.label} {bound}")
+    assert not missing, f"{instrument}: no golden case at band boundaries: {missing}"
+
+
+@pytest.mark.parametrize("instrument", sorted({f.stem for f in FILES}))
+def test_missing_data_rule_exercised(instrument: str) -> None:
+    """Some case leaves an item of a scale unanswered and states what the rule makes of it."""
+    definition = LIB[instrument]
+    cases = _load(GOLDEN / f"{instrument}.yaml")["cases"]
+    frame = responses_frame(definition, cases)
+    for scale in definition.definition.scales:
+        cols = [c for c in scale.items if c in frame.columns]
+        some_missing = frame.reindex(columns=scale.items).isna().any(axis=1).to_numpy()
+        checked = np.array([
+            any(k.startswith(scale.id) for k in c["expected"]) for c in cases
+        ])
+        if (some_missing & checked).any() and cols:
+            return
+    pytest.fail(f"{instrument}: no golden case with a missing item checks a scale's result")
