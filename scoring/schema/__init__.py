@@ -48,4 +48,13 @@ __all__ = [
     "Sourced",
     "Transform",
     "Translation",
+    "definition_json_schema",
 ]
+
+
+def definition_json_schema() -> dict:
+    """JSON Schema of the instrument definition format, generated from the pydantic models."""
+    schema = Instrument.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://psyscore.org/schema/instrument-1.json"
+    return schema

@@ -1,0 +1,58 @@
+"""``psyscore`` command line: thin — parse, call the library, print.
+
+Exit codes: 0 success, 1 an error-level problem (invalid definition, bad cells in strict mode, failed
+check), 2 a usage error (unknown option, missing file, unknown instrument).
+
+Each command group lives in its own module exposing ``register(subparsers)``; :data:`COMMAND_MODULES`
+lists them in the order they appear in ``psyscore --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from scoring._version import __version__
+from scoring.errors import PsyscoreError, UnknownInstrumentError
+
+COMMAND_MODULES: tuple[str, ...] = ("scoring.cli.library_cmds", "scoring.cli.app_cmds")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(PsyscoreError):
+    """Bad command-line usage (exit 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="psyscore",
+        description="Open psychometric instrument library and scoring engine.",
+        epilog="Run 'psyscore COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"psyscore {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UsageError, UnknownInstrumentError, FileNotFoundError) as exc:
+        print(f"psyscore {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PsyscoreError as exc:
+        print(f"psyscore {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

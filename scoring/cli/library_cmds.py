@@ -1,0 +1,246 @@
+"""Commands over the instrument library: instruments, show, validate, schema, score, explain."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError
+from scoring.errors import CATALOG
+from scoring.library import Definition, Library, load_library
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("instruments", help="list the instruments in the library",
+                       description="List every valid instrument definition (bundled and configured).")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_definitions_option(p)
+    p.set_defaults(func=cmd_instruments)
+
+    p = sub.add_parser("show", help="show one instrument definition",
+                       description="Show an instrument: items in administration order, scales and bands.")
+    p.add_argument("id", help="instrument id, e.g. phq9")
+    p.add_argument("--version", dest="instrument_version", help="a specific version (default: latest)")
+    p.add_argument("--json", action="store_true", help="print the full definition as JSON")
+    _add_definitions_option(p)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("validate", help="validate definition files (exit 1 on any error)",
+                       description="Validate definitions in two passes (shape, then meaning) and report every "
+                       "issue as file:line path: severity CODE: message — hint.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the configured library)")
+    p.add_argument("--json", action="store_true", help="print the issues as JSON")
+    p.add_argument("--codes", action="store_true", help="list every issue code and exit")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the definition format",
+                       description="Print the JSON Schema generated from the definition models.")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("score", help="score a CSV/XLSX file of responses",
+                       description="Score one row per administration (one column per item id). Bad cells are "
+                       "listed in OUTPUT's failures file (<output>.failures.<ext>) and counted as unanswered.")
+    p.add_argument("id", help="instrument id, e.g. phq9")
+    p.add_argument("input", type=Path, help="responses, .csv or .xlsx")
+    p.add_argument("-o", "--output", type=Path, required=True, help="scores, .csv or .xlsx")
+    p.add_argument("--strict", action="store_true", help="exit 1 without writing scores if any cell fails")
+    p.add_argument("--version", dest="instrument_version", help="score with this version (default: latest)")
+    _add_definitions_option(p)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("explain", help="print how a response vector is scored (a score receipt)",
+                       description="Print the derivation of every score of one administration: items used, "
+                       "reversals, missing data, arithmetic, band rule, cut-offs and critical items.")
+    p.add_argument("id", help="instrument id, e.g. phq9")
+    p.add_argument("--responses", required=True,
+                   help="comma-separated answers in administration order; empty or NA = unanswered")
+    p.add_argument("--sex", help="respondent sex (female/male) for sex-specific rules")
+    p.add_argument("--json", action="store_true", help="print the receipt as JSON")
+    _add_definitions_option(p)
+    p.set_defaults(func=cmd_explain)
+
+
+def _add_definitions_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
+                   help="also load definitions from this folder (repeatable)")
+
+
+def _library(args: argparse.Namespace) -> Library:
+    extra = getattr(args, "definitions", None) or []
+    for folder in extra:
+        if not folder.exists():
+            raise UsageError(f"no such folder: {folder}")
+    if not extra:
+        return load_library()
+    from scoring.library import Settings
+
+    settings = Settings.from_env()
+    dirs = [d for d in settings.all_instrument_dirs if d.is_dir()] + list(extra)
+    return load_library(dirs)
+
+
+def _get(lib: Library, instrument_id: str, version: str | None = None) -> Definition:
+    return lib.get_version(instrument_id, version)
+
+
+def summary(d: Definition) -> dict[str, Any]:
+    ins = d.definition
+    return {
+        "id": ins.id,
+        "version": ins.version,
+        "name": ins.name,
+        "abbreviation": ins.abbreviation,
+        "items": len(ins.items),
+        "scales": [s.id for s in ins.scales],
+        "licence": ins.licence.redistribution,
+        "hash": d.hash,
+    }
+
+
+def cmd_instruments(args: argparse.Namespace) -> int:
+    lib = _library(args)
+    rows = [summary(lib[i]) for i in lib]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{'id':<16}{'version':<9}{'items':>6}  {'licence':<15}name")
+    for r in rows:
+        print(f"{r['id']:<16}{r['version']:<9}{r['items']:>6}  {r['licence']:<15}{r['name']}")
+    if lib.report.errors:
+        print(f"\n{len(lib.report.errors)} definition error(s) kept files out of the library; "
+              "run 'psyscore validate'", file=sys.stderr)
+    return EXIT_OK
+
+
+def definition_json(d: Definition) -> dict[str, Any]:
+    """The definition as JSON with provenance; items stay in administration order."""
+    data = d.definition.model_dump(mode="json", exclude_none=True)
+    data["hash"] = d.hash
+    return data
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    lib = _library(args)
+    d = _get(lib, args.id, args.instrument_version)
+    if args.json:
+        print(json.dumps(definition_json(d), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    ins = d.definition
+    print(f"{ins.name} ({ins.abbreviation}) {ins.id} {ins.version}  hash {d.hash[:12]}")
+    print(f"Licence: {ins.licence.redistribution} — {ins.licence.statement}")
+    print(f"Copyright: {ins.copyright.strip()}")
+    for c in ins.citations:
+        print(f"Citation: {c}")
+    if ins.instructions:
+        print(f"\n{ins.instructions}")
+    sets = {s.id: s for s in ins.option_sets}
+    print("\nItems:")
+    for item in ins.items:
+        text = item.text or item.descriptor or ""
+        flags = " (reverse)" if item.reverse else ""
+        flags += " (not scored)" if not item.scored else ""
+        print(f"  {item.id:<14}{text}{flags}")
+        print(f"  {'':<14}options: " + ", ".join(f"{o.value}={o.label}" for o in sets[item.options].options))
+    print("\nScales:")
+    for s in ins.scales:
+        print(f"  {s.id}: {s.name}; {s.method} of {len(s.items)} items, range {s.range[0]}–{s.range[1]}, "
+              f"missing: {s.missing.rule}")
+        if s.bands:
+            for b in s.bands.ranges:
+                print(f"    {b.min}–{b.max}: {b.label}")
+    if ins.critical_items:
+        print("\nCritical items:")
+        for c in ins.critical_items:
+            print(f"  {c.item} {c.op} {c.value}: {c.message.strip()}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    if args.codes:
+        for code, (severity, title) in CATALOG.items():
+            print(f"{code}  {severity:<8}{title}")
+        return EXIT_OK
+    for p in args.paths:
+        if not Path(p).exists():
+            raise UsageError(f"no such file or folder: {p}")
+    lib = load_library(args.paths or None)
+    report = lib.report
+    if args.json:
+        print(json.dumps({"ok": report.ok, "definitions": len(lib.definitions),
+                          "issues": [i.to_dict() for i in report.issues]}, indent=2, ensure_ascii=False))
+    else:
+        for issue in report.issues:
+            print(issue, file=sys.stderr if issue.severity == "error" else sys.stdout)
+        print(f"{len(lib.definitions)} valid definition(s); {len(report.errors)} error(s), "
+              f"{len(report.warnings)} warning(s)")
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from scoring.schema import definition_json_schema
+
+    print(json.dumps(definition_json_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def failures_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.failures{output.suffix}")
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from scoring.engine import score
+    from scoring.io import read_table, write_table
+
+    if args.output.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
+    lib = _library(args)
+    d = _get(lib, args.id, args.instrument_version)
+    data = read_table(args.input)
+    result = score(d, data)
+    fpath = failures_path(args.output)
+    if not result.failures.empty:
+        print(f"{args.input}: {result.summary()}", file=sys.stderr)
+        for _, row in result.failures.head(10).iterrows():
+            where = f"row {_row_label(row['row'])}, " if row["row"] is not None else ""
+            print(f"  {where}{row['item']}: {row['value']!r}: {row['message']} [{row['code']}]", file=sys.stderr)
+        if len(result.failures) > 10:
+            print(f"  … {len(result.failures) - 10} more in {fpath}", file=sys.stderr)
+        failures = result.failures.copy()
+        failures["row"] = failures["row"].map(_row_label)
+        write_table(failures, fpath)
+        if args.strict:
+            print("strict mode: no scores written", file=sys.stderr)
+            return EXIT_ERROR
+    elif fpath.exists():
+        fpath.unlink()  # a stale failures file from an earlier run would mislead
+    write_table(result.scores, args.output)
+    print(f"{len(result.scores)} administration(s) scored with {d.id} {d.version} → {args.output}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def _row_label(row: object) -> object:
+    """Failures name rows as in the file: data row 1 is the line after the header."""
+    if row is None:
+        return ""
+    return int(row) + 1 if isinstance(row, int) else row
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from scoring.explain import explain
+
+    lib = _library(args)
+    d = _get(lib, args.id)
+    values = [v.strip() for v in args.responses.split(",")]
+    try:
+        receipt = explain(d, values, respondent={"sex": args.sex} if args.sex else None)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(receipt.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(receipt)
+    return EXIT_ERROR if receipt.failures else EXIT_OK
