@@ -48,16 +48,18 @@ class ResponseCheck:
     failures: pd.DataFrame
     passthrough: list[str]
     item_ids: tuple[str, ...]
+    positions: np.ndarray  # row position of each failure (-1 for a whole column), for merging in order
 
 
 def empty_failures() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
 
 
-def _failure_frame(rows: Sequence[object], item: str, values: Sequence[object], code: str, message: str
-                   ) -> pd.DataFrame:
+def _failure_frame(rows: Sequence[object], item: str, values: Sequence[object], code: str, message: str,
+                   positions: Sequence[int] | None = None) -> pd.DataFrame:
     n = len(rows)
     return pd.DataFrame({
+        "_pos": np.asarray(positions if positions is not None else [-1] * n, dtype=np.int64),
         "row": pd.Series(list(rows), dtype=object),
         "item": pd.Series([item] * n, dtype=object),
         "value": pd.Series([_show(v) for v in values], dtype=object),
@@ -92,7 +94,8 @@ def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_valu
     def fail(mask: np.ndarray, raw: pd.Series | np.ndarray, code: str, message: str) -> None:
         if mask.any():
             raw_vals = np.asarray(raw, dtype=object)[mask]
-            frames.append(_failure_frame(list(index[mask]), item, list(raw_vals), code, message))
+            frames.append(_failure_frame(list(index[mask]), item, list(raw_vals), code, message,
+                                         np.flatnonzero(mask)))
 
     kind = series.dtype.kind
     if kind == "b" or str(series.dtype) == "boolean":
@@ -199,5 +202,21 @@ def check_responses(
         values, col_frames = check_column(data[item], item, plan.allowed[k], missing_values)
         matrix[:, k] = values
         frames.extend(col_frames)
-    failures = pd.concat(frames, ignore_index=True) if frames else empty_failures()
-    return ResponseCheck(matrix, failures, passthrough, plan.item_ids)
+    failures, positions = sort_failures(frames, plan.item_ids)
+    return ResponseCheck(matrix, failures, passthrough, plan.item_ids, positions)
+
+
+def sort_failures(frames: list[pd.DataFrame], item_order: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """One failures table ordered by row position, then item order (column-level problems first).
+
+    Frames carry a helper column ``_pos``; the result drops it and returns the positions beside it.
+    """
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return empty_failures(), np.zeros(0, dtype=np.int64)
+    out = pd.concat(frames, ignore_index=True)
+    rank = {item: k for k, item in enumerate(item_order)}
+    out["_item_rank"] = out["item"].map(lambda i: rank.get(i, -1)).astype(np.int64)
+    out = out.sort_values(["_pos", "_item_rank"], kind="stable").reset_index(drop=True)
+    positions = out["_pos"].to_numpy(dtype=np.int64)
+    return out.drop(columns=["_pos", "_item_rank"]), positions

@@ -94,7 +94,7 @@ def score(
             f"input column(s) {', '.join(map(str, clash))} have the same name as score output columns; "
             "rename them before scoring"
         )
-    failures = _ignored_answers(plan, applied, data.index, checked.failures)
+    failures = _ignored_answers(plan, applied, data.index, checked)
     if strict and not failures.empty:
         first = failures.iloc[0]
         where = f"row {first['row']}, " if first["row"] is not None else ""
@@ -107,12 +107,13 @@ def score(
     return ScoreResult(out, failures, definition)
 
 
-def _ignored_answers(plan: Plan, applied, index: pd.Index, failures: pd.DataFrame) -> pd.DataFrame:
+def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFrame:  # noqa: ANN001
+    """Add answers ignored because a gate was closed or the item did not apply to the failures table."""
     import numpy as np
 
-    from scoring.responses import _failure_frame
+    from scoring.responses import _failure_frame, sort_failures
 
-    frames = [failures] if not failures.empty else []
+    frames = []
     for mask, code, message in (
         (applied.ignored_not_shown, "not_shown", "answered although its gate question excluded it; ignored"),
         (applied.ignored_not_applicable, "not_applicable", "does not apply to this respondent; ignored"),
@@ -121,7 +122,8 @@ def _ignored_answers(plan: Plan, applied, index: pd.Index, failures: pd.DataFram
         for k in np.unique(cols):
             sel = rows[cols == k]
             frames.append(_failure_frame(list(index[sel]), plan.item_ids[k], list(applied.raw[sel, k]), code,
-                                         message))
+                                         message, sel))
     if not frames:
-        return failures
-    return pd.concat(frames, ignore_index=True)
+        return checked.failures
+    merged, _ = sort_failures([checked.failures.assign(_pos=checked.positions), *frames], plan.item_ids)
+    return merged
