@@ -25,10 +25,12 @@ from scoring.library import (
     load_library,
     validate,
 )
+from scoring.receipt import Explanation, explain
 
 __all__ = [
     "Definition",
     "DefinitionError",
+    "Explanation",
     "Issue",
     "Library",
     "PsyscoreError",
@@ -39,6 +41,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "content_hash",
+    "explain",
     "load_definition",
     "load_library",
     "score",

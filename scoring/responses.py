@@ -98,6 +98,13 @@ def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_valu
                                          np.flatnonzero(mask)))
 
     kind = series.dtype.kind
+    if kind in "iuf" and str(series.dtype) not in ("boolean",):
+        # fast path for numeric columns: one vectorized check; classify only when something is wrong
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            ok = np.isin(values, allowed)
+        if (ok | np.isnan(values)).all():
+            return values, frames
     if kind == "b" or str(series.dtype) == "boolean":
         present = series.notna().to_numpy()
         fail(present, series, "bool_value", f"true/false is not an answer code; use one of {codes}")
@@ -178,7 +185,8 @@ def check_responses(
         dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
         raise ValueError(f"duplicate column names in the responses: {', '.join(dup)}; each item needs one column")
     n = len(data)
-    matrix = np.full((n, len(plan.item_ids)), np.nan)
+    # column-major: each item column is written and read contiguously
+    matrix = np.full((n, len(plan.item_ids)), np.nan, order="F")
     frames: list[pd.DataFrame] = []
     item_set = set(plan.item_ids)
     prefix = f"{plan.instrument_id}_"

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scoring
-from scoring.engine.score import assign_bands, round_half_up
+from scoring.engine.compute import assign_bands, round_half_up
 
 LIB = scoring.load_library()
 IDS = sorted(LIB)

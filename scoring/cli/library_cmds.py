@@ -230,7 +230,7 @@ def _row_label(row: object) -> object:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from scoring.explain import explain
+    from scoring.receipt import explain
 
     lib = _library(args)
     d = _get(lib, args.id)

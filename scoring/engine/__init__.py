@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from scoring.engine.compute import round_half_up, score_matrix
 from scoring.engine.plan import Plan, compile_plan
-from scoring.engine.score import round_half_up, score_matrix
 from scoring.errors import ResponseValidationError
 from scoring.library import Definition
 from scoring.responses import DEFAULT_MISSING, check_responses
@@ -77,8 +77,9 @@ def score(
     >>> lib = scoring.load_library()
     >>> df = pd.DataFrame({f"phq9_{i}": [v] for i, v in enumerate([3, 0, 1, 2, 0, 0, 1, 0, 3], start=1)})
     >>> res = scoring.score(lib["phq9"], df)
-    >>> res.scores.loc[0, ["total", "total_band", "critical"]].tolist()
-    [10.0, 'Moderate', True]
+    >>> row = res.scores.iloc[0]
+    >>> float(row["total"]), row["total_band"], bool(row["critical"]), row["critical_items"]
+    (10.0, 'Moderate', True, 'phq9_9')
     """
     if not isinstance(definition, Definition):
         raise TypeError(
@@ -107,7 +108,7 @@ def score(
     return ScoreResult(out, failures, definition)
 
 
-def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFrame:  # noqa: ANN001
+def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFrame:
     """Add answers ignored because a gate was closed or the item did not apply to the failures table."""
     import numpy as np
 
@@ -118,6 +119,8 @@ def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFr
         (applied.ignored_not_shown, "not_shown", "answered although its gate question excluded it; ignored"),
         (applied.ignored_not_applicable, "not_applicable", "does not apply to this respondent; ignored"),
     ):
+        if mask is None or not mask.any():
+            continue
         rows, cols = np.nonzero(mask)
         for k in np.unique(cols):
             sel = rows[cols == k]

@@ -164,7 +164,8 @@ def compile_plan(definition: Definition) -> Plan:
             for cid, group in cut_groups.items()
         )
         scales.append(ScalePlan(
-            id=scale.id, name=scale.name, index=index, weights=weights, method=scale.method,
+            id=scale.id, name=scale.name, index=index,
+            weights=weights, method=scale.method,
             count_op=scale.count_if.op if scale.count_if else None, count_thresholds=thresholds,
             multiplier=float(scale.multiplier), transform_keys=t_keys, transform_values=t_vals,
             rule=scale.missing.rule, max_missing=scale.missing.max_missing,

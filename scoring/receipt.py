@@ -150,13 +150,13 @@ def explain(
     from scoring.responses import check_responses
 
     checked = check_responses(plan, frame)
-    from scoring.engine.score import apply_structure
+    from scoring.engine.compute import apply_structure
 
     respondent_frame = frame[[c for c in frame.columns if c not in plan.item_ids]]
     applied = apply_structure(plan, checked.matrix, respondent_frame)
     raw = applied.raw[0]
     keyed = applied.keyed[0]
-    applicable = applied.applicable[0]
+    applicable = applied.applicable_mask()[0]
     answers = {item: (None if np.isnan(raw[k]) else _as_number(raw[k])) for k, item in enumerate(plan.item_ids)}
     receipts = []
     for sp in plan.scales:
@@ -250,7 +250,7 @@ def explain(
                        critical, flags, failures)
 
 
-def _thresholds_for(sp, plan, missing, excluded):  # noqa: ANN001, ANN202
+def _thresholds_for(sp, plan, missing, excluded):
     return [t for j, t in enumerate(sp.count_thresholds)
             if plan.item_ids[sp.index[j]] not in missing and plan.item_ids[sp.index[j]] not in excluded]
 
@@ -260,7 +260,7 @@ def _cmp(v: float, op: str, t: float) -> bool:
 
 
 def _half_up(x: float, decimals: int) -> float:
-    from scoring.engine.score import round_half_up
+    from scoring.engine.compute import round_half_up
 
     return float(round_half_up(np.array([x]), decimals)[0])
 

@@ -1,0 +1,355 @@
+"""Score a validated item matrix with numpy: no loop over respondents.
+
+Order of operations for each scale (documented in instruments/README.md):
+
+1. gates and applicability decide which items apply to each respondent;
+2. reverse-keyed items become ``min + max − answer`` of their option set;
+3. items are weighted (``sum``, ``mean``) or turned into 0/1 indicators (``count``);
+4. the missing-data rule decides validity and prorates: ``sum × n_applicable / n_answered``;
+5. a prorated score is rounded as declared (half-up, never banker's rounding);
+6. the multiplier, then the conversion table, give the reported score;
+7. bands are assigned by lower bound: the band with the largest ``min`` not above the score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring._version import __version__
+from scoring.engine.plan import Plan, ScalePlan, compare
+
+
+def round_half_up(values: np.ndarray, decimals: int = 0) -> np.ndarray:
+    """Round halves away from zero (scores are non-negative: 2.5 → 3), unlike numpy's half-to-even.
+
+    >>> round_half_up(np.array([0.5, 1.5, 2.5, 2.4999, 18 / 9 * 10]))
+    array([ 1.,  2.,  3.,  2., 20.])
+    """
+    factor = 10.0**decimals
+    scaled = values * factor
+    # guard against binary representation error: 2.675 * 100 = 267.49999999999997
+    nudged = np.round(scaled, 9)
+    return np.sign(nudged) * np.floor(np.abs(nudged) + 0.5) / factor
+
+
+@dataclass
+class Applied:
+    """Item values after gates, applicability and reverse keying."""
+
+    raw: np.ndarray  # answers as given (NaN = missing)
+    effective: np.ndarray  # answers after gates and applicability, before reverse keying
+    keyed: np.ndarray  # after reverse keying and not-shown values (NaN = missing or not applicable)
+    applicable: np.ndarray | None  # bool per cell; None when every item applies to everyone
+    ignored_not_shown: np.ndarray | None  # bool: answered although the gate was closed
+    ignored_not_applicable: np.ndarray | None  # bool: answered although the item does not apply
+
+    def applicable_mask(self) -> np.ndarray:
+        return np.ones(self.raw.shape, dtype=bool) if self.applicable is None else self.applicable
+
+
+def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None) -> Applied:
+    """Gates, applicability and reverse keying, vectorized over respondents."""
+    n, k = matrix.shape
+    rules = [r for r in plan.applicability if respondent is not None and r.respondent in respondent.columns]
+    if not plan.gates and not rules:
+        keyed = np.where(plan.reverse, plan.lo + plan.hi - matrix, matrix) if plan.reverse.any() else matrix
+        return Applied(matrix, matrix, keyed, None, None, None)
+    values = matrix.copy()
+    applicable = np.ones((n, k), dtype=bool)
+    not_shown = np.zeros((n, k), dtype=bool)
+    not_applicable = np.zeros((n, k), dtype=bool)
+    closed_by_gate: dict[int, np.ndarray] = {}
+    for gate in plan.gates:
+        gate_vals = matrix[:, gate.gate]
+        closed = ~np.isnan(gate_vals) & ~compare(gate_vals, gate.op, gate.value)
+        closed_by_gate[gate.item] = closed
+        given = values[:, gate.item]
+        # an answer recorded for a skipped item is ignored (and reported) unless it is the skip value itself
+        differs = ~np.isnan(given) if gate.value_if_not_shown is None else (given != gate.value_if_not_shown)
+        not_shown[:, gate.item] = closed & ~np.isnan(given) & differs
+        if gate.value_if_not_shown is not None:
+            values[closed, gate.item] = gate.value_if_not_shown
+        else:
+            values[closed, gate.item] = np.nan
+            applicable[closed, gate.item] = False
+    for rule in rules:
+        col = respondent[rule.respondent]  # type: ignore[index]
+        if rule.respondent == "sex":
+            # the same codings as sex-specific cut-offs: f/female/w/woman and m/male/man
+            codes = _sex_codes(respondent, len(col))
+            known = codes > 0
+            raw = np.array(["", "female", "male"], dtype=object)[codes].astype(str)
+        else:
+            known = col.notna().to_numpy()
+            text = col.astype(object).where(col.notna(), "").astype(str).str.strip().str.lower()
+            raw = text.to_numpy(dtype=object).astype(str)
+        target = [str(v).lower() for v in rule.value] if isinstance(rule.value, list) else str(rule.value).lower()
+        excluded = known & ~compare(raw, rule.op, target)
+        not_applicable[:, rule.item] = excluded & ~np.isnan(values[:, rule.item])
+        values[excluded, rule.item] = np.nan
+        applicable[excluded, rule.item] = False
+    keyed = np.where(plan.reverse, plan.lo + plan.hi - values, values)
+    # value_if_not_shown is already a score value: undo the reversal applied to it above
+    for gate in plan.gates:
+        if gate.value_if_not_shown is not None and plan.reverse[gate.item]:
+            keyed[closed_by_gate[gate.item], gate.item] = gate.value_if_not_shown
+    return Applied(matrix, values, keyed, applicable, not_shown, not_applicable)
+
+
+@dataclass
+class ScaleResult:
+    score: np.ndarray
+    raw: np.ndarray  # aggregate before proration, rounding, multiplier and table
+    n_answered: np.ndarray
+    n_applicable: np.ndarray
+    prorated: np.ndarray
+    valid: np.ndarray
+    reason_codes: np.ndarray  # category codes into reason_categories
+    reason_categories: list[str]
+
+
+def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
+    """Score one scale for every respondent at once.
+
+    The loop runs over the scale's items (columns), never over respondents: each step is one vectorized
+    operation on a contiguous column, which keeps temporaries to a few vectors.
+    """
+    keyed = applied.keyed
+    n = keyed.shape[0]
+    n_answered = np.zeros(n, dtype=np.int64)
+    n_applicable: np.ndarray | int = len(sp.index) if applied.applicable is None else np.zeros(n, dtype=np.int64)
+    total = np.zeros(n) if sp.method != "max" else np.full(n, -np.inf)
+    counting = sp.method == "count" and sp.count_op is not None and sp.count_thresholds is not None
+    with np.errstate(invalid="ignore"):
+        for j, k in enumerate(sp.index):
+            col = keyed[:, k]
+            ok = ~np.isnan(col)
+            if applied.applicable is not None:
+                appl = applied.applicable[:, k]
+                ok &= appl
+                n_applicable += appl  # type: ignore[operator]
+            n_answered += ok
+            if counting:
+                total += ok & _compare_per_item(col, sp.count_op or ">=", sp.count_thresholds[j])  # type: ignore[index]
+            elif sp.method == "max":
+                np.fmax(total, np.where(ok, col * sp.weights[j], -np.inf), out=total)
+            else:
+                total += np.where(ok, col * sp.weights[j] if sp.weights[j] != 1 else col, 0.0)
+    if sp.method == "max":
+        total[n_answered == 0] = np.nan
+    n_applicable = np.broadcast_to(np.asarray(n_applicable, dtype=np.int64), (n,))
+    n_missing = n_applicable - n_answered
+    raw = total.copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if sp.method == "mean":
+            score = total / n_answered
+        elif sp.rule == "prorate":
+            score = np.where(n_missing > 0, total * n_applicable / n_answered, total)
+        else:
+            score = total
+    if sp.rule == "complete":
+        valid = (n_missing == 0) & (n_applicable > 0)
+    elif sp.rule == "prorate":
+        valid = (n_missing <= (sp.max_missing or 0)) & (n_answered > 0)
+    else:
+        valid = n_answered >= (sp.min_answered or 1)
+    prorated = valid & (n_missing > 0) & (sp.rule == "prorate" or sp.method == "mean")
+    if sp.rule == "prorate" and sp.rounding == "half_up" and prorated.any():
+        score[prorated] = round_half_up(score[prorated], sp.decimals)
+    score = score * sp.multiplier
+    if sp.transform_keys is not None and sp.transform_values is not None:
+        pos = np.searchsorted(sp.transform_keys, score)
+        pos = np.clip(pos, 0, len(sp.transform_keys) - 1)
+        exact = sp.transform_keys[pos] == score
+        score = np.where(exact, sp.transform_values[pos], np.nan)
+        valid &= exact
+    score = np.where(valid, score, np.nan)
+    reason_codes, reason_categories = _reasons(sp, valid, n_missing, n_answered, n_applicable)
+    return ScaleResult(score, raw, n_answered, n_applicable, prorated, valid, reason_codes, reason_categories)
+
+
+def _compare_per_item(vals: np.ndarray, op: str, thresholds: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return {
+            ">": vals > thresholds, ">=": vals >= thresholds, "<": vals < thresholds,
+            "<=": vals <= thresholds, "==": vals == thresholds, "!=": vals != thresholds,
+        }[op]
+
+
+def _reasons(sp: ScalePlan, valid: np.ndarray, n_missing: np.ndarray, n_answered: np.ndarray,
+             n_applicable: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Why a score is missing, in words, as category codes (0 = "" for a valid score). Vectorized by case."""
+    codes = np.zeros(len(valid), dtype=np.int32)
+    categories = [""]
+    invalid = ~valid
+    if not invalid.any():
+        return codes, categories
+
+    def put(mask: np.ndarray, text: str) -> None:
+        if mask.any():
+            categories.append(text)
+            codes[mask] = len(categories) - 1
+
+    none = invalid & (n_answered == 0)
+    put(none & (n_applicable > 0), "no items answered")
+    put(none & (n_applicable == 0), "no applicable items")
+    rest = invalid & ~none
+    if sp.rule == "complete":
+        template, m = "{m} of {n} items missing; every item is required", n_missing
+    elif sp.rule == "prorate":
+        template, m = "{m} of {n} items missing; at most " + str(sp.max_missing) + " may be prorated", n_missing
+    else:
+        template, m = "only {m} of {n} items answered; at least " + str(sp.min_answered) + " needed", n_answered
+    counted = rest & ((n_missing > 0) if sp.rule != "min_answered" else (n_answered < (sp.min_answered or 1)))
+    if counted.any():
+        # one string per distinct (m, n) pair: few pairs, so few strings
+        pairs = np.unique(np.stack([m[counted], n_applicable[counted]], axis=1), axis=0)
+        for mm, nn in pairs:
+            put(counted & (m == mm) & (n_applicable == nn), template.format(m=int(mm), n=int(nn)))
+    put(rest & ~counted, "raw score not in the conversion table")
+    return codes, categories
+
+
+def band_codes(sp: ScalePlan, score: np.ndarray) -> np.ndarray:
+    """Index of each score's band (-1 when there is no score or no bands): the largest ``min`` ≤ score."""
+    if not len(sp.band_mins):
+        return np.full(len(score), -1, dtype=np.int16)
+    codes = np.zeros(len(score), dtype=np.int16)
+    ok = ~np.isnan(score)
+    if len(sp.band_mins) <= 16:  # a few comparisons beat a binary search per element
+        with np.errstate(invalid="ignore"):
+            for m in sp.band_mins[1:]:
+                codes += score >= m
+        codes[~ok] = -1
+        return codes
+    idx = np.searchsorted(sp.band_mins, score[ok], side="right") - 1
+    codes[ok] = np.clip(idx, 0, len(sp.band_mins) - 1)
+    return codes
+
+
+def assign_bands(sp: ScalePlan, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Band label (object array, None when no score) and severity (float, NaN when no score)."""
+    codes = band_codes(sp, score)
+    labels = np.array([*sp.band_labels, None], dtype=object)[codes]
+    severity = np.array([*sp.band_severities, np.nan], dtype=float)[codes]
+    return labels, severity
+
+
+def _categorical(codes: np.ndarray, categories: list[str], ordered: bool = False) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
+
+
+def _text(codes: np.ndarray, values: list[str]) -> pd.Series:
+    """Object-dtype text column from codes into a few distinct strings (cheap: one take, no parsing)."""
+    return pd.Series(np.array(values, dtype=object)[codes], dtype=object)
+
+
+def _boolean(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(np.where(known, values, False).astype(bool), ~known)
+
+
+def _evaluate_flag(flag, finals: dict[str, np.ndarray], raw: np.ndarray) -> pd.arrays.BooleanArray:
+    """Kleene three-valued logic: unknown inputs leave the flag unknown unless the known ones decide it."""
+    n = raw.shape[0]
+    trues = np.zeros(n, dtype=int)
+    falses = np.zeros(n, dtype=int)
+    for kind, target, op, value in flag.conditions:
+        vals = finals[target] if kind == "scale" else raw[:, target]
+        known = ~np.isnan(vals)
+        hit = compare(vals, op, value) & known
+        trues += hit
+        falses += known & ~hit
+    total = len(flag.conditions)
+    if flag.mode == "all":
+        known = (falses > 0) | (trues == total)
+        value = trues == total
+    else:
+        known = (trues > 0) | (falses == total)
+        value = trues > 0
+    return _boolean(value, known)
+
+
+_SEX = {"female": 1, "male": 2}
+
+
+def _sex_codes(respondent: pd.DataFrame | None, n: int) -> np.ndarray:
+    """0 unknown, 1 female, 2 male per row, from a ``sex`` column (f/female/w/woman, m/male/man; case-blind).
+
+    Numeric codings are not guessed: 1 and 2 mean different sexes in different data sets.
+    """
+    out = np.zeros(n, dtype=np.int8)
+    if respondent is None or "sex" not in respondent.columns:
+        return out
+    col = respondent["sex"]
+    s = col.astype(object).where(col.notna(), "").astype(str).str.strip().str.lower()
+    arr = s.to_numpy(dtype=object)
+    out[np.isin(arr, ["f", "female", "w", "woman", "women"])] = 1
+    out[np.isin(arr, ["m", "male", "man", "men"])] = 2
+    return out
+
+
+def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None = None,
+                 index: pd.Index | None = None) -> tuple[pd.DataFrame, Applied]:
+    """Score a validated item matrix; returns the score columns (stable names and dtypes).
+
+    Bands and provenance are categoricals with categories fixed by the plan (bands ordered by severity);
+    reasons and critical items are object columns of Python strings, built from the few distinct values.
+    """
+    n = matrix.shape[0]
+    applied = apply_structure(plan, matrix, respondent)
+    cols: dict[str, object] = {}
+    finals: dict[str, np.ndarray] = {}
+    sex = None
+    for sp in plan.scales:
+        res = score_scale(sp, applied)
+        finals[sp.id] = res.score
+        bands = band_codes(sp, res.score)
+        has_band = bands >= 0
+        cols[sp.id] = res.score.astype(float)
+        cols[f"{sp.id}_band"] = _categorical(bands, list(sp.band_labels), ordered=True)
+        severities = np.array([*sp.band_severities, 0], dtype=np.int64)[bands]
+        cols[f"{sp.id}_severity"] = pd.arrays.IntegerArray(severities, ~has_band)
+        cols[f"{sp.id}_n_answered"] = res.n_answered.astype("int64")
+        cols[f"{sp.id}_prorated"] = res.prorated.astype(bool)
+        cols[f"{sp.id}_valid"] = res.valid.astype(bool)
+        cols[f"{sp.id}_reason"] = _text(res.reason_codes, res.reason_categories)
+        scored = ~np.isnan(res.score)
+        for cut in sp.cutoffs:
+            if sex is None:
+                sex = _sex_codes(respondent, n)
+            value = np.zeros(n, dtype=bool)
+            known = np.zeros(n, dtype=bool)
+            for sex_of, op, target in cut.entries:
+                rows = np.ones(n, bool) if sex_of == "any" else (sex == _SEX[sex_of])
+                value = np.where(rows, compare(res.score, op, target), value)
+                known |= rows
+            cols[cut.column] = _boolean(value, known & scored)
+    for flag in plan.flags:
+        cols[flag.id] = _evaluate_flag(flag, finals, applied.effective)
+    critical = np.zeros(n, dtype=bool)
+    bits = np.zeros(n, dtype=np.int64)
+    for k, cp in enumerate(plan.critical):
+        vals = applied.effective[:, cp.item]  # an answer to a skipped question is ignored, as in the score
+        hit = compare(vals, cp.op, cp.value) & ~np.isnan(vals)
+        critical |= hit
+        bits |= hit.astype(np.int64) << k
+    cols["critical"] = critical
+    if len(plan.critical) <= 16:  # few items: map bit patterns through a lookup table instead of sorting
+        present = np.flatnonzero(np.bincount(bits, minlength=1))
+        lookup = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int32)
+        lookup[present] = np.arange(len(present), dtype=np.int32)
+        combos, inverse = present, lookup[bits]
+    else:
+        combos, inverse = np.unique(bits, return_inverse=True)
+    names = [",".join(cp.item_id for k, cp in enumerate(plan.critical) if int(c) >> k & 1) for c in combos]
+    cols["critical_items"] = _text(inverse.astype(np.int32).reshape(-1), names or [""])
+    zeros = np.zeros(n, dtype=np.int8)
+    cols["instrument_id"] = _categorical(zeros, [plan.instrument_id])
+    cols["instrument_version"] = _categorical(zeros, [plan.version])
+    cols["instrument_hash"] = _categorical(zeros, [plan.hash])
+    cols["engine_version"] = _categorical(zeros, [__version__])
+    frame = pd.DataFrame(cols, index=index if index is not None else pd.RangeIndex(n))
+    return frame, applied
