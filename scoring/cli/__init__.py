@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from scoring._version import __version__
 from scoring.errors import PsyscoreError, UnknownInstrumentError
 
-COMMAND_MODULES: tuple[str, ...] = ("scoring.cli.library_cmds", "scoring.cli.app_cmds")
+COMMAND_MODULES: tuple[str, ...] = ("scoring.cli.library_cmds", "scoring.cli.app_cmds", "scoring.cli.analyze")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 

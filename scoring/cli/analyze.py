@@ -1,0 +1,85 @@
+"""``psyscore analyze``: reliability of an instrument's scales on a file of responses (thin adapter).
+
+The work is done by :func:`scoring.reliability.analyze`; this module parses options, reads the table,
+writes the report and turns problems into exit codes (2 for usage errors: unknown instrument, missing file,
+unsupported report type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scoring.cli import EXIT_OK, UsageError
+from scoring.library import Library, Settings, load_library
+
+DESCRIPTION = """\
+Analyse the reliability of every scale of an instrument on a CSV/XLSX file of responses: Cronbach's alpha
+(pairwise and listwise, raw and standardized, Feldt and Duhachek 95% intervals), McDonald's omega total
+(one-factor minres), corrected item-total correlations, alpha if item deleted, item means and SDs, floor and
+ceiling percentages, and a warning for items that look mis-keyed. Reverse-keyed items of the definition are
+reversed first. Statistics are defined as in R's psych package (alpha, omega with nfactors = 1).
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="reliability of an instrument's scales (alpha, omega, item statistics) on a response file",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", type=Path, metavar="INPUT",
+                   help="CSV or XLSX file with one row per administration and one column per item id")
+    p.add_argument("--instrument", required=True, metavar="ID",
+                   help="id of the instrument whose scales are analysed (e.g. phq9)")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="REPORT",
+                   help="report file; its extension picks the format: .md (Markdown), .json, or .csv "
+                        "(scale table; REPORT.items.csv and REPORT.warnings.csv are written beside it)")
+    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
+                   help="also load definitions from this folder, in addition to the bundled ones and "
+                        "PSYSCORE_INSTRUMENTS_PATH (repeatable); an id defined in both must have distinct versions")
+    p.add_argument("--instrument-version", metavar="X.Y.Z",
+                   help="version of the instrument (default: the latest in the library)")
+    p.add_argument("--missing", choices=("both", "pairwise", "listwise"), default="both",
+                   help="missing-data handling to report: pairwise-complete covariances (psych's default), "
+                        "complete cases only, or both (default)")
+    p.add_argument("--ci-level", type=float, default=0.95, metavar="P",
+                   help="coverage of alpha's confidence intervals (default 0.95)")
+    p.set_defaults(func=cmd_analyze)
+
+
+def _library(folders: list[Path] | None) -> Library:
+    extra = list(folders or [])
+    for folder in extra:
+        if not folder.is_dir():
+            raise UsageError(f"no such folder: {folder}")
+    if not extra:
+        return load_library()
+    dirs = [d for d in Settings.from_env().all_instrument_dirs if d.is_dir()]
+    return load_library([*dirs, *extra])
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from scoring.io import read_table
+    from scoring.reliability import REPORT_SUFFIXES, analyze
+
+    if args.output.suffix.lower() not in REPORT_SUFFIXES:
+        raise UsageError(f"report must end in .md, .json or .csv, not {args.output.name!r}")
+    if not 0.0 < args.ci_level < 1.0:
+        raise UsageError(f"--ci-level must be between 0 and 1, not {args.ci_level}")
+    lib = _library(args.definitions)
+    definition = lib.get_version(args.instrument, args.instrument_version)
+    data = read_table(args.input)
+    missing = ("pairwise", "listwise") if args.missing == "both" else (args.missing,)
+    report = analyze(definition, data, missing=missing, ci_level=args.ci_level)
+    written = report.write(args.output)
+    if len(report.failures):
+        print(f"{args.input}: {len(report.failures)} bad cell(s) analysed as missing; run 'psyscore score' "
+              "to list them", file=sys.stderr)
+    for w in report.warnings.itertuples():
+        print(f"warning: {w.scale_id} ({w.missing}): {w.message}", file=sys.stderr)
+    print(f"{len(data)} row(s) analysed with {definition.id} {definition.version} → "
+          + ", ".join(str(p) for p in written), file=sys.stderr)
+    return EXIT_OK
