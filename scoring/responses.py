@@ -89,7 +89,6 @@ def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_valu
     integer_codes = bool(np.all(allowed == np.round(allowed)))
     codes = _codes_text(allowed)
     frames: list[pd.DataFrame] = []
-    out = np.full(n, np.nan)
 
     def fail(mask: np.ndarray, raw: pd.Series | np.ndarray, code: str, message: str) -> None:
         if mask.any():
@@ -105,6 +104,7 @@ def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_valu
             ok = np.isin(values, allowed)
         if (ok | np.isnan(values)).all():
             return values, frames
+    out = np.full(n, np.nan)
     if kind == "b" or str(series.dtype) == "boolean":
         present = series.notna().to_numpy()
         fail(present, series, "bool_value", f"true/false is not an answer code; use one of {codes}")
@@ -186,7 +186,7 @@ def check_responses(
         raise ValueError(f"duplicate column names in the responses: {', '.join(dup)}; each item needs one column")
     n = len(data)
     # column-major: each item column is written and read contiguously
-    matrix = np.full((n, len(plan.item_ids)), np.nan, order="F")
+    matrix = np.empty((n, len(plan.item_ids)), order="F")
     frames: list[pd.DataFrame] = []
     item_set = set(plan.item_ids)
     prefix = f"{plan.instrument_id}_"
@@ -203,6 +203,7 @@ def check_responses(
         passthrough.append(col)
     for k, item in enumerate(plan.item_ids):
         if item not in data.columns:
+            matrix[:, k] = np.nan
             if n and plan.scored[k]:
                 frames.append(_failure_frame([None], item, [""], "missing_column",
                                              f"no column {item!r}: every row counts it as unanswered"))

@@ -36,7 +36,7 @@ def test_show_json_items_in_order(capsys: pytest.CaptureFixture[str]) -> None:
     assert [i["id"] for i in data["items"]] == [f"phq9_{i}" for i in range(1, 11)]
     total = data["scales"][0]
     assert total["id"] == "total"
-    assert [b["label"] for b in total["bands"]["ranges"]][0] == "None–minimal"
+    assert next(b["label"] for b in total["bands"]["ranges"]) == "None–minimal"
 
 
 def test_show_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,7 +69,7 @@ def test_validate_codes(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_validate_bundled_library(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run("validate", capsys=capsys)
+    code, _out, err = run("validate", capsys=capsys)
     assert code == 0, err
 
 

@@ -87,7 +87,7 @@ def test_every_instrument_has_golden_cases() -> None:
         assert data["sources"], f"{f.name}: sources are required"
 
 
-def attainable(definition: scoring.Definition, scale) -> np.ndarray | None:  # noqa: ANN001
+def attainable(definition: scoring.Definition, scale) -> np.ndarray | None:
     """Every score a complete response can produce, for integer raw sums and counts; None otherwise."""
     from scoring.rules.facts import raw_range
 

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from scoring._version import __version__
-from scoring.engine.plan import Plan, ScalePlan, compare
+from scoring.engine.plan import (
+    REASON_NONE_ANSWERED,
+    REASON_NONE_APPLICABLE,
+    REASON_TABLE,
+    Plan,
+    ScalePlan,
+    compare,
+)
 
 
 def round_half_up(values: np.ndarray, decimals: int = 0) -> np.ndarray:
@@ -102,25 +109,24 @@ def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | N
 @dataclass
 class ScaleResult:
     score: np.ndarray
-    raw: np.ndarray  # aggregate before proration, rounding, multiplier and table
     n_answered: np.ndarray
     n_applicable: np.ndarray
     prorated: np.ndarray
     valid: np.ndarray
-    reason_codes: np.ndarray  # category codes into reason_categories
-    reason_categories: list[str]
+    reason_codes: np.ndarray  # codes into ScalePlan.reason_categories
 
 
 def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
     """Score one scale for every respondent at once.
 
     The loop runs over the scale's items (columns), never over respondents: each step is one vectorized
-    operation on a contiguous column, which keeps temporaries to a few vectors.
+    operation on a contiguous column, accumulated in place, which keeps temporaries to a few vectors.
     """
     keyed = applied.keyed
     n = keyed.shape[0]
-    n_answered = np.zeros(n, dtype=np.int64)
-    n_applicable: np.ndarray | int = len(sp.index) if applied.applicable is None else np.zeros(n, dtype=np.int64)
+    counter = np.uint8 if len(sp.index) < 256 else np.int32  # small counters: less memory traffic
+    n_answered = np.zeros(n, dtype=counter)
+    n_applicable: np.ndarray | int = len(sp.index) if applied.applicable is None else np.zeros(n, dtype=counter)
     total = np.zeros(n) if sp.method != "max" else np.full(n, -np.inf)
     counting = sp.method == "count" and sp.count_op is not None and sp.count_thresholds is not None
     with np.errstate(invalid="ignore"):
@@ -131,44 +137,50 @@ def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
                 appl = applied.applicable[:, k]
                 ok &= appl
                 n_applicable += appl  # type: ignore[operator]
-            n_answered += ok
+            np.add(n_answered, ok, out=n_answered, casting="unsafe")
             if counting:
                 total += ok & _compare_per_item(col, sp.count_op or ">=", sp.count_thresholds[j])  # type: ignore[index]
             elif sp.method == "max":
                 np.fmax(total, np.where(ok, col * sp.weights[j], -np.inf), out=total)
+            elif sp.weights[j] == 1:
+                np.add(total, col, out=total, where=ok)
             else:
-                total += np.where(ok, col * sp.weights[j] if sp.weights[j] != 1 else col, 0.0)
+                np.add(total, col * sp.weights[j], out=total, where=ok)
     if sp.method == "max":
         total[n_answered == 0] = np.nan
+    n_answered = n_answered.astype(np.int64)
     n_applicable = np.broadcast_to(np.asarray(n_applicable, dtype=np.int64), (n,))
     n_missing = n_applicable - n_answered
-    raw = total.copy()
+    score = total
+    some_missing = n_missing > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         if sp.method == "mean":
             score = total / n_answered
         elif sp.rule == "prorate":
-            score = np.where(n_missing > 0, total * n_applicable / n_answered, total)
-        else:
-            score = total
+            rows = np.flatnonzero(some_missing)
+            score[rows] = total[rows] * n_applicable[rows] / n_answered[rows]
     if sp.rule == "complete":
-        valid = (n_missing == 0) & (n_applicable > 0)
+        valid = ~some_missing & (n_applicable > 0)
     elif sp.rule == "prorate":
         valid = (n_missing <= (sp.max_missing or 0)) & (n_answered > 0)
     else:
         valid = n_answered >= (sp.min_answered or 1)
-    prorated = valid & (n_missing > 0) & (sp.rule == "prorate" or sp.method == "mean")
-    if sp.rule == "prorate" and sp.rounding == "half_up" and prorated.any():
-        score[prorated] = round_half_up(score[prorated], sp.decimals)
-    score = score * sp.multiplier
+    prorated = valid & some_missing & (sp.rule == "prorate" or sp.method == "mean")
+    if sp.rule == "prorate" and sp.rounding == "half_up":
+        rows = np.flatnonzero(prorated)
+        if len(rows):
+            score[rows] = round_half_up(score[rows], sp.decimals)
+    if sp.multiplier != 1:
+        score *= sp.multiplier
     if sp.transform_keys is not None and sp.transform_values is not None:
         pos = np.searchsorted(sp.transform_keys, score)
         pos = np.clip(pos, 0, len(sp.transform_keys) - 1)
         exact = sp.transform_keys[pos] == score
         score = np.where(exact, sp.transform_values[pos], np.nan)
         valid &= exact
-    score = np.where(valid, score, np.nan)
-    reason_codes, reason_categories = _reasons(sp, valid, n_missing, n_answered, n_applicable)
-    return ScaleResult(score, raw, n_answered, n_applicable, prorated, valid, reason_codes, reason_categories)
+    score[~valid] = np.nan
+    reason_codes = _reasons(sp, valid, n_missing, n_answered, n_applicable)
+    return ScaleResult(score, n_answered, n_applicable, prorated, valid, reason_codes)
 
 
 def _compare_per_item(vals: np.ndarray, op: str, thresholds: np.ndarray) -> np.ndarray:
@@ -180,37 +192,20 @@ def _compare_per_item(vals: np.ndarray, op: str, thresholds: np.ndarray) -> np.n
 
 
 def _reasons(sp: ScalePlan, valid: np.ndarray, n_missing: np.ndarray, n_answered: np.ndarray,
-             n_applicable: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Why a score is missing, in words, as category codes (0 = "" for a valid score). Vectorized by case."""
-    codes = np.zeros(len(valid), dtype=np.int32)
-    categories = [""]
-    invalid = ~valid
-    if not invalid.any():
-        return codes, categories
-
-    def put(mask: np.ndarray, text: str) -> None:
-        if mask.any():
-            categories.append(text)
-            codes[mask] = len(categories) - 1
-
-    none = invalid & (n_answered == 0)
-    put(none & (n_applicable > 0), "no items answered")
-    put(none & (n_applicable == 0), "no applicable items")
-    rest = invalid & ~none
-    if sp.rule == "complete":
-        template, m = "{m} of {n} items missing; every item is required", n_missing
-    elif sp.rule == "prorate":
-        template, m = "{m} of {n} items missing; at most " + str(sp.max_missing) + " may be prorated", n_missing
-    else:
-        template, m = "only {m} of {n} items answered; at least " + str(sp.min_answered) + " needed", n_answered
-    counted = rest & ((n_missing > 0) if sp.rule != "min_answered" else (n_answered < (sp.min_answered or 1)))
-    if counted.any():
-        # one string per distinct (m, n) pair: few pairs, so few strings
-        pairs = np.unique(np.stack([m[counted], n_applicable[counted]], axis=1), axis=0)
-        for mm, nn in pairs:
-            put(counted & (m == mm) & (n_applicable == nn), template.format(m=int(mm), n=int(nn)))
-    put(rest & ~counted, "raw score not in the conversion table")
-    return codes, categories
+             n_applicable: np.ndarray) -> np.ndarray:
+    """Why a score is missing, as codes into the plan's fixed ``reason_categories`` (0 = valid)."""
+    codes = np.zeros(len(valid), dtype=np.int16)
+    rows = np.flatnonzero(~valid)
+    if not len(rows):
+        return codes
+    napp = n_applicable[rows]
+    answered = n_answered[rows]
+    key = answered if sp.rule == "min_answered" else n_missing[rows]
+    sub = sp.reason_lut[np.clip(key, 0, sp.reason_lut.shape[0] - 1), np.clip(napp, 0, sp.reason_lut.shape[1] - 1)]
+    sub = np.where(sub == 0, REASON_TABLE, sub)  # not a missing-data failure: the conversion table
+    sub = np.where(answered == 0, np.where(napp > 0, REASON_NONE_ANSWERED, REASON_NONE_APPLICABLE), sub)
+    codes[rows] = sub
+    return codes
 
 
 def band_codes(sp: ScalePlan, score: np.ndarray) -> np.ndarray:
@@ -240,11 +235,6 @@ def assign_bands(sp: ScalePlan, score: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def _categorical(codes: np.ndarray, categories: list[str], ordered: bool = False) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
-
-
-def _text(codes: np.ndarray, values: list[str]) -> pd.Series:
-    """Object-dtype text column from codes into a few distinct strings (cheap: one take, no parsing)."""
-    return pd.Series(np.array(values, dtype=object)[codes], dtype=object)
 
 
 def _boolean(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
@@ -295,8 +285,9 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
                  index: pd.Index | None = None) -> tuple[pd.DataFrame, Applied]:
     """Score a validated item matrix; returns the score columns (stable names and dtypes).
 
-    Bands and provenance are categoricals with categories fixed by the plan (bands ordered by severity);
-    reasons and critical items are object columns of Python strings, built from the few distinct values.
+    Text columns are categoricals whose categories are fixed by the plan, so dtypes never depend on the data:
+    bands (ordered by severity), reasons (every message the missing-data rule can produce), critical items
+    (every combination of the instrument's critical items) and provenance.
     """
     n = matrix.shape[0]
     applied = apply_structure(plan, matrix, respondent)
@@ -315,7 +306,7 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
         cols[f"{sp.id}_n_answered"] = res.n_answered.astype("int64")
         cols[f"{sp.id}_prorated"] = res.prorated.astype(bool)
         cols[f"{sp.id}_valid"] = res.valid.astype(bool)
-        cols[f"{sp.id}_reason"] = _text(res.reason_codes, res.reason_categories)
+        cols[f"{sp.id}_reason"] = _categorical(res.reason_codes, list(sp.reason_categories))
         scored = ~np.isnan(res.score)
         for cut in sp.cutoffs:
             if sex is None:
@@ -330,26 +321,19 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
     for flag in plan.flags:
         cols[flag.id] = _evaluate_flag(flag, finals, applied.effective)
     critical = np.zeros(n, dtype=bool)
-    bits = np.zeros(n, dtype=np.int64)
+    bits = np.zeros(n, dtype=np.int32)
     for k, cp in enumerate(plan.critical):
         vals = applied.effective[:, cp.item]  # an answer to a skipped question is ignored, as in the score
         hit = compare(vals, cp.op, cp.value) & ~np.isnan(vals)
         critical |= hit
-        bits |= hit.astype(np.int64) << k
+        bits |= hit.astype(np.int32) << k
     cols["critical"] = critical
-    if len(plan.critical) <= 16:  # few items: map bit patterns through a lookup table instead of sorting
-        present = np.flatnonzero(np.bincount(bits, minlength=1))
-        lookup = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int32)
-        lookup[present] = np.arange(len(present), dtype=np.int32)
-        combos, inverse = present, lookup[bits]
-    else:
-        combos, inverse = np.unique(bits, return_inverse=True)
-    names = [",".join(cp.item_id for k, cp in enumerate(plan.critical) if int(c) >> k & 1) for c in combos]
-    cols["critical_items"] = _text(inverse.astype(np.int32).reshape(-1), names or [""])
+    # category i names the critical items whose bit is set in i, so the bit pattern is the code
+    cols["critical_items"] = _categorical(bits, list(plan.critical_categories))
     zeros = np.zeros(n, dtype=np.int8)
     cols["instrument_id"] = _categorical(zeros, [plan.instrument_id])
     cols["instrument_version"] = _categorical(zeros, [plan.version])
     cols["instrument_hash"] = _categorical(zeros, [plan.hash])
     cols["engine_version"] = _categorical(zeros, [__version__])
-    frame = pd.DataFrame(cols, index=index if index is not None else pd.RangeIndex(n))
+    frame = pd.DataFrame(cols, index=index if index is not None else pd.RangeIndex(n), copy=False)
     return frame, applied

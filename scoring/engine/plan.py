@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from scoring.library import Definition
 
 SCALE_SUFFIXES = ("band", "severity", "n_answered", "prorated", "valid", "reason")
+REASON_NONE_ANSWERED, REASON_NONE_APPLICABLE, REASON_TABLE = 1, 2, 3
+_FIXED_REASONS = ("", "no items answered", "no applicable items", "raw score not in the conversion table")
+MAX_CRITICAL_ITEMS = 12  # critical_items categories enumerate every combination: 2**12 at most
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class ScalePlan:
     band_severities: tuple[int, ...]
     cutoffs: tuple[CutoffPlan, ...]
     higher_is: str
+    reason_categories: tuple[str, ...]
+    reason_lut: np.ndarray  # [missing (or answered) count, applicable count] -> code into reason_categories
     source: Scale = field(repr=False)
 
     @property
@@ -112,6 +117,7 @@ class Plan:
     applicability: tuple[Applicability, ...]
     critical: tuple[CriticalPlan, ...]
     flags: tuple[FlagPlan, ...]
+    critical_categories: tuple[str, ...]
 
     @property
     def output_columns(self) -> tuple[str, ...]:
@@ -163,6 +169,7 @@ def compile_plan(definition: Definition) -> Plan:
                        tuple((c.sex, c.op, float(c.value)) for c in group))
             for cid, group in cut_groups.items()
         )
+        reasons, lut = _reason_table(scale, len(index))
         scales.append(ScalePlan(
             id=scale.id, name=scale.name, index=index,
             weights=weights, method=scale.method,
@@ -173,7 +180,7 @@ def compile_plan(definition: Definition) -> Plan:
             decimals=scale.missing.decimals, range=(float(scale.range[0]), float(scale.range[1])),
             band_mins=np.array([float(b.min) for b in bands]), band_labels=tuple(b.label for b in bands),
             band_severities=tuple(b.severity for b in bands), cutoffs=cutoffs, higher_is=scale.higher_is,
-            source=scale,
+            reason_categories=reasons, reason_lut=lut, source=scale,
         ))
 
     gates = tuple(
@@ -202,6 +209,36 @@ def compile_plan(definition: Definition) -> Plan:
         instrument_id=ins.id, version=ins.version, hash=definition.hash, item_ids=item_ids, allowed=allowed,
         lo=lo, hi=hi, integer_codes=integer_codes, reverse=reverse, scored=scored, keys=keys, scales=tuple(scales),
         gates=gates, applicability=applicability, critical=critical, flags=flags,
+        critical_categories=_critical_categories(critical),
+    )
+
+
+def _reason_table(scale: Scale, n_items: int) -> tuple[tuple[str, ...], np.ndarray]:
+    """Every reason the missing-data rule can give, and a lookup [count, n_applicable] -> reason code."""
+    m = scale.missing
+    reasons = list(_FIXED_REASONS)
+    lut = np.zeros((n_items + 1, n_items + 1), dtype=np.int16)
+    for napp in range(1, n_items + 1):
+        for count in range(0, n_items + 1):
+            if m.rule == "complete" and 1 <= count < napp:
+                text = f"{count} of {napp} items missing; every item is required"
+            elif m.rule == "prorate" and (m.max_missing or 0) < count < napp:
+                text = f"{count} of {napp} items missing; at most {m.max_missing} may be prorated"
+            elif m.rule == "min_answered" and 1 <= count < (m.min_answered or 1) and count <= napp:
+                text = f"only {count} of {napp} items answered; at least {m.min_answered} needed"
+            else:
+                continue
+            reasons.append(text)
+            lut[count, napp] = len(reasons) - 1
+    return tuple(reasons), lut
+
+
+def _critical_categories(critical: tuple[CriticalPlan, ...]) -> tuple[str, ...]:
+    """Category i lists the critical items whose bit is set in i (so a bit pattern is its own code)."""
+    if len(critical) > MAX_CRITICAL_ITEMS:
+        raise ValueError(f"at most {MAX_CRITICAL_ITEMS} critical items are supported, got {len(critical)}")
+    return tuple(
+        ",".join(c.item_id for k, c in enumerate(critical) if code >> k & 1) for code in range(2 ** len(critical))
     )
 
 
