@@ -3,21 +3,32 @@
 Exit codes: 0 success, 1 an error-level problem (invalid definition, bad cells in strict mode, failed
 check), 2 a usage error (unknown option, missing file, unknown instrument).
 
-Each command group lives in its own module exposing ``register(subparsers)``; :data:`COMMAND_MODULES`
-lists them in the order they appear in ``psyscore --help``.
+Each command group lives in its own module of this package exposing ``register(subparsers)`` and an
+integer ``ORDER`` (position in ``psyscore --help``); modules are discovered, so adding a command group
+means adding one module.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from scoring._version import __version__
 from scoring.errors import PsyscoreError, UnknownInstrumentError
 
-COMMAND_MODULES: tuple[str, ...] = ("scoring.cli.library_cmds", "scoring.cli.app_cmds", "scoring.cli.analyze")
+
+def command_modules() -> list[ModuleType]:
+    """Every module of this package that registers commands, in ``ORDER``."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            found.append(module)
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -34,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"psyscore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in command_modules():
+        module.register(sub)
     return parser
 
 

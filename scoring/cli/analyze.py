@@ -23,6 +23,8 @@ reversed first. Statistics are defined as in R's psych package (alpha, omega wit
 """
 
 
+ORDER = 60
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "analyze",

@@ -10,6 +10,7 @@ import sys
 from scoring.cli import EXIT_OK, UsageError
 from scoring.library import bundled_dir
 
+ORDER = 90
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("app", help="serve the web app (Streamlit)",

@@ -12,6 +12,7 @@ from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError
 from scoring.errors import CATALOG
 from scoring.library import Definition, Library, load_library
 
+ORDER = 10
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("instruments", help="list the instruments in the library",
