@@ -26,6 +26,7 @@ from scoring.library import (
     validate,
 )
 from scoring.receipt import Explanation, explain
+from scoring.timeline import history
 
 __all__ = [
     "Definition",
@@ -42,6 +43,7 @@ __all__ = [
     "__version__",
     "content_hash",
     "explain",
+    "history",
     "load_definition",
     "load_library",
     "score",

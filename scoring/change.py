@@ -94,6 +94,7 @@ CutoffKind = Literal["declared", "c", "a", "b", "none"]
 _TOL = 1e-9  # published thresholds in points: 2.87 must count as ≥ 2.87 despite float arithmetic
 
 REASON_NO_CRITERION = "no reliability/SD declared and no published reliable-change threshold"
+REASON_NO_RCI = "RCI not computed: no reliability/SD declared; classified by the published threshold"
 REASON_NEUTRAL = "the scale has no healthy direction (higher_is: neutral); only the change is reported"
 REASON_NO_PRE = "no earlier score to compare with"
 REASON_NO_POST = "no score at this administration"
@@ -273,11 +274,13 @@ class ChangeParameters:
 
     @property
     def reason(self) -> str:
-        """Why change cannot be classified ('' when it can)."""
+        """Why change cannot be classified, or why the RCI is missing ('' when nothing is missing)."""
         if self.criterion == "none":
             return REASON_NO_CRITERION
         if self.higher_is == "neutral":
             return REASON_NEUTRAL
+        if math.isnan(self.se_diff):
+            return REASON_NO_RCI
         return ""
 
     def as_dict(self) -> dict[str, object]:
@@ -373,7 +376,7 @@ def compare(pre: object, post: object, params: ChangeParameters, *, index: pd.In
     >>> import scoring
     >>> q = change_parameters(scoring.load_library()["phq9"])
     >>> r = compare([16, 16], [10, 9], q)
-    >>> r[["difference", "reliable", "classification", "mcid_met", "criterion", "threshold"]]
+    >>> print(r[["difference", "reliable", "classification", "mcid_met", "criterion", "threshold"]].to_string())
        difference  reliable     classification  mcid_met  criterion  threshold
     0        -6.0      True  reliably_improved      True  published        6.0
     1        -7.0      True          recovered      True  published        6.0

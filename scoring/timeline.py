@@ -1,0 +1,414 @@
+"""Score histories: one tidy row per patient × administration × scale, with change from baseline and previous.
+
+:func:`history` takes a long table of administrations (``patient``, ``date``, ``instrument`` and either the
+item answers in columns named by item id, or already-computed scores) for one or many patients and
+instruments, scores it with the library's definitions, and adds, per patient and scale, the change from the
+patient's first scored administration (*baseline*) and from the last scored administration before this one
+(*previous*), classified with :mod:`scoring.change`. Work is done by group operations over the whole table;
+the only loops are over instruments and scales.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring._version import __version__ as ENGINE_VERSION
+from scoring.change import COMPARISON_COLUMNS, PARAMETER_COLUMNS, Z_95, ChangeParameters, compare
+from scoring.engine import score
+from scoring.engine.compute import assign_bands
+from scoring.errors import PsyscoreError
+from scoring.library import Definition, Library
+
+__all__ = ["HISTORY_COLUMNS", "HistoryInputError", "HistoryResult", "history", "score_history"]
+
+REQUIRED_COLUMNS = ("patient", "date", "instrument")
+NORM_COLUMNS = ("norm_id", "norm_z", "norm_t", "norm_percentile")
+_PER_COMPARISON = ("date", "score", "clinical", *(c for c in COMPARISON_COLUMNS if c not in
+                                                  ("pre_clinical", "post_clinical")))
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "patient", "date", "instrument", "scale", "scale_name", "administration", "source_row",
+    "score", "band", "severity", "valid", "score_reason", "clinical",
+    *NORM_COLUMNS,
+    *(f"baseline_{c}" for c in _PER_COMPARISON),
+    *(f"previous_{c}" for c in _PER_COMPARISON),
+    *PARAMETER_COLUMNS,
+    "instrument_version", "instrument_hash", "engine_version",
+)
+"""The columns of :func:`history`, always in this order whatever the input and options."""
+
+REASON_BASELINE = "this is the baseline administration"
+REASON_BEFORE_BASELINE = "no earlier score to compare with"
+REASON_NO_SCORE_GIVEN = "no score given"
+_TEXT = ("instrument", "scale", "scale_name", "band", "score_reason", "instrument_version", "instrument_hash",
+         "engine_version", "baseline_reason", "previous_reason", "higher_is", "criterion", "cutoff_kind", "norm_id")
+
+
+class HistoryInputError(PsyscoreError, ValueError):
+    """The administrations table cannot be turned into a history (missing column, bad date, bad score)."""
+
+
+@dataclass
+class HistoryResult:
+    """A history and the bad cells found while scoring item answers.
+
+    ``frame`` has the columns :data:`HISTORY_COLUMNS`; ``failures`` has ``instrument`` then the columns of
+    :attr:`scoring.ScoreResult.failures` (``row`` is the input's index label).
+    """
+
+    frame: pd.DataFrame
+    failures: pd.DataFrame
+
+
+def history(
+    data: pd.DataFrame,
+    library: Library,
+    *,
+    norms: Any = None,
+    instrument: str | Sequence[str] | None = None,
+    z: float = Z_95,
+) -> pd.DataFrame:
+    """One tidy row per patient × administration × scale, with change against baseline and previous.
+
+    Parameters
+    ----------
+    data
+        Long table: ``patient``, ``date`` (ISO dates or datetimes), ``instrument`` (id), optionally
+        ``instrument_version`` (default: the latest in the library) and respondent columns such as ``sex``;
+        then, per instrument, **either** the item answers in columns named by item id (``phq9_1`` …),
+        scored with the definition, **or** already-computed scores in columns named by scale id
+        (``total``), **or** one score per row in ``scale`` and ``score`` columns. Item columns win when both
+        are present. Answers that fail validation count as unanswered (see :func:`score_history` for the
+        list of bad cells).
+    library
+        From :func:`scoring.load_library`.
+    norms
+        Norm tables for :func:`scoring.apply_norms`; fills the ``norm_*`` columns (NaN without).
+    instrument
+        Keep only these instrument ids.
+    z
+        Criterion for the Jacobson–Truax RCI (1.96 = 95% two-tailed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`HISTORY_COLUMNS`, sorted by patient, instrument, scale and date:
+        ``administration`` (1 = the patient's first administration of that instrument), ``source_row``
+        (the input's index label), ``score``, ``band``, ``severity``, ``valid``, ``score_reason``,
+        ``clinical`` (on the clinical side of the cut-off), the norm columns, then for ``baseline`` (the
+        patient's first scored administration) and ``previous`` (the last scored administration before this
+        one): ``_date``, ``_score``, ``_clinical``, ``_difference`` (this − that), ``_improvement`` (the
+        difference in the healthy direction), ``_rci``, ``_rci_reliable``, ``_threshold_reliable``,
+        ``_reliable``, ``_classification`` (recovered, reliably_improved, no_reliable_change,
+        reliably_deteriorated), ``_mcid_met``, ``_reason`` (why a value is missing); then the change
+        parameters used (:data:`scoring.change.PARAMETER_COLUMNS`) and the provenance.
+
+    Examples
+    --------
+    >>> import pandas as pd, scoring
+    >>> lib = scoring.load_library()
+    >>> data = pd.DataFrame({"patient": ["p1"] * 3, "date": ["2024-01-08", "2024-02-05", "2024-03-04"],
+    ...                      "instrument": "phq9", "total": [18, 11, 8]})
+    >>> h = scoring.history(data, lib)
+    >>> print(h[["date", "score", "band", "previous_difference", "baseline_classification"]].to_string())
+            date  score               band  previous_difference baseline_classification
+    0 2024-01-08   18.0  Moderately severe                  NaN                     NaN
+    1 2024-02-05   11.0           Moderate                 -7.0       reliably_improved
+    2 2024-03-04    8.0               Mild                 -3.0               recovered
+    """
+    return score_history(data, library, norms=norms, instrument=instrument, z=z).frame
+
+
+def score_history(
+    data: pd.DataFrame,
+    library: Library,
+    *,
+    norms: Any = None,
+    instrument: str | Sequence[str] | None = None,
+    z: float = Z_95,
+    strict: bool = False,
+) -> HistoryResult:
+    """Like :func:`history`, also returning the bad cells found in item answers.
+
+    With ``strict=True`` a bad cell raises :class:`~scoring.errors.ResponseValidationError` instead.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"history() takes a pandas DataFrame, not {type(data).__name__}")
+    if not isinstance(library, Library):
+        raise TypeError(f"history() takes a Library (scoring.load_library()), not {type(library).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
+    if missing:
+        raise HistoryInputError(
+            f"the administrations table has no column {', '.join(map(repr, missing))}; it needs "
+            f"{', '.join(REQUIRED_COLUMNS)} and the item answers (columns named by item id, e.g. phq9_1) or "
+            "the scores (columns named by scale id, e.g. total)"
+        )
+    frame = data
+    ids = _text(frame["instrument"])
+    if ids.isna().any():
+        rows = list(frame.index[ids.isna().to_numpy()][:5])
+        raise HistoryInputError(f"empty instrument id in row(s) {rows}; give an instrument id such as phq9")
+    if instrument is not None:
+        wanted = [instrument] if isinstance(instrument, str) else list(instrument)
+        for w in wanted:
+            library.get_version(w)  # unknown id: UnknownInstrumentError with a suggestion
+        keep = ids.isin(wanted).to_numpy()
+        frame, ids = frame[keep], ids[keep]
+    dates = _dates(frame["date"])
+    patients = frame["patient"]
+    if patients.isna().any() or (patients.astype(str).str.strip() == "").any():
+        bad = patients.isna() | (patients.astype(str).str.strip() == "")
+        raise HistoryInputError(f"empty patient id in row(s) {list(frame.index[bad.to_numpy()][:5])}")
+    versions = _text(frame["instrument_version"]) if "instrument_version" in frame.columns else None
+
+    pieces: list[pd.DataFrame] = []
+    failures: list[pd.DataFrame] = []
+    keys = pd.DataFrame({"i": ids, "v": versions if versions is not None else ""}, index=frame.index).fillna("")
+    for (inst_id, version), idx in keys.groupby(["i", "v"], sort=True).groups.items():
+        d = library.get_version(str(inst_id), str(version) or None)
+        rows = frame.loc[idx]
+        piece, bad = _scale_rows(d, rows, strict)
+        pieces.extend(piece)
+        if bad is not None and not bad.empty:
+            failures.append(bad.assign(instrument=d.id)[["instrument", *bad.columns]])
+    long = _assemble(pieces, patients, dates)
+    long = _add_change(long, library, z)
+    long = _add_norms(long, norms, frame)
+    fail = (pd.concat(failures, ignore_index=True) if failures
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in ("instrument", "row", "item", "value", "code",
+                                                                    "message")}))
+    return HistoryResult(long, fail)
+
+
+# -- input ------------------------------------------------------------------------------------------------
+def _text(col: pd.Series) -> pd.Series:
+    """Stripped text, empty → NA."""
+    out = col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v).strip())
+    return out.where(out != "", None)
+
+
+def _dates(col: pd.Series) -> pd.Series:
+    """Parse dates (ISO text, datetimes); name the rows that are not dates."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        parsed = col
+    else:
+        text = col.astype(object).where(col.notna(), None)
+        parsed = pd.to_datetime(text.map(lambda v: v if v is None or not isinstance(v, str) else v.strip() or None),
+                                errors="coerce", format="ISO8601")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    bad = parsed.isna()
+    if bad.any():
+        shown = [f"row {r}: {v!r}" for r, v in zip(col.index[bad.to_numpy()][:5], col[bad].iloc[:5], strict=True)]
+        raise HistoryInputError(
+            f"{int(bad.sum())} value(s) in column 'date' are not dates ({'; '.join(shown)}); "
+            "write dates as YYYY-MM-DD (or YYYY-MM-DDTHH:MM)"
+        )
+    return parsed.astype("datetime64[ns]")
+
+
+def _scale_rows(d: Definition, rows: pd.DataFrame, strict: bool) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:
+    """One frame per scale for this instrument's rows: source_row, scale, score, band, severity, valid, reason."""
+    plan = d.plan
+    item_cols = [c for c in rows.columns if c in set(plan.item_ids)]
+    out = []
+    if item_cols:
+        respondent = [c for c in rows.columns if c == "sex" or c in {a.respondent for a in plan.applicability}]
+        res = score(d, rows[[*item_cols, *respondent]], strict=strict)
+        sc = res.scores
+        for sp in plan.scales:
+            out.append(_piece(d, sp, rows.index, sc[sp.id].to_numpy(dtype=float),
+                              sc[f"{sp.id}_band"].astype(object).where(sc[f"{sp.id}_band"].notna(), None).to_numpy(),
+                              sc[f"{sp.id}_severity"].to_numpy(dtype=float, na_value=np.nan),
+                              sc[f"{sp.id}_reason"].astype(object).where(sc[f"{sp.id}_reason"].notna(), "")
+                              .to_numpy()))
+        return out, res.failures
+    scale_ids = [sp.id for sp in plan.scales]
+    tidy = "scale" in rows.columns and "score" in rows.columns
+    if not tidy and not any(s in rows.columns for s in scale_ids):
+        raise HistoryInputError(
+            f"rows of instrument {d.id!r} (e.g. row {rows.index[0]}) have neither item columns "
+            f"({', '.join(plan.item_ids[:3])}, …) nor score columns ({', '.join(scale_ids)}); add one or the other"
+        )
+    if tidy:
+        given_scale = _text(rows["scale"])
+        unknown = sorted(set(given_scale.dropna()) - set(scale_ids))
+        if unknown:
+            raise HistoryInputError(f"instrument {d.id!r} has no scale {unknown[0]!r} (column 'scale'); its scales "
+                                    f"are {', '.join(scale_ids)}")
+    for sp in plan.scales:
+        if tidy:
+            sel = (given_scale == sp.id).to_numpy()
+            if not sel.any():
+                continue
+            sub, col = rows[sel], "score"
+        else:
+            if sp.id not in rows.columns:
+                values = np.full(len(rows), np.nan)
+                out.append(_given(d, sp, rows.index, values, np.full(len(rows), REASON_NO_SCORE_GIVEN, dtype=object)))
+                continue
+            sub, col = rows, sp.id
+        values = _numbers(sub[col], d.id, col, sp.range)
+        reasons = np.where(np.isnan(values), REASON_NO_SCORE_GIVEN, "").astype(object)
+        out.append(_given(d, sp, sub.index, values, reasons))
+    return out, None
+
+
+def _numbers(col: pd.Series, instrument_id: str, name: str, bounds: tuple[float, float]) -> np.ndarray:
+    text = col.astype(object).where(col.notna(), None)
+    empty = text.map(lambda v: v is None or (isinstance(v, str) and v.strip() in ("", "NA", "N/A", "NaN", "nan")))
+    values = pd.to_numeric(text.where(~empty, None), errors="coerce").astype(float)
+    bad = values.isna() & ~empty
+    if bad.any():
+        r = col.index[bad.to_numpy()][0]
+        raise HistoryInputError(f"{instrument_id} row {r}, column {name!r}: {col[r]!r} is not a number; give the "
+                                "score as a number or leave the cell empty")
+    lo, hi = bounds
+    out = (values < lo) | (values > hi)
+    if out.any():
+        r = col.index[out.to_numpy()][0]
+        raise HistoryInputError(f"{instrument_id} row {r}, column {name!r}: score {col[r]!r} is outside the scale's "
+                                f"range {lo:g}–{hi:g}; check the instrument id and the score")
+    return values.to_numpy()
+
+
+def _given(d: Definition, sp, index: pd.Index, values: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
+    labels, severity = assign_bands(sp, values)
+    return _piece(d, sp, index, values, labels, severity, reasons)
+
+
+def _piece(d: Definition, sp, index: pd.Index, values: np.ndarray, labels: np.ndarray, severity: np.ndarray,
+           reasons: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({
+        "source_row": np.asarray(index, dtype=object),
+        "instrument": d.id,
+        "scale": sp.id,
+        "scale_name": sp.name,
+        "score": values,
+        "band": labels,
+        "severity": severity,
+        "score_reason": reasons,
+        "instrument_version": d.version,
+        "instrument_hash": d.hash,
+    })
+
+
+# -- assembly ---------------------------------------------------------------------------------------------
+def _assemble(pieces: list[pd.DataFrame], patients: pd.Series, dates: pd.Series) -> pd.DataFrame:
+    if pieces:
+        long = pd.concat(pieces, ignore_index=True)
+    else:
+        long = pd.DataFrame({c: pd.Series(dtype=object) for c in ("source_row", "instrument", "scale", "scale_name",
+                                                                   "band", "score_reason", "instrument_version",
+                                                                   "instrument_hash")})
+        long["score"] = pd.Series(dtype=float)
+        long["severity"] = pd.Series(dtype=float)
+    pos = pd.Index(patients.index).get_indexer(long["source_row"].to_numpy())
+    long["patient"] = patients.to_numpy()[pos] if len(long) else pd.Series(dtype=object)
+    long["date"] = dates.to_numpy()[pos] if len(long) else pd.Series(dtype="datetime64[ns]")
+    long["_pos"] = pos
+    long = long.sort_values(["patient", "instrument", "scale", "date", "_pos"], kind="stable", key=_sort_key)
+    return long.reset_index(drop=True)
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    return col.astype(str) if col.name == "patient" else col
+
+
+def _add_change(long: pd.DataFrame, library: Library, z: float) -> pd.DataFrame:
+    keys = [long["patient"].astype(str), long["instrument"], long["scale"]]
+    valid = long["score"].notna()
+    s_valid = long["score"].where(valid)
+    d_valid = long["date"].where(valid)
+    group = valid.groupby(keys, sort=False)
+    long["administration"] = group.cumcount() + 1 if len(long) else pd.Series(dtype="int64")
+    seen = group.cumsum()
+    is_baseline = valid & (seen == 1)
+    after = seen >= 1
+    base_score = s_valid.groupby(keys, sort=False).transform("first").where(after)
+    base_date = d_valid.groupby(keys, sort=False).transform("first").where(after)
+    prev_score = s_valid.groupby(keys, sort=False).shift(1).groupby(keys, sort=False).ffill()
+    prev_date = d_valid.groupby(keys, sort=False).shift(1).groupby(keys, sort=False).ffill()
+
+    pre_base = base_score.where(~is_baseline)
+    frames_b, frames_p, clinical = [], [], []
+    for (inst_id, version, scale_id), idx in long.groupby(["instrument", "instrument_version", "scale"],
+                                                          sort=False).indices.items():
+        d = library.get_version(inst_id, version)
+        sc = next(s for s in d.definition.scales if s.id == scale_id)
+        params = ChangeParameters.from_scale(sc, z=z, instrument_id=inst_id)
+        ix = long.index[idx]
+        post = long["score"].to_numpy()[idx]
+        frames_b.append(compare(pre_base.to_numpy()[idx], post, params, index=ix))
+        frames_p.append(compare(prev_score.to_numpy()[idx], post, params, index=ix))
+        clinical.append(pd.Series(params.clinical(base_score.to_numpy()[idx]), index=ix))
+    if frames_b:
+        b = pd.concat(frames_b).reindex(long.index)
+        p = pd.concat(frames_p).reindex(long.index)
+        base_clinical = pd.concat(clinical).reindex(long.index).to_numpy()
+    else:
+        b = p = compare([], [], ChangeParameters.from_values(higher_is="neutral"))
+        base_clinical = np.array([], dtype=float)
+    b.loc[is_baseline.to_numpy(), "reason"] = REASON_BASELINE
+    b.loc[(~after).to_numpy() & valid.to_numpy(), "reason"] = REASON_BEFORE_BASELINE
+
+    long["valid"] = valid.to_numpy()
+    long["clinical"] = b["post_clinical"].array
+    long["baseline_date"] = base_date.to_numpy()
+    long["baseline_score"] = base_score.to_numpy()
+    long["baseline_clinical"] = _boolean_values(base_clinical)
+    long["previous_date"] = prev_date.to_numpy()
+    long["previous_score"] = prev_score.to_numpy()
+    long["previous_clinical"] = p["pre_clinical"].array
+    for name in COMPARISON_COLUMNS:
+        if name in ("pre_clinical", "post_clinical"):
+            continue
+        long[f"baseline_{name}"] = b[name].array
+        long[f"previous_{name}"] = p[name].array
+    for name in PARAMETER_COLUMNS:
+        long[name] = b[name].to_numpy()
+    long["engine_version"] = ENGINE_VERSION
+    return long
+
+
+def _boolean_values(values: np.ndarray) -> pd.arrays.BooleanArray:
+    """Float 1/0/NaN → nullable boolean."""
+    values = np.asarray(values, dtype=float)
+    known = ~np.isnan(values)
+    return pd.arrays.BooleanArray(np.where(known, values, 0.0).astype(bool), ~known)
+
+
+def _add_norms(long: pd.DataFrame, norms: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    for name in NORM_COLUMNS:
+        long[name] = np.nan if name != "norm_id" else None
+    if norms is not None:
+        try:
+            from scoring.norms import apply_norms
+        except ImportError as exc:
+            raise PsyscoreError(
+                "norm tables need scoring.apply_norms, which this installation does not provide"
+            ) from exc
+        raise PsyscoreError(f"norm tables are not supported by history() yet ({apply_norms.__name__})")
+    return _finish(long)
+
+
+def _finish(long: pd.DataFrame) -> pd.DataFrame:
+    out = long[list(HISTORY_COLUMNS)].copy()
+    for name in _TEXT:
+        out[name] = out[name].astype(object).where(out[name].notna(), None)
+    for name in ("patient", "source_row"):
+        out[name] = out[name].astype(object)
+    for name in ("date", "baseline_date", "previous_date"):
+        out[name] = pd.to_datetime(out[name]).astype("datetime64[ns]")
+    for name in ("score", "baseline_score", "previous_score"):
+        out[name] = out[name].astype(float)
+    out["severity"] = pd.array(out["severity"].to_numpy(dtype=float), dtype="Int64")
+    out["administration"] = out["administration"].astype("int64")
+    out["valid"] = out["valid"].astype(bool)
+    out["clinical"] = out["clinical"].astype("boolean")
+    return out
+
