@@ -35,9 +35,10 @@ FAILURE_CODES: dict[str, str] = {
     "not_applicable": "an answer to an item that does not apply to this respondent; it is ignored",
 }
 
-_INT_RE = r"-?\d+"
-_DEC_RE = r"-?\d+(?:\.\d+)?"
-_NUMERIC_LIKE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|[+-]?(?:inf|infinity|nan)"
+# ASCII digits only: \d would accept other scripts' digits, which the number parser then rejects
+_INT_RE = r"-?[0-9]+"
+_DEC_RE = r"-?[0-9]+(?:\.[0-9]+)?"
+_NUMERIC_LIKE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|0[xX][0-9a-fA-F]+|[+-]?(?:inf|infinity|nan)"
 
 
 @dataclass
@@ -136,11 +137,13 @@ def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_valu
             pattern = _INT_RE if integer_codes else _DEC_RE
             canonical = text.str.fullmatch(pattern).to_numpy(dtype=bool) & is_text
             numeric[canonical] = pd.to_numeric(text[canonical], errors="coerce").to_numpy(dtype=float)
+            unparsed = canonical & np.isnan(numeric)  # never let a cell vanish silently
+            canonical &= ~unparsed
             numberish = text.str.fullmatch(_NUMERIC_LIKE).to_numpy(dtype=bool) & is_text & ~canonical
             fail(numberish, obj, "bad_number_format",
                  "write the answer code as a plain whole number" if integer_codes
                  else "write the answer code as a plain decimal number")
-            other = is_text & ~canonical & ~numberish
+            other = is_text & ~canonical & ~numberish  # includes `unparsed`
             fail(other, obj, "not_a_number", f"not a number; expected one of {codes} or an empty cell")
         values = numeric
         raw = obj
