@@ -25,6 +25,7 @@ from scoring.library import (
     load_library,
     validate,
 )
+from scoring.norms import NormLibrary, NormTable, apply_norms, load_norms
 from scoring.receipt import Explanation, explain
 from scoring.timeline import history
 
@@ -34,6 +35,8 @@ __all__ = [
     "Explanation",
     "Issue",
     "Library",
+    "NormLibrary",
+    "NormTable",
     "PsyscoreError",
     "ResponseValidationError",
     "ScoreResult",
@@ -41,11 +44,13 @@ __all__ = [
     "UnknownInstrumentError",
     "ValidationReport",
     "__version__",
+    "apply_norms",
     "content_hash",
     "explain",
     "history",
     "load_definition",
     "load_library",
+    "load_norms",
     "score",
     "validate",
 ]

@@ -52,6 +52,23 @@ CATALOG: dict[str, tuple[Severity, str]] = {
     "E224": ("error", "band bounds are not integers on an integer-valued scale"),
     "W300": ("warning", "item enters no scale and is not marked scored: false"),
     "W301": ("warning", "scale has no bands"),
+    # norm tables (norms/<id>.yaml + norms/<id>.csv; see norms/README.md)
+    "E400": ("error", "norm metadata has no readable CSV beside it"),
+    "E401": ("error", "norm CSV header does not match the method"),
+    "E402": ("error", "norm CSV cell is missing or not a number"),
+    "E403": ("error", "norm CSV row names an undeclared stratum or repeats a row"),
+    "E404": ("error", "declared stratum has no rows in the norm CSV"),
+    "E405": ("error", "norm table refers to an unknown instrument"),
+    "E406": ("error", "norm table refers to an unknown scale"),
+    "E407": ("error", "norm table declares a definition version that does not exist"),
+    "E408": ("error", "norm table does not cover the scale's score range"),
+    "E409": ("error", "norm values are not monotone in the raw score"),
+    "E410": ("error", "norm value out of bounds"),
+    "E411": ("error", "norm strata overlap or have an empty age range"),
+    "E412": ("error", "norm file name does not match the norm id"),
+    "E413": ("error", "same norm id defined twice"),
+    "E414": ("error", "norm raw score is not a score the scale can take"),
+    "E415": ("error", "norm method fields are inconsistent"),
 }
 
 

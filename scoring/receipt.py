@@ -9,13 +9,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from scoring.engine import score
 from scoring.library import Definition
+
+if TYPE_CHECKING:
+    from scoring.norms import NormTable
 
 _MISSING_TOKENS = {"", "na", "nan", "-", "none", "null"}
 
@@ -115,6 +118,7 @@ def explain(
     responses: Sequence[Any] | Mapping[str, Any],
     *,
     respondent: Mapping[str, Any] | None = None,
+    norms: NormTable | None = None,
 ) -> Explanation:
     """Derive the scores of one administration step by step.
 
@@ -125,7 +129,11 @@ def explain(
     responses
         Answers in administration order, or a mapping ``item id → answer``; ``None`` = unanswered.
     respondent
-        Respondent attributes used by the definition (e.g. ``{"sex": "female"}``).
+        Respondent attributes used by the definition (e.g. ``{"sex": "female"}``) and by ``norms``
+        (``{"age": 34, "sex": "female"}``, age in completed years at the administration).
+    norms
+        A norm table (``scoring.load_norms().get(...)``): adds a line with the percentile, z and T, the
+        stratum and the citation to the receipt of the table's scale.
 
     Examples
     --------
@@ -245,6 +253,13 @@ def explain(
     for c in ins.critical_items:
         if c.item in str(out["critical_items"]).split(","):
             critical.append(f"{c.item} = {_num(answers[c.item])} ({c.op} {c.value}): {c.message}")
+    if norms is not None:
+        from scoring.norms_apply import explain_line
+
+        line = explain_line(definition, norms, result.scores)
+        for receipt in receipts:
+            if receipt.id == norms.scale:
+                receipt.lines.append(line)
     failures = [f"{r['item']}: {r['value']!r} — {r['message']} [{r['code']}]" for _, r in result.failures.iterrows()]
     return Explanation(ins.id, ins.version, definition.hash, str(out["engine_version"]), answers, receipts,
                        critical, flags, failures)

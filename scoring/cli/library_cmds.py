@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="scores, .csv or .xlsx")
     p.add_argument("--strict", action="store_true", help="exit 1 without writing scores if any cell fails")
     p.add_argument("--version", dest="instrument_version", help="score with this version (default: latest)")
+    p.add_argument("--norms", metavar="NORM_ID",
+                   help="add percentile/z/T columns from this norm table (see 'psyscore norms'); uses the input's "
+                   "age (completed years) and sex columns where the table is stratified by them")
     _add_definitions_option(p)
     p.set_defaults(func=cmd_score)
 
@@ -200,6 +203,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     lib = _library(args)
     d = _get(lib, args.id, args.instrument_version)
     data = read_table(args.input)
+    table = _norm_table(args, lib, d, list(data.columns)) if getattr(args, "norms", None) else None
     result = score(d, data)
     fpath = failures_path(args.output)
     if not result.failures.empty:
@@ -217,10 +221,37 @@ def cmd_score(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     elif fpath.exists():
         fpath.unlink()  # a stale failures file from an earlier run would mislead
-    write_table(result.scores, args.output)
-    print(f"{len(result.scores)} administration(s) scored with {d.id} {d.version} → {args.output}",
+    scores = result.scores
+    if table is not None:
+        from scoring.norms import NormError, apply_norms
+
+        try:
+            scores = apply_norms(scores, d, table)
+        except NormError as exc:
+            raise UsageError(str(exc)) from exc
+    write_table(scores, args.output)
+    print(f"{len(result.scores)} administration(s) scored with {d.id} {d.version}"
+          + (f", norms {table.id} ({table.evidence} evidence)" if table is not None else "") + f" → {args.output}",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _norm_table(args: argparse.Namespace, lib: Library, d: Definition, columns: list[str]):  # -> NormTable
+    from scoring.norms import NormError, UnknownNormError, load_norms
+    from scoring.norms_apply import check_applicable
+
+    norms = load_norms(library=lib)
+    try:
+        table = norms.get(args.norms)
+        check_applicable(d, table)
+    except (UnknownNormError, NormError) as exc:
+        raise UsageError(str(exc)) from exc
+    needed = [c for c, need in (("age", table.needs_age), ("sex", table.needs_sex)) if need and c not in columns]
+    if needed:
+        raise UsageError(f"norm table {table.id} is stratified by {' and '.join(needed)}: add the column(s) "
+                         f"{', '.join(needed)} to {args.input} (age in completed years at the administration; "
+                         "sex as f/female/w/woman or m/male/man)")
+    return table
 
 
 def _row_label(row: object) -> object:
