@@ -1,0 +1,286 @@
+"""The patient's side: redeem a one-time code (or link), answer, resume after a reload, complete.
+
+``redeem`` consumes the code atomically (of two concurrent redemptions exactly one succeeds: a
+conditional UPDATE on the still-stored hash) and returns a :class:`KioskSession` whose ``ticket`` (256
+random bits, stored hashed) lets this tablet — and only for this assignment — go on after a reload or a
+crash; everything else is read back from the stored answers. Wrong short codes are limited per client
+and overall (:class:`~scoring.store.security.RedeemPolicy`). A patient reaches nothing but their own
+assignment: every call checks that the administration belongs to the ticket's assignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from scoring.store import audit
+from scoring.store.administration import (
+    AdministrationInfo,
+    Administrations,
+    CompletionResult,
+    ItemPrompt,
+    SavedAnswer,
+    info,
+)
+from scoring.store.audit import Actor
+from scoring.store.context import AlertNotice, Context
+from scoring.store.errors import (
+    CodeInvalidError,
+    ConsentRequiredError,
+    NotFoundError,
+    TicketInvalidError,
+    TooManyAttemptsError,
+)
+from scoring.store.models import (
+    Administration,
+    Assignment,
+    Battery,
+    BatteryInstrument,
+    Consent,
+    ConsentText,
+    RedeemFailure,
+)
+from scoring.store.results import current_answers
+from scoring.store.security import is_short_code, new_token, normalize_code, secret_hash
+
+INVALID = "This code is not valid. Please ask your clinician for a new one."
+KIOSK = Actor.kiosk()
+
+
+@dataclass(frozen=True)
+class KioskSession:
+    """A redeemed assignment on a tablet. Keep ``ticket`` in the tablet's session only; never show it."""
+
+    ticket: str
+    assignment_id: int
+    expires_at: datetime
+    instructions: str | None
+    consent_text: str | None
+    consent_version: int | None
+    consent_needed: bool
+    administrations: tuple[AdministrationInfo, ...]
+
+    @property
+    def finished(self) -> bool:
+        return all(a.status in ("completed", "cancelled") for a in self.administrations)
+
+
+class Kiosk:
+    """Patient-facing administration. Obtain from :attr:`scoring.store.Clinic.kiosk`."""
+
+    def __init__(self, ctx: Context, administrations: Administrations) -> None:
+        self._ctx = ctx
+        self._adm = administrations
+
+    # -- codes ----------------------------------------------------------------------------------------------
+    def redeem(self, code: str, *, client: str = "") -> KioskSession:
+        """Redeem a short code or link token; returns the session for this assignment.
+
+        Parameters
+        ----------
+        code
+            The short code as typed (spaces and dashes ignored) or a link token.
+        client
+            A key for the device or browser session (the app passes its session id); wrong short codes are
+            limited per client and overall.
+
+        Raises
+        ------
+        CodeInvalidError
+            Unknown, used, expired or cancelled (one message for all).
+        TooManyAttemptsError
+            Too many wrong short codes recently; try again later.
+        """
+        policy = self._ctx.policy
+        text = normalize_code(code)
+        short = is_short_code(text, policy.code_digits)
+        client_key = secret_hash("client", client)
+        now = self._ctx.store.now()
+        failed = False
+        with self._ctx.store.write() as s:
+            if short:
+                self._check_attempts(s, client_key, now)
+            column = Assignment.code_hash if short else Assignment.token_hash
+            digest = secret_hash("code" if short else "token", text)
+            a = s.scalar(select(Assignment).where(column == digest))
+            usable = (a is not None and a.cancelled_at is None and a.completed_at is None
+                      and a.code_expires_at is not None and a.code_expires_at > now)
+            if not usable:
+                if a is None and short:
+                    s.add(RedeemFailure(at=now, client=client_key))
+                audit.record(s, now, KIOSK, "code_redeem_failed", ok=False,
+                             patient_id=a.patient_id if a is not None else None,
+                             object_type="assignment" if a is not None else None,
+                             object_id=a.id if a is not None else None,
+                             detail={"kind": "code" if short else "link"})
+                failed = True
+            else:
+                assert a is not None
+                ticket = new_token()
+                expires = now + policy.ticket_ttl
+                # atomic single use: only the transaction that still sees the hash wins
+                won = s.execute(
+                    update(Assignment).where(Assignment.id == a.id, column == digest)
+                    .values(code_hash=None, token_hash=None, redeemed_at=func.coalesce(Assignment.redeemed_at, now),
+                            ticket_hash=secret_hash("ticket", ticket), ticket_expires_at=expires)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won != 1:
+                    failed = True
+                else:
+                    s.expire(a)
+                    self._ensure_administrations(s, a, now)
+                    audit.record(s, now, KIOSK, "code_redeemed", patient_id=a.patient_id,
+                                 object_type="assignment", object_id=a.id,
+                                 detail={"kind": "code" if short else "link"})
+                    return self._session(s, a, ticket)
+        if failed:
+            raise CodeInvalidError(INVALID)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_attempts(self, s: Session, client_key: str, now: datetime) -> None:
+        p = self._ctx.policy
+        mine = s.scalar(select(func.count()).select_from(RedeemFailure).where(
+            RedeemFailure.client == client_key, RedeemFailure.at > now - p.client_window))
+        everyone = s.scalar(select(func.count()).select_from(RedeemFailure).where(
+            RedeemFailure.at > now - p.global_window))
+        if (mine or 0) >= p.client_failures or (everyone or 0) >= p.global_failures:
+            raise TooManyAttemptsError("Too many wrong codes. Please wait a few minutes or ask your clinician.")
+
+    def _ensure_administrations(self, s: Session, a: Assignment, now: datetime) -> None:
+        if s.scalar(select(func.count()).select_from(Administration).where(Administration.assignment_id == a.id)):
+            return  # redeemed before (a re-issued code): resume where the patient stopped
+        entries = s.execute(select(BatteryInstrument.instrument_id, BatteryInstrument.version)
+                            .where(BatteryInstrument.battery_id == a.battery_id)
+                            .order_by(BatteryInstrument.position)).all()
+        for pos, (instrument_id, version) in enumerate(entries):
+            definition = self._ctx.library.get_version(instrument_id, version)
+            self._adm.create(s, a.patient_id, definition, now, mode="kiosk", language=a.language,
+                             assignment_id=a.id, position=pos)
+
+    def _session(self, s: Session, a: Assignment, ticket: str) -> KioskSession:
+        battery = s.get(Battery, a.battery_id)
+        assert battery is not None
+        consent_text = None
+        if battery.consent_version is not None:
+            consent_text = s.scalar(select(ConsentText.text).where(ConsentText.battery_id == battery.id,
+                                                                   ConsentText.version == battery.consent_version))
+        agreed = s.scalar(select(Consent.id).where(Consent.assignment_id == a.id)) is not None
+        adms = list(s.scalars(select(Administration).where(Administration.assignment_id == a.id)
+                              .order_by(Administration.position)))
+        answered = current_answers(s, [x.id for x in adms])
+        return KioskSession(
+            ticket=ticket, assignment_id=a.id, expires_at=a.ticket_expires_at or self._ctx.store.now(),
+            instructions=battery.instructions, consent_text=consent_text, consent_version=battery.consent_version,
+            consent_needed=consent_text is not None and not agreed,
+            administrations=tuple(info(x, len(answered[x.id])) for x in adms),
+        )
+
+    # -- tickets --------------------------------------------------------------------------------------------
+    def _assignment(self, s: Session, ticket: str, now: datetime, lock: bool = False) -> Assignment:
+        q = select(Assignment).where(Assignment.ticket_hash == secret_hash("ticket", ticket))
+        a = s.scalar(q.with_for_update() if lock else q)
+        if (a is None or a.cancelled_at is not None or a.completed_at is not None
+                or a.ticket_expires_at is None or a.ticket_expires_at <= now):
+            raise TicketInvalidError("This session has ended. Please ask your clinician for a new code.")
+        return a
+
+    def _administration(self, s: Session, a: Assignment, administration_id: int | None, lock: bool) -> Administration:
+        if administration_id is None:
+            adm_id = s.scalar(select(Administration.id).where(
+                Administration.assignment_id == a.id, Administration.status.in_(("pending", "in_progress")))
+                .order_by(Administration.position).limit(1))
+            if adm_id is None:
+                raise NotFoundError("every questionnaire of this assignment is finished")
+        else:
+            adm_id = administration_id
+        adm = self._adm.lock(s, adm_id) if lock else s.get(Administration, adm_id)
+        if adm is None or adm.assignment_id != a.id:
+            raise NotFoundError(f"no administration {administration_id} in this session")
+        return adm
+
+    def _require_consent(self, s: Session, a: Assignment) -> None:
+        battery = s.get(Battery, a.battery_id)
+        if (battery is not None and battery.consent_version is not None
+                and s.scalar(select(Consent.id).where(Consent.assignment_id == a.id)) is None):
+            raise ConsentRequiredError("the patient has to agree to the consent text first")
+
+    def resume(self, ticket: str) -> KioskSession:
+        """The session of a ticket, rebuilt from the database (after a reload or a crash)."""
+        with self._ctx.store.read() as s:
+            return self._session(s, self._assignment(s, ticket, self._ctx.store.now()), ticket)
+
+    def agree(self, ticket: str) -> KioskSession:
+        """Record the patient's agreement to the battery's current consent text (time and text version)."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now, lock=True)
+            battery = s.get(Battery, a.battery_id)
+            assert battery is not None
+            if battery.consent_version is not None and s.scalar(
+                    select(Consent.id).where(Consent.assignment_id == a.id)) is None:
+                text_hash = s.scalar(select(ConsentText.text_hash).where(
+                    ConsentText.battery_id == battery.id, ConsentText.version == battery.consent_version))
+                s.add(Consent(assignment_id=a.id, patient_id=a.patient_id, battery_id=battery.id,
+                              consent_version=battery.consent_version, text_hash=text_hash or "", agreed_at=now))
+                audit.record(s, now, KIOSK, "consent_given", patient_id=a.patient_id, object_type="assignment",
+                             object_id=a.id, detail={"consent_version": battery.consent_version})
+            s.flush()
+            return self._session(s, a, ticket)
+
+    def next_item(self, ticket: str, administration_id: int | None = None) -> ItemPrompt | None:
+        """The next unanswered item (of the given administration, or of the first unfinished one)."""
+        with self._ctx.store.read() as s:
+            a = self._assignment(s, ticket, self._ctx.store.now())
+            self._require_consent(s, a)
+            return self._adm.prompt(s, self._administration(s, a, administration_id, lock=False))
+
+    def item(self, ticket: str, administration_id: int, item_id: str) -> ItemPrompt:
+        """One item with its stored answer (to go back)."""
+        with self._ctx.store.read() as s:
+            a = self._assignment(s, ticket, self._ctx.store.now())
+            return self._adm.prompt_for(s, self._administration(s, a, administration_id, lock=False), item_id)
+
+    def previous_item(self, ticket: str, administration_id: int, item_id: str) -> ItemPrompt:
+        """The item shown before ``item_id`` (the first item stays the first)."""
+        with self._ctx.store.read() as s:
+            a = self._assignment(s, ticket, self._ctx.store.now())
+            adm = self._administration(s, a, administration_id, lock=False)
+            return self._adm.prompt_for(s, adm, item_id, offset=-1)
+
+    def save_answer(self, ticket: str, administration_id: int, item_id: str, value: object) -> SavedAnswer:
+        """Store one answer now (None = skip). Raises :class:`AnswerRejectedError` and stores nothing if invalid."""
+        now = self._ctx.store.now()
+        notices: list[AlertNotice] = []
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now)
+            self._require_consent(s, a)
+            adm = self._administration(s, a, administration_id, lock=True)
+            saved = self._adm.save_in(s, adm, item_id, value, KIOSK, now, notices)
+        self._ctx.notify(notices)
+        return saved
+
+    def complete(self, ticket: str, administration_id: int) -> CompletionResult:
+        """Complete one administration (scores, alerts, audit in one transaction; again: does nothing)."""
+        now = self._ctx.store.now()
+        notices: list[AlertNotice] = []
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now)
+            self._require_consent(s, a)
+            adm = self._administration(s, a, administration_id, lock=True)
+            result = self._adm.complete_in(s, adm, KIOSK, now, notices)
+        self._ctx.notify(notices)
+        return result
+
+    def leave(self, ticket: str) -> None:
+        """End the tablet session (idle timeout, hand-back): the ticket stops working; answers stay."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            a = s.scalar(select(Assignment).where(Assignment.ticket_hash == secret_hash("ticket", ticket)))
+            if a is not None:
+                a.ticket_hash = None
+                audit.record(s, now, KIOSK, "kiosk_session_ended", patient_id=a.patient_id,
+                             object_type="assignment", object_id=a.id)

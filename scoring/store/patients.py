@@ -1,0 +1,239 @@
+"""Patients (identifiers kept in their own table), care teams, events and a patient's score history.
+
+Every view of a patient's record is audited in the transaction that reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from scoring.store import audit
+from scoring.store.audit import Actor
+from scoring.store.context import Context
+from scoring.store.errors import ConflictError, NotFoundError, StoreError
+from scoring.store.models import (
+    SEXES,
+    Administration,
+    CareTeam,
+    Event,
+    Patient,
+    PatientIdentifiers,
+    Score,
+    User,
+)
+
+HISTORY_COLUMNS = ("administration_id", "instrument_id", "instrument_version", "completed_at", "scale_id",
+                   "score", "band", "severity", "valid", "prorated", "n_answered")
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """A patient with identifiers (for clinical screens only — never for export or logs)."""
+
+    id: int
+    name: str
+    date_of_birth: date | None
+    sex: str | None
+    contact: str | None
+    external_id: str | None
+    created_at: datetime
+    therapist_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """A caseload row: id, name, external id."""
+
+    id: int
+    name: str
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    id: int
+    patient_id: int
+    date: date
+    label: str
+    note: str | None
+    created_by: int | None
+
+
+def _sex(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    v = value.strip().lower()
+    v = {"f": "female", "m": "male", "w": "female"}.get(v, v)
+    if v not in SEXES:
+        raise StoreError(f"sex must be one of {', '.join(SEXES)} (or empty)")
+    return v
+
+
+class Patients:
+    """Patients, care teams and events. Obtain from :attr:`scoring.store.Clinic.patients`."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def add(self, actor: Actor, name: str, *, date_of_birth: date | None = None, sex: str | None = None,
+            contact: str | None = None, external_id: str | None = None,
+            therapists: Sequence[int] = ()) -> int:
+        """Create a patient; returns the internal id. A therapist who adds a patient joins the care team."""
+        if not name.strip():
+            raise StoreError("a patient needs a name")
+        now = self._ctx.store.now()
+        try:
+            with self._ctx.store.write() as s:
+                user = audit.require_user(s, actor, ("admin", "therapist"))
+                p = Patient(sex=_sex(sex), birth_year=date_of_birth.year if date_of_birth else None, created_at=now,
+                            created_by=user.id if user else None)
+                s.add(p)
+                s.flush()
+                s.add(PatientIdentifiers(patient_id=p.id, name=name.strip(), date_of_birth=date_of_birth,
+                                         contact=contact, external_id=external_id or None))
+                team = set(therapists) | ({user.id} if user is not None and user.role == "therapist" else set())
+                for uid in sorted(team):
+                    if s.get(User, uid) is None:
+                        raise NotFoundError(f"no user {uid}")
+                    s.add(CareTeam(patient_id=p.id, user_id=uid, added_at=now))
+                audit.record(s, now, actor, "patient_created", patient_id=p.id, object_type="patient",
+                             object_id=p.id, detail={"care_team": sorted(team)})
+                s.flush()
+                return p.id
+        except IntegrityError as exc:
+            raise ConflictError("a patient with this external id exists") from exc
+
+    def get(self, actor: Actor, patient_id: int) -> PatientRecord:
+        """The patient's record with identifiers; the view is audited."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            p = s.get(Patient, patient_id)
+            ident = s.get(PatientIdentifiers, patient_id)
+            if p is None or ident is None:
+                raise NotFoundError(f"no patient {patient_id}")
+            team = tuple(s.scalars(select(CareTeam.user_id).where(CareTeam.patient_id == patient_id)))
+            audit.record(s, now, actor, "patient_viewed", patient_id=patient_id, object_type="patient",
+                         object_id=patient_id)
+            return PatientRecord(p.id, ident.name, ident.date_of_birth, p.sex, ident.contact, ident.external_id,
+                                 p.created_at, team)
+
+    def update(self, actor: Actor, patient_id: int, **changes: object) -> PatientRecord:
+        """Change identifiers or sex (``name``, ``date_of_birth``, ``sex``, ``contact``, ``external_id``).
+
+        The audit row names the fields changed, never their values.
+        """
+        allowed = {"name", "date_of_birth", "sex", "contact", "external_id"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise StoreError(f"cannot change {', '.join(sorted(unknown))}")
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            p, ident = s.get(Patient, patient_id), s.get(PatientIdentifiers, patient_id)
+            if p is None or ident is None:
+                raise NotFoundError(f"no patient {patient_id}")
+            for key, value in changes.items():
+                if key == "sex":
+                    p.sex = _sex(value)  # type: ignore[arg-type]
+                else:
+                    setattr(ident, key, value)
+                if key == "date_of_birth":
+                    p.birth_year = value.year if isinstance(value, date) else None
+            audit.record(s, now, actor, "patient_updated", patient_id=patient_id, object_type="patient",
+                         object_id=patient_id, detail={"fields": sorted(changes)})
+        return self.get(actor, patient_id)
+
+    def caseload(self, actor: Actor) -> list[PatientSummary]:
+        """The patients the actor may see (therapist: care team; admin: everyone); the view is audited."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            visible = audit.visible_patients(s, actor)
+            q = (select(Patient.id, PatientIdentifiers.name, PatientIdentifiers.external_id)
+                 .join(PatientIdentifiers, PatientIdentifiers.patient_id == Patient.id)
+                 .where(Patient.active.is_(True)).order_by(PatientIdentifiers.name, Patient.id))
+            if visible is not None:
+                q = q.where(Patient.id.in_(visible))
+            rows = [PatientSummary(*r) for r in s.execute(q)]
+            audit.record(s, now, actor, "caseload_viewed", detail={"patients": len(rows)})
+            return rows
+
+    def find(self, actor: Actor, external_id: str) -> int:
+        """The internal id of the patient with this external id (within the actor's reach)."""
+        with self._ctx.store.read() as s:
+            pid = s.scalar(select(PatientIdentifiers.patient_id).where(PatientIdentifiers.external_id == external_id))
+            if pid is None:
+                raise NotFoundError("no patient with this external id")
+            audit.require_patient(s, actor, pid)
+            return pid
+
+    def add_to_care_team(self, actor: Actor, patient_id: int, user_id: int) -> None:
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            u = s.get(User, user_id)
+            if u is None or u.role != "therapist":
+                raise StoreError(f"user {user_id} is not a therapist")
+            if s.get(CareTeam, (patient_id, user_id)) is None:
+                s.add(CareTeam(patient_id=patient_id, user_id=user_id, added_at=now))
+                audit.record(s, now, actor, "care_team_added", patient_id=patient_id, object_type="user",
+                             object_id=user_id)
+
+    def remove_from_care_team(self, actor: Actor, patient_id: int, user_id: int) -> None:
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            s.execute(delete(CareTeam).where(CareTeam.patient_id == patient_id, CareTeam.user_id == user_id))
+            audit.record(s, now, actor, "care_team_removed", patient_id=patient_id, object_type="user",
+                         object_id=user_id)
+
+    # -- events ---------------------------------------------------------------------------------------------
+    def add_event(self, actor: Actor, patient_id: int, day: date, label: str, note: str | None = None) -> int:
+        """Annotate the patient's timeline (shown on charts)."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            e = Event(patient_id=patient_id, date=day, label=label, note=note, created_by=actor.user_id,
+                      created_at=now)
+            s.add(e)
+            s.flush()
+            audit.record(s, now, actor, "event_added", patient_id=patient_id, object_type="event", object_id=e.id)
+            return e.id
+
+    def events(self, actor: Actor, patient_id: int) -> list[EventInfo]:
+        with self._ctx.store.read() as s:
+            audit.require_patient(s, actor, patient_id)
+            rows = s.scalars(select(Event).where(Event.patient_id == patient_id).order_by(Event.date, Event.id))
+            return [EventInfo(e.id, e.patient_id, e.date, e.label, e.note, e.created_by) for e in rows]
+
+    # -- history --------------------------------------------------------------------------------------------
+    def history(self, actor: Actor, patient_id: int, *, instrument_id: str | None = None) -> pd.DataFrame:
+        """Completed administrations with their stored scores, one row per scale, oldest first.
+
+        Columns: ``administration_id, instrument_id, instrument_version, completed_at, scale_id, score,
+        band, severity, valid, prorated, n_answered``. The view is audited.
+        """
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            q = (select(Administration.id, Administration.instrument_id, Administration.instrument_version,
+                        Administration.completed_at, Score.scale_id, Score.value, Score.band, Score.severity,
+                        Score.valid, Score.prorated, Score.n_answered)
+                 .join(Score, Score.administration_id == Administration.id)
+                 .where(Administration.patient_id == patient_id, Administration.status == "completed")
+                 .order_by(Administration.completed_at, Administration.id, Score.id))
+            if instrument_id is not None:
+                q = q.where(Administration.instrument_id == instrument_id)
+            rows = s.execute(q).all()
+            audit.record(s, now, actor, "history_viewed", patient_id=patient_id, object_type="patient",
+                         object_id=patient_id, detail={"rows": len(rows)})
+        frame = pd.DataFrame.from_records(rows, columns=list(HISTORY_COLUMNS))
+        frame["score"] = frame["score"].astype(float)
+        frame["severity"] = frame["severity"].astype("Int64")
+        return frame
