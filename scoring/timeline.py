@@ -27,7 +27,7 @@ from scoring.library import Definition, Library
 __all__ = ["HISTORY_COLUMNS", "HistoryInputError", "HistoryResult", "history", "score_history"]
 
 REQUIRED_COLUMNS = ("patient", "date", "instrument")
-NORM_COLUMNS = ("norm_id", "norm_z", "norm_t", "norm_percentile")
+NORM_COLUMNS = ("norm_id", "norm_stratum", "norm_percentile", "norm_z", "norm_t", "norm_reason")
 _PER_COMPARISON = ("date", "score", "clinical", *(c for c in COMPARISON_COLUMNS if c not in
                                                   ("pre_clinical", "post_clinical")))
 HISTORY_COLUMNS: tuple[str, ...] = (
@@ -45,7 +45,8 @@ REASON_BASELINE = "this is the baseline administration"
 REASON_BEFORE_BASELINE = "no earlier score to compare with"
 REASON_NO_SCORE_GIVEN = "no score given"
 _TEXT = ("instrument", "scale", "scale_name", "band", "score_reason", "instrument_version", "instrument_hash",
-         "engine_version", "baseline_reason", "previous_reason", "higher_is", "criterion", "cutoff_kind", "norm_id")
+         "engine_version", "baseline_reason", "previous_reason", "higher_is", "criterion", "cutoff_kind", "norm_id",
+         "norm_stratum", "norm_reason")
 
 
 class HistoryInputError(PsyscoreError, ValueError):
@@ -87,7 +88,11 @@ def history(
     library
         From :func:`scoring.load_library`.
     norms
-        Norm tables for :func:`scoring.apply_norms`; fills the ``norm_*`` columns (NaN without).
+        A :class:`~scoring.norms.NormTable` or a sequence of them (one per instrument and scale), applied with
+        :func:`scoring.apply_norms` to the rows of their instrument and scale; sex and age come from the
+        input's ``sex`` and ``age`` columns (or age from ``birth_date`` at the administration date). Fills
+        ``norm_id``, ``norm_stratum``, ``norm_percentile``, ``norm_z``, ``norm_t`` and ``norm_reason``
+        (missing without norms).
     instrument
         Keep only these instrument ids.
     z
@@ -177,7 +182,7 @@ def score_history(
             failures.append(bad.assign(instrument=d.id)[["instrument", *bad.columns]])
     long = _assemble(pieces, patients, dates)
     long = _add_change(long, library, z)
-    long = _add_norms(long, norms, frame)
+    long = _finish(_add_norms(long, norms, frame, library))
     fail = (pd.concat(failures, ignore_index=True) if failures
             else pd.DataFrame({c: pd.Series(dtype=object) for c in ("instrument", "row", "item", "value", "code",
                                                                     "message")}))
@@ -382,18 +387,56 @@ def _boolean_values(values: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(np.where(known, values, 0.0).astype(bool), ~known)
 
 
-def _add_norms(long: pd.DataFrame, norms: Any, frame: pd.DataFrame) -> pd.DataFrame:
+def _norm_tables(norms: Any) -> list[Any]:
+    """A NormTable, or a sequence of them (at most one per instrument and scale)."""
+    from scoring.norms import NormTable
+
+    tables = [norms] if isinstance(norms, NormTable) else list(norms)
+    seen: dict[tuple[str, str], str] = {}
+    for t in tables:
+        if not isinstance(t, NormTable):
+            raise TypeError(f"norms must be NormTable objects (scoring.load_norms().get(id)), not {type(t).__name__}")
+        key = (t.instrument_id, t.scale)
+        if key in seen:
+            raise HistoryInputError(f"two norm tables for {key[0]} {key[1]} ({seen[key]}, {t.id}); pass one")
+        seen[key] = t.id
+    return tables
+
+
+def _add_norms(long: pd.DataFrame, norms: Any, frame: pd.DataFrame, library: Library) -> pd.DataFrame:
+    """Fill the norm columns with :func:`scoring.apply_norms`, one call per table and instrument version.
+
+    Sex and age come from the input's ``sex`` and ``age`` columns, or age from ``birth_date`` at the
+    administration date.
+    """
+    from scoring.norms import apply_norms
+
     for name in NORM_COLUMNS:
-        long[name] = np.nan if name != "norm_id" else None
-    if norms is not None:
-        try:
-            from scoring.norms import apply_norms
-        except ImportError as exc:
-            raise PsyscoreError(
-                "norm tables need scoring.apply_norms, which this installation does not provide"
-            ) from exc
-        raise PsyscoreError(f"norm tables are not supported by history() yet ({apply_norms.__name__})")
-    return _finish(long)
+        long[name] = np.nan if name in ("norm_percentile", "norm_z", "norm_t") else None
+    if norms is None or long.empty:
+        return long
+    pos = long["_pos"].to_numpy()
+    respondent = {c: frame[c].to_numpy(dtype=object)[pos] for c in ("sex", "age", "birth_date") if c in frame.columns}
+    for table in _norm_tables(norms):
+        sel = (long["instrument"] == table.instrument_id) & (long["scale"] == table.scale)
+        for version, idx in long[sel].groupby("instrument_version").groups.items():
+            d = library.get_version(table.instrument_id, str(version))
+            sub = pd.DataFrame({table.scale: long.loc[idx, "score"].to_numpy(dtype=float),
+                                "date": long.loc[idx, "date"].to_numpy()})
+            rows = long.index.get_indexer(idx)
+            for col, values in respondent.items():
+                sub[col] = values[rows]
+            kwargs: dict[str, Any] = {}
+            if "age" not in sub.columns and "birth_date" in sub.columns:
+                kwargs = {"birth_date": "birth_date", "date": "date"}
+            out = apply_norms(sub, d, table, **kwargs)
+            for target, suffix in (("norm_percentile", "percentile"), ("norm_z", "z"), ("norm_t", "t")):
+                long.loc[idx, target] = out[f"{table.scale}_{suffix}"].to_numpy(dtype=float)
+            for target, suffix in (("norm_id", "norm_id"), ("norm_stratum", "norm_stratum"),
+                                   ("norm_reason", "norm_reason")):
+                col = out[f"{table.scale}_{suffix}"].astype(object)
+                long.loc[idx, target] = col.where(col.notna(), None).to_numpy()
+    return long
 
 
 def _finish(long: pd.DataFrame) -> pd.DataFrame:
