@@ -1,0 +1,178 @@
+"""``psyscore export`` and ``psyscore export-key``: the research export (thin adapter over scoring.export)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from scoring.cli import EXIT_OK, UsageError
+from scoring.library import Library, Settings, load_library
+
+ORDER = 70
+
+DESCRIPTION = """\
+Write de-identified outcome data for research, with a codebook (CSV, Markdown, and a sheet of the XLSX)
+and a manifest (settings, instruments with versions and content hashes, counts, k-anonymity, SHA-256 of
+every file). Only allowlisted data leaves: a research id, the year of each administration (or, with
+--dates relative, days since the patient's first exported administration), sex and age band (ages over 89
+as 90+), instrument id and version, item answers and scores. Every other input column is dropped.
+
+Profiles: safe_harbor (HIPAA 45 CFR 164.514(b)(2): research ids are random for every export and derived
+from nothing) or pseudonymised (GDPR Art. 4(5): HMAC-SHA256 of the internal patient id under a study key
+file of at least 256 bits, so the same patient has the same id in every export of the study; create the
+key with 'psyscore export-key FILE' and keep it away from the exports).
+"""
+
+EPILOG = """\
+input file (--input): a CSV or XLSX file, one row per administration, with the columns
+  patient_id          internal patient id (required; never written)
+  date                administration date, YYYY-MM-DD (required; written as year or relative days)
+  instrument          instrument id, e.g. phq9 (required)
+  instrument_version  optional (default: the latest version in the library)
+  <item ids>          answer codes, e.g. phq9_1 … phq9_10 (items of other instruments left empty)
+  sex                 optional: female, male, other, or empty
+  age | birth_year | birth_date   optional, to derive the age band (birth_date is never written)
+Any other column (names, contacts, record numbers, notes …) is dropped and never read further.
+
+k-anonymity: every combination of the quasi-identifiers (default year of the first administration, age
+band, sex) must be shared by at least k patients (default 5). With --suppression values (default), the
+quasi-identifiers of patients in smaller groups are withheld (written as -9) one at a time in the order
+given; patients still in a group smaller than k are left out. With --suppression records they are left
+out at once. The manifest reports k achieved and what was suppressed.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from scoring.export import DATE_MODES, DEFAULT_AGE_EDGES, FORMATS, LAYOUTS, PROFILES
+
+    p = sub.add_parser("export", help="write a de-identified research export (data, codebook, manifest)",
+                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", required=True, choices=PROFILES,
+                   help="de-identification profile: safe_harbor (random research ids, new for every export) or "
+                        "pseudonymised (keyed HMAC research ids, stable within a study; needs --key-file)")
+    p.add_argument("--input", type=Path, metavar="FILE",
+                   help="long CSV/XLSX file of administrations (columns: see below)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="new or empty folder to write the export to")
+    p.add_argument("--key-file", type=Path, metavar="FILE",
+                   help="study key file for --profile pseudonymised (at least 256 bits, mode 0600)")
+    p.add_argument("--instrument", action="extend", nargs="+", metavar="ID",
+                   help="export only these instruments (repeatable; default: every instrument in the input)")
+    p.add_argument("--from", dest="date_from", metavar="DATE",
+                   help="first administration date to include, YYYY-MM-DD (inclusive)")
+    p.add_argument("--to", dest="date_to", metavar="DATE",
+                   help="last administration date to include, YYYY-MM-DD (inclusive)")
+    p.add_argument("--layout", choices=LAYOUTS, default="long",
+                   help="long: one row per administration (default); wide: one row per patient, variables "
+                        "repeated per occasion as <variable>_t1, _t2, …")
+    p.add_argument("--format", dest="formats", action="append", choices=FORMATS, metavar="FORMAT",
+                   help=f"data file format: {', '.join(FORMATS)} (repeatable; default csv)")
+    p.add_argument("--dates", choices=DATE_MODES, default="year",
+                   help="year of each administration (default); relative: days since the patient's first "
+                        "exported administration plus that year (opt-in); none: order only")
+    p.add_argument("--demographics", default="sex,age_band", metavar="LIST",
+                   help="comma-separated demographics to write: sex, age_band (default both; '' for none)")
+    p.add_argument("-k", type=int, default=5, metavar="K",
+                   help="k-anonymity: minimum number of patients sharing each quasi-identifier combination "
+                        "(default 5)")
+    p.add_argument("--quasi-identifiers", default="year,age_band,sex", metavar="LIST",
+                   help="comma-separated quasi-identifiers in suppression order (first withheld first); "
+                        "from year, age_band, sex (default year,age_band,sex)")
+    p.add_argument("--suppression", choices=("values", "records"), default="values",
+                   help="values: withhold quasi-identifier values, then drop patients still in small groups "
+                        "(default); records: drop patients in small groups")
+    p.add_argument("--age-bands", default=",".join(map(str, DEFAULT_AGE_EDGES)), metavar="EDGES",
+                   help="lower edges of the age bands; the last opens the top band and must be 90 or lower "
+                        f"(default {','.join(map(str, DEFAULT_AGE_EDGES))})")
+    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
+                   help="also load definitions from this folder (repeatable)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("export-key", help="create a study key file for pseudonymised exports",
+                       description="Create a random study key (256 bits by default) in a new file with mode 0600. "
+                       "Keep it outside the database and away from every export: whoever holds it can link "
+                       "the pseudonyms of this study. Losing it ends linkage with earlier exports.")
+    p.add_argument("file", type=Path, metavar="FILE", help="the key file to create (must not exist)")
+    p.add_argument("--bits", type=int, default=256, help="key length in bits (at least 256, a multiple of 8)")
+    p.set_defaults(func=cmd_export_key)
+
+
+def _library(folders: list[Path] | None) -> Library:
+    extra = list(folders or [])
+    for folder in extra:
+        if not folder.is_dir():
+            raise UsageError(f"no such folder: {folder}")
+    if not extra:
+        return load_library()
+    dirs = [d for d in Settings.from_env().all_instrument_dirs if d.is_dir()]
+    return load_library([*dirs, *extra])
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} must be a date written YYYY-MM-DD, not {text!r}") from None
+
+
+def _list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from scoring.export import ExportData, export, read_input
+
+    if args.input is None:
+        raise UsageError("give the data to export: --input FILE")
+    if args.profile == "pseudonymised" and args.key_file is None:
+        raise UsageError("--profile pseudonymised needs --key-file FILE (create one with: psyscore export-key FILE)")
+    if args.profile == "safe_harbor" and args.key_file is not None:
+        raise UsageError("--profile safe_harbor uses random research ids and no key; drop --key-file")
+    out: Path = args.output
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out} is not an empty folder; write each export to a new folder")
+    try:
+        edges = tuple(int(e) for e in _list(args.age_bands))
+    except ValueError:
+        raise UsageError(f"--age-bands must be comma-separated whole numbers, not {args.age_bands!r}") from None
+    library = _library(args.definitions)
+    source: ExportData = read_input(args.input)
+    result = export(
+        source, out, profile=args.profile, formats=args.formats or ["csv"], key=args.key_file,
+        instruments=args.instrument, date_from=_date(args.date_from, "--from"), date_to=_date(args.date_to, "--to"),
+        layout=args.layout, dates=args.dates, demographics=_list(args.demographics), k=args.k,
+        quasi_identifiers=_list(args.quasi_identifiers), suppression=args.suppression, age_bands=edges,
+        library=library,
+    )
+    m = result.manifest
+    counts, kan = m["counts"], m["k_anonymity"]
+    if result.dropped_columns:
+        print(f"dropped {len(result.dropped_columns)} input column(s) that are not on the allowlist: "
+              + ", ".join(result.dropped_columns), file=sys.stderr)
+    invalid = sum(counts["invalid_answer_cells"].values())
+    if invalid:
+        print(f"{invalid} invalid answer cell(s) exported as unanswered; run 'psyscore score' on the input to "
+              "list them", file=sys.stderr)
+    print(f"k-anonymity (k = {kan['k']} over {', '.join(kan['quasi_identifiers']) or 'no quasi-identifiers'}): "
+          f"k achieved {kan['k_achieved']}; values withheld: "
+          + (", ".join(f"{q} {n}" for q, n in kan["suppressed_values"].items()) or "none")
+          + f"; patients left out: {kan['suppressed_patients']} ({kan['suppressed_rows']} administrations)",
+          file=sys.stderr)
+    print(f"{counts['administrations_exported']} administration(s) of {counts['patients_exported']} patient(s) "
+          f"({m['profile']}, {m['layout']}) → {out}: " + ", ".join(p.name for p in result.paths), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export_key(args: argparse.Namespace) -> int:
+    from scoring.export import create_key_file
+
+    if args.file.exists():
+        raise UsageError(f"{args.file} already exists; a study keeps its key: choose another file name")
+    path = create_key_file(args.file, bits=args.bits)
+    print(f"created study key {path} (mode 0600); keep it outside the database and away from the exports",
+          file=sys.stderr)
+    return EXIT_OK
