@@ -267,7 +267,7 @@ class Assignments:
 
     def _infos(self, s: Session, rows: Sequence[Assignment], now: datetime) -> list[AssignmentInfo]:
         names = dict(s.execute(select(Battery.id, Battery.name).where(
-            Battery.id.in_({a.battery_id for a in rows}))).tuples().all()) if rows else {}
+            Battery.id.in_({a.battery_id for a in rows}))).all()) if rows else {}
         out = []
         for a in rows:
             status = assignment_status(a, now)

@@ -147,12 +147,12 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (rolled back at the end)."""
+        """A read transaction (a deferred ``BEGIN`` on SQLite: a consistent snapshot without the write lock).
+
+        Objects loaded in it stay readable after the block (nothing is expired).
+        """
         with self._read_sessions() as session, session.begin():
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -97,6 +97,8 @@ class Kiosk:
         policy = self._ctx.policy
         text = normalize_code(code)
         short = is_short_code(text, policy.code_digits)
+        if not short:
+            text = (code or "").strip()  # a link token: '-' and '_' are part of it
         client_key = secret_hash("client", client)
         now = self._ctx.store.now()
         failed = False

@@ -1,0 +1,99 @@
+"""What the export may read, who may see what, users and lockout, and the audit of every access."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select
+
+from scoring.store import (
+    EXPORTABLE_TABLES,
+    AccountLockedError,
+    Actor,
+    AuthenticationError,
+    Clinic,
+    PermissionDeniedError,
+)
+from scoring.store.models import AuditEntry
+
+from .conftest import PASSWORD, SYSTEM
+
+SENTINELS = ("Sentinel Patientname", "sentinel@example.org", "MRN-SENTINEL-1", "1980-06-15")
+
+
+def test_research_source_reads_no_identifiers(clinic: Clinic, therapist, patient: int) -> None:
+    clinic.patients.add_event(therapist, patient, date(2025, 1, 2), "Sentinel event label", "Sentinel note")
+    clinic.administrations.record(therapist, patient, "phq9", {f"phq9_{i}": 1 for i in range(1, 9)})
+    researcher = clinic.users.add(SYSTEM, "rita", "researcher", PASSWORD).actor
+    statements: list[str] = []
+    listener = lambda conn, cur, stmt, *a: statements.append(stmt.lower())  # noqa: E731
+    event.listen(clinic.store.engine, "before_cursor_execute", listener)
+    try:
+        frame = clinic.research.administrations(researcher, "phq9")
+        counts = clinic.research.instruments(researcher)
+    finally:
+        event.remove(clinic.store.engine, "before_cursor_execute", listener)
+    assert len(frame) == 1 and counts[0].administrations == 1
+    assert frame.loc[0, "patient_id"] == patient and frame.loc[0, "sex"] == "female"
+    assert frame.loc[0, "birth_year"] == 1980 and frame.loc[0, "age_years"] >= 44
+    assert frame.loc[0, "total"] == 9.0 and frame.loc[0, "total_prorated"]
+    assert frame.loc[0, "phq9_1"] == 1.0 and "phq9_10" in frame.columns
+    text = frame.to_csv(index=False)
+    for sentinel in (*SENTINELS, "Sentinel event", "Sentinel note"):
+        assert sentinel not in text
+    touched = " ".join(statements)
+    for table in ("patient_identifiers", "events", "alerts", "alert_actions", "care_team"):  # users: the role check
+        assert f" {table}" not in touched, table
+    with clinic.store.read() as s:
+        last = s.scalars(select(AuditEntry).where(AuditEntry.action == "export_read")).one()
+    assert last.user_id == researcher.user_id and last.detail["rows"] == 1
+    assert set(EXPORTABLE_TABLES) >= {"patients", "administrations", "answers", "scores"}
+    with pytest.raises(PermissionDeniedError):
+        clinic.research.administrations(therapist, "phq9")
+
+
+def test_care_team_and_roles(clinic: Clinic, therapist: Actor, patient: int) -> None:
+    other = clinic.users.add(SYSTEM, "olga", "therapist", PASSWORD).actor
+    researcher = clinic.users.add(SYSTEM, "rita", "researcher", PASSWORD).actor
+    admin = clinic.users.add(SYSTEM, "ada", "admin", PASSWORD).actor
+    with pytest.raises(PermissionDeniedError):
+        clinic.patients.get(other, patient)
+    with pytest.raises(PermissionDeniedError):
+        clinic.patients.history(researcher, patient)
+    with pytest.raises(PermissionDeniedError):
+        clinic.users.add(therapist, "x", "admin", PASSWORD)
+    assert clinic.patients.caseload(other) == []
+    clinic.patients.add_to_care_team(admin, patient, other.user_id)
+    record = clinic.patients.get(other, patient)
+    assert record.name == "Sentinel Patientname" and set(record.therapist_ids) == {therapist.user_id, other.user_id}
+    clinic.users.disable(admin, other.user_id)
+    with pytest.raises(PermissionDeniedError, match="disabled"):
+        clinic.patients.get(other, patient)
+    with clinic.store.read() as s:
+        views = s.execute(select(AuditEntry.user_id).where(AuditEntry.action == "patient_viewed")).scalars().all()
+    assert views == [other.user_id]
+
+
+def test_login_lockout_and_disabled(clinic: Clinic) -> None:
+    user = clinic.users.add(SYSTEM, "lena", "therapist", PASSWORD)
+    assert user.actor.role == "therapist"
+    assert clinic.users.authenticate("lena", PASSWORD).last_login_at is not None
+    with pytest.raises(AuthenticationError):
+        clinic.users.authenticate("nobody", PASSWORD)
+    for _ in range(5):
+        with pytest.raises(AuthenticationError):
+            clinic.users.authenticate("lena", "wrong password")
+    with pytest.raises(AccountLockedError):
+        clinic.users.authenticate("lena", PASSWORD)
+    clinic.users.set_password(SYSTEM, user.id, "another long password")
+    assert clinic.users.authenticate("lena", "another long password").id == user.id
+    clinic.users.disable(SYSTEM, user.id)
+    with pytest.raises(AuthenticationError):
+        clinic.users.authenticate("lena", "another long password")
+    with clinic.store.read() as s:
+        rows = s.execute(select(AuditEntry.action, AuditEntry.ok).where(AuditEntry.action.like("login%"))).all()
+    assert rows.count(("login", True)) == 2 and rows.count(("login_failed", False)) == 8
+    with clinic.store.read() as s:
+        stored = s.execute(select(AuditEntry.detail)).scalars().all()
+    assert all(PASSWORD not in str(d) for d in stored)
