@@ -278,15 +278,17 @@ def class_sizes(codes: np.ndarray) -> np.ndarray:
     return np.bincount(group, minlength=1)[group] if n else np.zeros(0, dtype=np.int64)
 
 
-def k_anonymize(qi: dict[str, np.ndarray], k: int, strategy: str = "values"
+def k_anonymize(qi: dict[str, np.ndarray], n: int, k: int, strategy: str = "values"
                 ) -> tuple[dict[str, np.ndarray], np.ndarray, KAnonymity]:
     """Enforce person-level k-anonymity over quasi-identifier codes.
 
     Parameters
     ----------
     qi
-        Quasi-identifier name → integer code per patient (same length each; 0 = not recorded, which is a
+        Quasi-identifier name → integer code per patient (length ``n`` each; 0 = not recorded, which is a
         value of its own). The dict order is the suppression order: the first is withheld first.
+    n
+        Number of patients (with no quasi-identifiers, all ``n`` share one combination).
     k
         Every combination of quasi-identifier values must be shared by at least ``k`` patients. A withheld
         value (:data:`SUPPRESSED`) counts as a value of its own, so the check is conservative.
@@ -306,17 +308,16 @@ def k_anonymize(qi: dict[str, np.ndarray], k: int, strategy: str = "values"
     if strategy not in ("values", "records"):
         raise ExportError(f"unknown suppression strategy {strategy!r}; use 'values' or 'records'")
     names = list(qi)
-    n = len(next(iter(qi.values()))) if qi else 0
+    if any(len(v) != n for v in qi.values()):
+        raise ValueError("every quasi-identifier needs one code per patient")
     matrix = np.column_stack([np.asarray(qi[q], dtype=np.int64) for q in names]) if names else np.zeros((n, 0))
-    suppressed = dict.fromkeys(names, 0)
     if strategy == "values":
-        for j, name in enumerate(names):
+        for j in range(len(names)):
             small = class_sizes(matrix) < k
             if not small.any():
                 break
             hit = small & (matrix[:, j] != SUPPRESSED)
             matrix[hit, j] = SUPPRESSED
-            suppressed[name] = int(hit.sum())
     sizes = class_sizes(matrix)
     keep = sizes >= k
     kept_sizes = class_sizes(matrix[keep])

@@ -211,7 +211,7 @@ def build(norm: Normalised, options: ExportOptions, key: StudyKey | None) -> Bui
     if options.dates != "none":
         attributes["year"] = base_year
     qi = {q: attributes[q] for q in options.quasi_identifiers if q in attributes}
-    masked, keep_pat, kanon = k_anonymize(qi, options.k, options.suppression)
+    masked, keep_pat, kanon = k_anonymize(qi, n_pat, options.k, options.suppression)
     shown = {**attributes, **masked}  # what leaves, per patient: withheld values are SUPPRESSED
 
     # rows of kept patients, ordered by research id (random or keyed: reveals no internal order), then date
