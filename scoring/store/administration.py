@@ -302,7 +302,7 @@ class Administrations:
 
     # -- session-level operations (shared with the kiosk) ----------------------------------------------------
     def definition(self, s: Session, adm: Administration) -> Definition:
-        return self._ctx.pinned.get(s, adm.instrument_id, adm.instrument_version)
+        return self._ctx.pinned.for_administration(s, adm.instrument_id, adm.instrument_version, adm.instrument_hash)
 
     @staticmethod
     def _load(s: Session, administration_id: int) -> Administration:

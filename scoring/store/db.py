@@ -17,6 +17,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -95,6 +96,10 @@ class Store:
         self.engine: Engine = self._create_engine(pool_size, echo)
         self._writer = self.engine.execution_options(psyscore_begin="IMMEDIATE")
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; threads of this process queue on a lock (prompt hand-over)
+        # instead of SQLite's busy handler, which sleeps up to 100 ms between retries. Other processes
+        # still wait on the busy timeout.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
 
     # -- engine ---------------------------------------------------------------------------------------------
@@ -142,7 +147,11 @@ class Store:
 
         Everything done in the block — the change and its audit row — commits or rolls back together.
         """
-        with self._write_sessions() as session, session.begin():
+        if self._write_lock is None:
+            with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
 
     @contextmanager

@@ -67,6 +67,13 @@ class PinnedDefinitions:
             raise NotFoundError(f"{instrument_id} {version} has never been used in this store")
         return self.from_row(stored)
 
+    def for_administration(self, session: Session, instrument_id: str, version: str, digest: str) -> Definition:
+        """The pinned definition of an administration, from the cache by its hash when possible."""
+        cached = self._by_hash.get(digest)
+        if cached is not None and (cached.id, cached.version) == (instrument_id, version):
+            return cached
+        return self.get(session, instrument_id, version)
+
     def from_row(self, stored: StoredDefinition) -> Definition:
         cached = self._by_hash.get(stored.hash)
         if cached is not None:
