@@ -6,9 +6,13 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from scoring.cli import EXIT_OK, UsageError
 from scoring.library import Library, Settings, load_library
+
+if TYPE_CHECKING:
+    from scoring.export import ExportResult
 
 ORDER = 70
 
@@ -26,6 +30,10 @@ key with 'psyscore export-key FILE' and keep it away from the exports).
 """
 
 EPILOG = """\
+--db reads the store's completed administrations (internal patient id, completion date in UTC, instrument
+and the version it was given under, answers, sex, age at the administration) through its research
+accessor, scored again from the raw answers with the pinned definitions.
+
 input file (--input): a CSV or XLSX file, one row per administration, with the columns
   patient_id          internal patient id (required; never written)
   date                administration date, YYYY-MM-DD (required; written as year or relative days)
@@ -52,8 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", required=True, choices=PROFILES,
                    help="de-identification profile: safe_harbor (random research ids, new for every export) or "
                         "pseudonymised (keyed HMAC research ids, stable within a study; needs --key-file)")
-    p.add_argument("--input", type=Path, metavar="FILE",
-                   help="long CSV/XLSX file of administrations (columns: see below)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, metavar="FILE",
+                        help="long CSV/XLSX file of administrations (columns: see below)")
+    source.add_argument("--db", metavar="URL",
+                        help="the clinic store (SQLAlchemy URL, e.g. sqlite:///clinic.db or postgresql://…, or a "
+                             "SQLite file path): completed administrations read through its research accessor, "
+                             "which never reads the identifier table; each read is audited")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                    help="new or empty folder to write the export to")
     p.add_argument("--key-file", type=Path, metavar="FILE",
@@ -124,10 +137,8 @@ def _list(text: str) -> list[str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from scoring.export import ExportData, export, read_input
+    from scoring.export import export, read_input
 
-    if args.input is None:
-        raise UsageError("give the data to export: --input FILE")
     if args.profile == "pseudonymised" and args.key_file is None:
         raise UsageError("--profile pseudonymised needs --key-file FILE (create one with: psyscore export-key FILE)")
     if args.profile == "safe_harbor" and args.key_file is not None:
@@ -140,14 +151,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--age-bands must be comma-separated whole numbers, not {args.age_bands!r}") from None
     library = _library(args.definitions)
-    source: ExportData = read_input(args.input)
-    result = export(
-        source, out, profile=args.profile, formats=args.formats or ["csv"], key=args.key_file,
-        instruments=args.instrument, date_from=_date(args.date_from, "--from"), date_to=_date(args.date_to, "--to"),
-        layout=args.layout, dates=args.dates, demographics=_list(args.demographics), k=args.k,
+    options = dict(
+        profile=args.profile, formats=args.formats or ["csv"], key=args.key_file, instruments=args.instrument,
+        date_from=_date(args.date_from, "--from"), date_to=_date(args.date_to, "--to"), layout=args.layout,
+        dates=args.dates, demographics=_list(args.demographics), k=args.k,
         quasi_identifiers=_list(args.quasi_identifiers), suppression=args.suppression, age_bands=edges,
         library=library,
     )
+    if args.db is not None:
+        result = _export_from_store(args.db, library, out, options)
+    else:
+        result = export(read_input(args.input), out, **options)
     m = result.manifest
     counts, kan = m["counts"], m["k_anonymity"]
     if result.dropped_columns:
@@ -165,6 +179,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"{counts['administrations_exported']} administration(s) of {counts['patients_exported']} patient(s) "
           f"({m['profile']}, {m['layout']}) → {out}: " + ", ".join(p.name for p in result.paths), file=sys.stderr)
     return EXIT_OK
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL or path (None for other databases and in-memory SQLite)."""
+    if "://" not in url:
+        return Path(url).expanduser()
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url[len("sqlite:///"):])
+    return None
+
+
+def _export_from_store(url: str, library: Library, out: Path, options: dict[str, Any]) -> ExportResult:
+    """Export through the store's research accessor as the system actor of the command line."""
+    try:
+        from scoring.store import Actor, Clinic, Store
+    except ImportError:  # pragma: no cover - the store's dependencies are core
+        raise UsageError("--db needs the store's packages (SQLAlchemy, Alembic): pip install psyscore") from None
+    from scoring.export import StoreSource, export
+
+    file = _sqlite_file(url)
+    if file is not None and not file.is_file():
+        raise UsageError(f"no such database file: {file}")
+    with Store(url) as store:
+        clinic = Clinic(store, library)
+        source = StoreSource(clinic.research, Actor.system("psyscore export"), purpose="research export (CLI)")
+        return export(source, out, **options)
 
 
 def cmd_export_key(args: argparse.Namespace) -> int:

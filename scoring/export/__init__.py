@@ -46,6 +46,7 @@ from scoring.export.build import DATE_MODES, LAYOUTS, ExportOptions, build
 from scoring.export.codebook import Variable, codebook_frame, codebook_markdown
 from scoring.export.manifest import MANIFEST_NAME, file_entries, manifest_core, verify, write_manifest
 from scoring.export.source import CONTRACT_COLUMNS, ExportData, normalise, read_input
+from scoring.export.store_source import StoreSource
 from scoring.export.writers import FORMATS, write_codebook, write_data
 from scoring.library import Library, load_library
 
@@ -68,6 +69,7 @@ __all__ = [
     "KAnonymity",
     "KeyFileError",
     "PreparedExport",
+    "StoreSource",
     "StudyKey",
     "Variable",
     "as_export_data",
@@ -80,7 +82,7 @@ __all__ = [
     "write_export",
 ]
 
-Source = ExportData | pd.DataFrame | str | Path
+Source = ExportData | StoreSource | pd.DataFrame | str | Path
 
 
 @dataclass
@@ -109,9 +111,12 @@ class ExportResult:
         return self.paths[-1]
 
 
-def as_export_data(source: Source) -> ExportData:
+def as_export_data(source: Source, *, instruments: Sequence[str] | None = None, date_from: date | None = None,
+                   date_to: date | None = None) -> ExportData:
     """The input contract from a source: :class:`ExportData`, a DataFrame of administrations, a CSV/XLSX
-    path, or any object with an ``export_data()`` method returning :class:`ExportData`."""
+    path, or any object with an ``export_data(instruments=, date_from=, date_to=)`` method returning
+    :class:`ExportData` (such as :class:`StoreSource`; the filters let it read less, and are applied again
+    afterwards)."""
     if isinstance(source, ExportData):
         return source
     if isinstance(source, pd.DataFrame):
@@ -120,7 +125,7 @@ def as_export_data(source: Source) -> ExportData:
         return read_input(source)
     accessor = getattr(source, "export_data", None)
     if callable(accessor):
-        data = accessor()
+        data = accessor(instruments=instruments, date_from=date_from, date_to=date_to)
         if not isinstance(data, ExportData):
             raise ExportError(f"{type(source).__name__}.export_data() must return ExportData")
         return data
@@ -190,8 +195,8 @@ def prepare_export(
         raise ExportError("safe_harbor research ids are random and use no key; drop the key or choose "
                           "the pseudonymised profile")
     lib = library if library is not None else load_library()
-    norm = normalise(as_export_data(source), lib, instruments=options.instruments, date_from=date_from,
-                     date_to=date_to)
+    data = as_export_data(source, instruments=options.instruments, date_from=date_from, date_to=date_to)
+    norm = normalise(data, lib, instruments=options.instruments, date_from=date_from, date_to=date_to)
     built = build(norm, options, study_key)
     settings = {
         "profile": profile,

@@ -35,7 +35,7 @@ are pivoted by :meth:`ExportData.from_answers`). A CSV/XLSX file in the same lon
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -68,10 +68,14 @@ class ExportData:
         dropped on entry.
     patients
         Optional, one row per patient: ``patient_id`` with ``sex``, ``birth_year`` and/or ``birth_date``.
+    definitions
+        Optional definitions by ``(instrument id, version)`` that take precedence over the library (a store
+        passes the versions it pinned, so that every administration is scored under the one it was given).
     """
 
     administrations: pd.DataFrame
     patients: pd.DataFrame | None = None
+    definitions: Mapping[tuple[str, str], Definition] | None = None
 
     @classmethod
     def from_answers(cls, administrations: pd.DataFrame, answers: pd.DataFrame,
@@ -243,8 +247,9 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
         raise ExportError(f"the date range is empty: from {date_from} is after to {date_to}")
 
     # instrument and version: resolved once per distinct pair
+    pinned = dict(data.definitions or {})
     if instruments is not None:
-        unknown = sorted({str(i) for i in instruments} - set(library))
+        unknown = sorted({str(i) for i in instruments} - set(library) - {i for i, _ in pinned})
         if unknown:
             raise ExportError(f"unknown instrument(s) {', '.join(map(repr, unknown))}; "
                               "'psyscore instruments' lists them")
@@ -276,6 +281,9 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
         i, v = str(iuniq[code // (len(vuniq) + 1)]), code % (len(vuniq) + 1) - 1
         version = str(vuniq[v]) if v >= 0 else ""
         rows = np.isin(np.arange(rows_in), idx[gcode == g])
+        if (i, version) in pinned:
+            groups.append(pinned[(i, version)])
+            continue
         if i not in library:
             raise ExportError(f"column 'instrument': {_rows(rows)}: {_show(i, _SAFE_ID, 'a value')} is not an "
                               "instrument in the library; add its definition (--definitions DIR) or leave it "
