@@ -142,6 +142,10 @@ def validate_answer(definition: Definition, item_id: str, value: object) -> floa
             "unknown_item", item_id) from None
     if value is None:
         return None
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_):
+        number = float(value)
+        if number in set(plan.allowed[k].tolist()):  # the common case; anything else gets the engine's verdict
+            return number
     values, frames = check_column(pd.Series([value], dtype=object), item_id, plan.allowed[k], ())
     if frames:
         failure = pd.concat(frames).iloc[0]

@@ -123,6 +123,8 @@ class Store:
             folder = Path(path).expanduser().resolve().parent
             if not folder.exists():
                 folder.mkdir(parents=True, mode=0o700)
+            if not Path(path).expanduser().exists():  # a new database file is private (SQLite gives -wal/-shm
+                _create_private_file(Path(path).expanduser())  # the same mode)
             engine = create_engine(self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
                                    connect_args={"timeout": BUSY_TIMEOUT_S})
             event.listen(engine, "connect", _sqlite_on_connect)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, select
@@ -233,7 +234,33 @@ class Patients:
             rows = s.execute(q).all()
             audit.record(s, now, actor, "history_viewed", patient_id=patient_id, object_type="patient",
                          object_id=patient_id, detail={"rows": len(rows)})
-        frame = pd.DataFrame.from_records(rows, columns=list(HISTORY_COLUMNS))
-        frame["score"] = frame["score"].astype(float)
-        frame["severity"] = frame["severity"].astype("Int64")
-        return frame
+        return _history_frame(rows)
+
+    def change_history(self, actor: Actor, patient_id: int) -> pd.DataFrame:
+        """The patient's stored scores through :func:`scoring.history`: bands, change from baseline and from
+        the previous administration (reliable change, clinical significance), one row per administration ×
+        scale. Each administration is read with the definition version it was given under (pinned), so a
+        newer library version changes nothing here. The view is audited.
+        """
+        from scoring.library import Library
+        from scoring.timeline import history
+
+        frame = self.history(actor, patient_id)
+        with self._ctx.store.read() as s:
+            pinned = {(i, v): self._ctx.pinned.get(s, i, v)
+                      for i, v in set(zip(frame["instrument_id"], frame["instrument_version"], strict=True))}
+        data = pd.DataFrame({
+            "patient": patient_id, "date": frame["completed_at"], "instrument": frame["instrument_id"],
+            "instrument_version": frame["instrument_version"], "scale": frame["scale_id"], "score": frame["score"],
+        })
+        return history(data, Library(definitions=pinned))
+
+
+def _history_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=list(HISTORY_COLUMNS))
+    frame["score"] = frame["score"].astype(float)
+    frame["severity"] = frame["severity"].astype("Int64")
+    frame["band"] = frame["band"].astype(object).where(frame["band"].notna(), None)
+    frame["valid"] = frame["valid"].astype(bool)
+    frame["prorated"] = frame["prorated"].astype(bool)
+    return frame

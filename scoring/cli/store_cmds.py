@@ -1,0 +1,470 @@
+"""Clinic commands: db, user, patient, battery, assign, code, history, alerts, rescore, demo.
+
+Every command takes ``--db URL`` (default: ``PSYSCORE_DATABASE_URL``, else ``./data/psyscore.db``) and
+acts as the local system user (whoever can run the CLI on the server can read the database anyway).
+The store is imported inside the handlers, so ``psyscore score`` never loads SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from scoring.store import Actor, Clinic, Store
+
+ORDER = 50
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m``, ``2h``, ``7d``, ``2w`` → timedelta."""
+    m = _DURATION.match(text or "")
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"not a duration: {text!r}; write e.g. 30m, 2h, 7d or 2w")
+    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"not a date: {text!r}; write YYYY-MM-DD") from None
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL",
+                   help="database URL or SQLite file (default: $PSYSCORE_DATABASE_URL, else ./data/psyscore.db); "
+                        "PostgreSQL: postgresql+psycopg://user@host/dbname")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("db", help="create, migrate or back up the clinic database",
+                       description="Manage the clinic database (embedded SQLite file or PostgreSQL).")
+    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True,
+                             help="init, upgrade or backup")
+    q = dbsub.add_parser("init", help="create the database schema (safe to repeat)",
+                         description="Create the schema of a new clinic database (or migrate an existing one).")
+    _db_option(q)
+    q.set_defaults(func=cmd_db_init)
+    q = dbsub.add_parser("upgrade", help="migrate the schema to this version of psyscore",
+                         description="Apply pending migrations. Back up first: psyscore db backup PATH.")
+    _db_option(q)
+    q.set_defaults(func=cmd_db_upgrade)
+    q = dbsub.add_parser("backup", help="write an online backup (file mode 0600)",
+                         description="SQLite: online copy with SQLite's backup API. PostgreSQL: pg_dump "
+                         "--format=custom (restore with pg_restore -d DBNAME PATH).")
+    q.add_argument("path", type=Path, metavar="PATH", help="backup file to create (must not exist)")
+    _db_option(q)
+    q.set_defaults(func=cmd_db_backup)
+
+    p = sub.add_parser("user", help="manage staff accounts", description="Manage staff accounts.")
+    usub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True, help="add, list, disable or enable")
+    q = usub.add_parser("add", help="add a staff account",
+                        description="Add a staff account. The password is asked for (or read from stdin).")
+    q.add_argument("name", help="user name")
+    q.add_argument("--role", required=True, choices=("admin", "therapist", "researcher"), help="the account's role")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    _db_option(q)
+    q.set_defaults(func=cmd_user_add)
+    q = usub.add_parser("list", help="list staff accounts", description="List staff accounts.")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(q)
+    q.set_defaults(func=cmd_user_list)
+    for action, text in (("disable", "disable an account (ends its access)"), ("enable", "enable an account")):
+        q = usub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        q.add_argument("name", help="user name")
+        _db_option(q)
+        q.set_defaults(func=cmd_user_toggle, enable=action == "enable")
+
+    p = sub.add_parser("patient", help="manage patients", description="Manage patients.")
+    psub = p.add_subparsers(dest="patient_command", metavar="ACTION", required=True, help="add")
+    q = psub.add_parser("add", help="add a patient and print the internal id",
+                        description="Add a patient. Identifiers are stored apart from everything exportable; "
+                        "the internal id is printed.")
+    q.add_argument("--name", required=True, help="full name")
+    q.add_argument("--dob", type=parse_date, metavar="YYYY-MM-DD", help="date of birth")
+    q.add_argument("--sex", choices=("female", "male", "other"), help="sex (used by sex-specific norms and cut-offs)")
+    q.add_argument("--contact", help="contact details (phone, e-mail)")
+    q.add_argument("--external-id", help="identifier in another system (unique), e.g. a record number")
+    q.add_argument("--therapist", action="append", default=[], metavar="USER",
+                   help="user name of a therapist in the care team (repeatable)")
+    _db_option(q)
+    q.set_defaults(func=cmd_patient_add)
+
+    p = sub.add_parser("battery", help="manage batteries of instruments", description="Manage batteries.")
+    bsub = p.add_subparsers(dest="battery_command", metavar="ACTION", required=True, help="add or list")
+    q = bsub.add_parser("add", help="add a named battery", description="Add a named, ordered list of instruments.")
+    q.add_argument("name", help="battery name")
+    q.add_argument("instruments", nargs="+", metavar="ID", help="instrument ids in order (id@version pins a version)")
+    q.add_argument("--instructions", help="text shown before the first questionnaire")
+    q.add_argument("--consent-file", type=Path, metavar="F", help="consent text the patient agrees to first")
+    _db_option(q)
+    q.set_defaults(func=cmd_battery_add)
+    q = bsub.add_parser("list", help="list batteries", description="List batteries.")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(q)
+    q.set_defaults(func=cmd_battery_list)
+
+    p = sub.add_parser("assign", help="assign a battery to a patient and print the one-time code",
+                       description="Assign a battery (or instruments) to a patient; prints the one-time code to "
+                       "type on the tablet and a link token. Only their hashes are stored.")
+    p.add_argument("patient", metavar="PATIENT", help="internal patient id, or an external id")
+    p.add_argument("instruments", nargs="*", metavar="ID", help="instrument ids (instead of --battery)")
+    p.add_argument("--battery", metavar="NAME", help="a named battery")
+    p.add_argument("--expires", type=parse_duration, metavar="DURATION",
+                   help="code lifetime, e.g. 2h, 3d, 2w (default 7d)")
+    p.add_argument("--due", type=parse_date, metavar="DATE", help="due date (YYYY-MM-DD)")
+    p.add_argument("--every", type=parse_duration, metavar="DURATION",
+                   help="repeat, e.g. 2w: the next assignment is created when this one completes")
+    p.add_argument("--language", help="language of the questionnaires, e.g. es (default: the definition's)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    p.set_defaults(func=cmd_assign)
+
+    p = sub.add_parser("code", help="issue a new one-time code for an open assignment",
+                       description="Issue a new code and link for an open assignment (e.g. the next one of a "
+                       "recurring series); earlier codes stop working.")
+    p.add_argument("assignment", type=int, metavar="ASSIGNMENT", help="assignment id")
+    p.add_argument("--expires", type=parse_duration, metavar="DURATION", help="code lifetime (default 7d)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    p.set_defaults(func=cmd_code)
+
+    p = sub.add_parser("history", help="a patient's administrations with scores, bands and change",
+                       description="Completed administrations of a patient, oldest first, with scores, bands and "
+                       "change since the previous and the first administration.")
+    p.add_argument("patient", metavar="PATIENT", help="internal patient id, or an external id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("alerts", help="list critical-item alerts",
+                       description="Alerts raised by critical answers (open and acknowledged; --all adds resolved).")
+    p.add_argument("--all", action="store_true", help="include resolved alerts")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("rescore", help="recompute stored scores from raw answers and compare",
+                       description="Recompute every stored score from the raw answers with the pinned definition "
+                       "versions and report differences (exit 1 on any).")
+    p.add_argument("--check", action="store_true", required=True,
+                   help="compare only (required: stored scores are never rewritten)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(p)
+    p.set_defaults(func=cmd_rescore)
+
+    p = sub.add_parser("demo", help="seed a demo clinic with synthetic patients",
+                       description="Seed a demo clinic: an admin, two therapists (demo passwords printed once), "
+                       "20 synthetic patients with 3–12 months of PHQ-9, GAD-7, DASS-21, PCL-5 and WHO-5, alerts, "
+                       "events and due assignments. Fixed seed.")
+    p.add_argument("--if-empty", action="store_true", help="do nothing (exit 0) if the database has users")
+    _db_option(p)
+    p.set_defaults(func=cmd_demo)
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+@contextmanager
+def open_store(args: argparse.Namespace, *, init: bool = True) -> Iterator[Store]:
+    """The store of ``--db``; a brand-new (empty) database is initialised, an outdated one is refused."""
+    from scoring.store import Store, StoreError
+
+    try:
+        store = Store(args.db) if getattr(args, "db", None) else Store()
+    except StoreError:
+        raise
+    except Exception as exc:  # a malformed URL or a missing driver
+        raise UsageError(f"cannot open the database: {exc}") from exc
+    try:
+        if init and store.is_empty():
+            store.upgrade()
+            print(f"initialised a new database: {store!r}", file=sys.stderr)
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def open_clinic(args: argparse.Namespace) -> Iterator[Clinic]:
+    from scoring.cli.library_cmds import _library
+    from scoring.store import Clinic
+
+    with open_store(args) as store:
+        yield Clinic(store, _library(args) if hasattr(args, "definitions") else None)
+
+
+def _system() -> Actor:
+    from scoring.store import Actor
+
+    return Actor.system("cli")
+
+
+def _patient_id(clinic: Clinic, text: str) -> int:
+    return int(text) if text.isdigit() else clinic.patients.find(_system(), text)
+
+
+def _json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+# -- db ------------------------------------------------------------------------------------------------------
+def cmd_db_init(args: argparse.Namespace) -> int:
+    with open_store(args, init=False) as store:
+        store.upgrade()
+        print(f"database ready at schema {store.current_revision()}: {store!r}")
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    with open_store(args, init=False) as store:
+        before = store.current_revision()
+        store.upgrade()
+        print(f"schema {before or 'empty'} → {store.current_revision()}")
+    return EXIT_OK
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from scoring.store.db import file_mode
+
+    with open_store(args, init=False) as store:
+        store.require_current()
+        path = store.backup(args.path)
+        print(f"backup written to {path} (mode {file_mode(path):o})")
+    return EXIT_OK
+
+
+# -- users ---------------------------------------------------------------------------------------------------
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise UsageError("no password on stdin")
+        return line
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise UsageError("the passwords differ")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    password = _read_password(args)
+    with open_clinic(args) as clinic:
+        user = clinic.users.add(_system(), args.name, args.role, password)
+        print(f"user {user.username} ({user.role}) created with id {user.id}")
+    return EXIT_OK
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        users = clinic.users.list(_system())
+    if args.json:
+        _json([u.__dict__ for u in users])
+        return EXIT_OK
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        print(f"{u.id:>4}  {u.username:<24}{u.role:<12}{state}")
+    return EXIT_OK
+
+
+def cmd_user_toggle(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        user = clinic.users.by_name(_system(), args.name)
+        (clinic.users.enable if args.enable else clinic.users.disable)(_system(), user.id)
+        print(f"user {user.username} {'enabled' if args.enable else 'disabled'}")
+    return EXIT_OK
+
+
+# -- patients, batteries, assignments -------------------------------------------------------------------------
+def cmd_patient_add(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        team = [clinic.users.by_name(_system(), name).id for name in args.therapist]
+        pid = clinic.patients.add(_system(), args.name, date_of_birth=args.dob, sex=args.sex, contact=args.contact,
+                                  external_id=args.external_id, therapists=team)
+    print(pid)
+    return EXIT_OK
+
+
+def cmd_battery_add(args: argparse.Namespace) -> int:
+    consent = None
+    if args.consent_file is not None:
+        if not args.consent_file.is_file():
+            raise UsageError(f"no such file: {args.consent_file}")
+        consent = args.consent_file.read_text(encoding="utf-8").strip() or None
+    with open_clinic(args) as clinic:
+        b = clinic.batteries.add(_system(), args.name, args.instruments, instructions=args.instructions,
+                                 consent_text=consent)
+    print(f"battery {b.name!r} (id {b.id}): {', '.join(i for i, _ in b.instruments)}"
+          + (f"; consent text version {b.consent_version}" if b.consent_version else ""))
+    return EXIT_OK
+
+
+def cmd_battery_list(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        rows = clinic.batteries.list(_system())
+    if args.json:
+        _json([{"id": b.id, "name": b.name, "instruments": [i for i, _ in b.instruments],
+                "consent_version": b.consent_version} for b in rows])
+        return EXIT_OK
+    for b in rows:
+        print(f"{b.id:>4}  {b.name:<40}{' '.join(i for i, _ in b.instruments)}")
+    return EXIT_OK
+
+
+def _print_issued(issued: Any, as_json: bool) -> None:
+    data = {"assignment_id": issued.assignment_id, "patient_id": issued.patient_id, "code": issued.code,
+            "link_token": issued.token, "expires_at": issued.expires_at, "due_date": issued.due_date}
+    if as_json:
+        _json(data)
+        return
+    print(f"assignment {issued.assignment_id} for patient {issued.patient_id}")
+    print(f"  code:       {issued.code}   (type on the tablet; valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC)")
+    print(f"  link token: {issued.token}")
+    if issued.due_date:
+        print(f"  due:        {issued.due_date}")
+    print("  shown once: only hashes are stored.")
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    if bool(args.battery) == bool(args.instruments):
+        raise UsageError("give --battery NAME or instrument ids, not both")
+    with open_clinic(args) as clinic:
+        pid = _patient_id(clinic, args.patient)
+        issued = clinic.assignments.assign(_system(), pid, battery=args.battery, instruments=args.instruments,
+                                           expires_in=args.expires, due=args.due, every=args.every,
+                                           language=args.language)
+    _print_issued(issued, args.json)
+    return EXIT_OK
+
+
+def cmd_code(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        issued = clinic.assignments.issue_code(_system(), args.assignment, expires_in=args.expires)
+    _print_issued(issued, args.json)
+    return EXIT_OK
+
+
+# -- history, alerts, rescore, demo -------------------------------------------------------------------------------
+HISTORY_FIELDS = ("date", "instrument", "instrument_version", "scale", "score", "band", "severity", "valid",
+                  "previous_difference", "previous_classification", "baseline_difference", "baseline_classification")
+
+
+def history_rows(clinic: Clinic, patient_id: int) -> list[dict[str, Any]]:
+    """The patient's stored scores with change (``scoring.history`` over the pinned definitions)."""
+    import pandas as pd
+
+    stored = clinic.patients.history(_system(), patient_id)
+    if stored.empty:
+        return []
+    frame = clinic.patients.change_history(_system(), patient_id)
+    adm_ids = stored["administration_id"].to_numpy()
+    rows = []
+    for rec in frame.to_dict("records"):
+        row: dict[str, Any] = {"administration_id": int(adm_ids[int(rec["source_row"])])}
+        for key in HISTORY_FIELDS:
+            value = rec[key]
+            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                value = None
+            elif isinstance(value, pd.Timestamp):
+                value = value.to_pydatetime()
+            elif hasattr(value, "item"):
+                value = value.item()
+            row[key] = value
+        rows.append(row)
+    return rows
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        rows = history_rows(clinic, _patient_id(clinic, args.patient))
+    if args.json:
+        _json(rows)
+        return EXIT_OK
+    if not rows:
+        print("no completed administrations")
+        return EXIT_OK
+    current = None
+    for r in rows:
+        key = (r["instrument"], r["scale"])
+        if key != current:
+            current = key
+            print(f"\n{r['instrument']} {r['scale']}")
+        score = "—" if r["score"] is None else f"{r['score']:g}"
+        change = ""
+        if r["previous_difference"] is not None:
+            change = f"  Δ {r['previous_difference']:+g}"
+        if r["baseline_classification"]:
+            change += f"  since first: {r['baseline_difference']:+g} {r['baseline_classification'].replace('_', ' ')}"
+        print(f"  {r['date']:%Y-%m-%d}  #{r['administration_id']:<6}{score:>6}  {r['band'] or '':<20}{change}")
+    return EXIT_OK
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        alerts = clinic.alerts.list(_system(), include_resolved=args.all)
+    if args.json:
+        _json([a.__dict__ for a in alerts])
+        return EXIT_OK
+    if not alerts:
+        print("no alerts")
+        return EXIT_OK
+    for a in alerts:
+        changed = "" if a.still_critical else "  (answer since changed)"
+        print(f"#{a.id:<5}{a.status:<13}patient {a.patient_id:<6}{a.instrument_id}/{a.item_id:<12}"
+              f"{a.raised_at:%Y-%m-%d %H:%M}{changed}")
+        print(f"       {a.message}")
+    return EXIT_OK
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        report = clinic.rescore_check()
+    if args.json:
+        _json({"ok": report.ok, "administrations": report.administrations, "scores": report.scores,
+               "mismatches": [m.__dict__ for m in report.mismatches]})
+    else:
+        for m in report.mismatches[:50]:
+            print(f"administration {m.administration_id} ({m.instrument_id} {m.instrument_version}) {m.field}: "
+                  f"stored {m.stored!r}, recomputed {m.recomputed!r}")
+        if len(report.mismatches) > 50:
+            print(f"… {len(report.mismatches) - 50} more")
+        print(f"{report.administrations} administration(s), {report.scores} score(s) recomputed: "
+              f"{len(report.mismatches)} mismatch(es)")
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from scoring.store.demo import seed_demo
+
+    with open_clinic(args) as clinic:
+        if clinic.users.count():
+            if args.if_empty:
+                print("the database has users already: no demo seeded", file=sys.stderr)
+                return EXIT_OK
+            raise UsageError("the database is not empty; the demo seeds a new database only (use --if-empty)")
+        summary = seed_demo(clinic.store, clinic.library,
+                            progress=lambda line: print(f"  {line}", file=sys.stderr))
+    print("DEMO CLINIC — synthetic data only. Demo accounts (DEMO PASSWORDS, shown once; never use for real data):")
+    for name, password in summary.users.items():
+        print(f"  {name:<10} {password}")
+    print(f"{summary.patients} patients, {summary.administrations} administrations, {summary.open_alerts} open "
+          f"alerts, {summary.events} events, {summary.assignments} assignments")
+    print(f"Try the tablet with code {summary.kiosk_code}")
+    return EXIT_OK
