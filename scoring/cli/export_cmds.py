@@ -176,6 +176,9 @@ def cmd_export(args: argparse.Namespace) -> int:
           + (", ".join(f"{q} {n}" for q, n in kan["suppressed_values"].items()) or "none")
           + f"; patients left out: {kan['suppressed_patients']} ({kan['suppressed_rows']} administrations)",
           file=sys.stderr)
+    if counts["patients_exported"] == 0 and kan["patients_before"]:
+        print(f"warning: no patient is in a group of at least k = {kan['k']}; the export is empty. Lower -k, "
+              "export fewer quasi-identifiers or widen the date range", file=sys.stderr)
     print(f"{counts['administrations_exported']} administration(s) of {counts['patients_exported']} patient(s) "
           f"({m['profile']}, {m['layout']}) → {out}: " + ", ".join(p.name for p in result.paths), file=sys.stderr)
     return EXIT_OK

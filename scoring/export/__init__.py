@@ -42,11 +42,11 @@ from scoring.export.anonymizer import (
     create_key_file,
     neutralise,
 )
-from scoring.export.build import DATE_MODES, LAYOUTS, ExportOptions, build
 from scoring.export.codebook import Variable, codebook_frame, codebook_markdown
 from scoring.export.manifest import MANIFEST_NAME, file_entries, manifest_core, verify, write_manifest
 from scoring.export.source import CONTRACT_COLUMNS, ExportData, normalise, read_input
 from scoring.export.store_source import StoreSource
+from scoring.export.table import DATE_MODES, LAYOUTS, ExportOptions, build_table
 from scoring.export.writers import FORMATS, write_codebook, write_data
 from scoring.library import Library, load_library
 
@@ -197,7 +197,7 @@ def prepare_export(
     lib = library if library is not None else load_library()
     data = as_export_data(source, instruments=options.instruments, date_from=date_from, date_to=date_to)
     norm = normalise(data, lib, instruments=options.instruments, date_from=date_from, date_to=date_to)
-    built = build(norm, options, study_key)
+    built = build_table(norm, options, study_key)
     settings = {
         "profile": profile,
         "filters": options.filters(),

@@ -133,9 +133,14 @@ class StudyKey:
 
         The id is taken as text (``17`` and ``"17"`` give the same pseudonym). One HMAC per patient.
         """
-        key = self._secret
-        out = np.array([hmac.new(key, _PSEUDONYM_DOMAIN + str(p).encode("utf-8"), hashlib.sha256)
-                        .hexdigest()[:PSEUDONYM_HEX] for p in patient_ids], dtype=object)
+        keyed = hmac.new(self._secret, _PSEUDONYM_DOMAIN, hashlib.sha256)  # keyed once, copied per patient
+
+        def one(patient: object) -> str:
+            h = keyed.copy()
+            h.update(str(patient).encode("utf-8"))
+            return h.hexdigest()[:PSEUDONYM_HEX]
+
+        out = np.array([one(p) for p in patient_ids], dtype=object)
         if len(set(out)) != len(out):  # pragma: no cover - 2**-128 per pair
             raise ExportError("two patients received the same pseudonym; report this as a bug")
         return out

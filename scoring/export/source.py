@@ -162,7 +162,10 @@ def _as_text(value: object) -> str:
 def _factor(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes per cell into distinct stripped texts (empty and missing → -1). Work is per distinct value."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(_as_text).str.strip()
+    if pd.api.types.is_integer_dtype(getattr(uniques, "dtype", None)):
+        text = pd.Series(np.asarray(uniques).astype(str), dtype=object)  # integer ids: no per-value work
+    else:
+        text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(_as_text).str.strip()
     merged, clean = pd.factorize(text)
     clean = np.asarray(clean, dtype=object)
     empty = np.flatnonzero(clean == "")
@@ -211,6 +214,14 @@ def _numeric(col: pd.Series, what: str, lo: float, hi: float) -> np.ndarray:
 def _show(value: str, pattern: re.Pattern[str], instead: str) -> str:
     """Echo a value in an error only when it has the shape of an id (never something free-form)."""
     return repr(value) if pattern.fullmatch(value) else instead
+
+
+def _order(group: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Positions ordered by group, then day, then position (one stable sort of a combined key)."""
+    if not len(day):
+        return np.zeros(0, dtype=np.int64)
+    span = int(day.max()) - int(day.min()) + 1
+    return np.argsort(group.astype(np.int64) * span + (day - day.min()), kind="stable")
 
 
 def _first_per_patient(patient: np.ndarray, order: np.ndarray, known: np.ndarray, n_pat: int) -> np.ndarray:
@@ -316,7 +327,7 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
     keys = pkeys_all[np.asarray(used, dtype=np.int64)]
     n_pat = len(keys)
     day = days_all[idx]
-    order = np.lexsort((np.arange(len(idx)), day, patient))
+    order = _order(patient, day)
     first = _first_per_patient(patient, order, np.ones(len(idx), bool), n_pat)
     base_day = day[first] if n_pat else np.zeros(0, np.int64)
 
@@ -390,7 +401,10 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
                               "administration; check the years of birth")
 
     present = [c for c in item_ids if c in names]
-    items = frame[present].iloc[idx].reset_index(drop=True) if present else pd.DataFrame(index=range(len(idx)))
+    if len(idx) == rows_in:
+        items = frame[present]  # nothing filtered out: no copy of the answers
+    else:
+        items = frame[present].iloc[idx].reset_index(drop=True) if present else pd.DataFrame(index=range(len(idx)))
     return Normalised(
         patient=patient.astype(np.int64), patient_keys=np.asarray(keys, dtype=object), day=day,
         group=group.astype(np.int64), groups=groups, items=items, sex=sex, age=age, rows_in=rows_in,

@@ -37,7 +37,7 @@ from scoring.export.codebook import (
     research_id_variable,
     time_variables,
 )
-from scoring.export.source import Normalised
+from scoring.export.source import Normalised, _order
 from scoring.library import Definition
 from scoring.responses import check_responses
 
@@ -189,7 +189,7 @@ def _vkey(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))
 
 
-def build(norm: Normalised, options: ExportOptions, key: StudyKey | None) -> Built:
+def build_table(norm: Normalised, options: ExportOptions, key: StudyKey | None) -> Built:
     """De-identify, score and lay out the validated input (see :class:`ExportOptions`)."""
     options.check()
     bands = AgeBands(tuple(options.age_bands))
@@ -215,12 +215,12 @@ def build(norm: Normalised, options: ExportOptions, key: StudyKey | None) -> Bui
     shown = {**attributes, **masked}  # what leaves, per patient: withheld values are SUPPRESSED
 
     # rows of kept patients, ordered by research id (random or keyed: reveals no internal order), then date
-    order_p = np.argsort(rid, kind="stable") if n_pat else np.zeros(0, np.int64)
+    order_p = np.argsort(rid.astype("S"), kind="stable") if n_pat else np.zeros(0, np.int64)  # ids are ASCII hex
     kept_sorted = order_p[keep_pat[order_p]]
     dense = np.full(n_pat, -1, dtype=np.int64)
     dense[kept_sorted] = np.arange(len(kept_sorted))
     rows = np.flatnonzero(keep_pat[patient])
-    row_order = rows[np.lexsort((rows, norm.day[rows], dense[patient[rows]]))]
+    row_order = rows[_order(dense[patient[rows]], norm.day[rows])]
     kanon = replace(kanon, suppressed_rows=int(len(patient) - len(row_order)))
     n = len(row_order)
     p = patient[row_order]
@@ -393,4 +393,4 @@ def _wide(options: ExportOptions, rids: np.ndarray, p: np.ndarray, day: np.ndarr
     return pd.DataFrame(out, copy=False), variables
 
 
-__all__ = ["DATE_MODES", "DEMOGRAPHICS", "LAYOUTS", "Built", "ExportOptions", "build"]
+__all__ = ["DATE_MODES", "DEMOGRAPHICS", "LAYOUTS", "Built", "ExportOptions", "build_table"]
