@@ -32,7 +32,7 @@ def parse_duration(text: str) -> timedelta:
     """``30m``, ``2h``, ``7d``, ``2w`` → timedelta."""
     m = _DURATION.match(text or "")
     if not m or int(m.group(1)) == 0:
-        raise UsageError(f"not a duration: {text!r}; write e.g. 30m, 2h, 7d or 2w")
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r}; write e.g. 30m, 2h, 7d or 2w")
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
@@ -40,7 +40,7 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"not a date: {text!r}; write YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"not a date: {text!r}; write YYYY-MM-DD") from None
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:

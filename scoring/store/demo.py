@@ -125,7 +125,7 @@ def seed_demo(store: Store, library: Library, *, seed: int = DEMO_SEED, patients
         for k in range(patients):
             kind = TRAJECTORIES[k % len(TRAJECTORIES)]
             months = int(rng.integers(3, 13))
-            visits = max(6, months * 2 + int(rng.integers(-1, 2)))
+            visits = int(np.ceil(months * 30.5 / 14)) + 1  # fortnightly over `months` months
             trauma = bool(rng.random() < 0.3)
             dass = bool(not trauma and rng.random() < 0.5)
             dob = date(int(rng.integers(1950, 2005)), int(rng.integers(1, 13)), int(rng.integers(1, 29)))
@@ -145,7 +145,7 @@ def seed_demo(store: Store, library: Library, *, seed: int = DEMO_SEED, patients
             anx = np.clip(dep * rng.uniform(0.7, 1.1) + rng.normal(0, 0.05, visits), 0.02, 0.98)
             trauma_path = np.clip(dep + rng.uniform(0.0, 0.15), 0.02, 0.98)
             for v in range(visits):
-                if v and rng.random() < 0.08:
+                if 0 < v < visits - 1 and rng.random() < 0.08:
                     continue  # a missed session
                 when = start + timedelta(days=14 * v, hours=int(rng.integers(0, 8)))
                 clock.now = when
