@@ -160,8 +160,9 @@ def prepare_export(
     Parameters
     ----------
     source
-        :class:`ExportData`, a DataFrame of administrations, a CSV/XLSX path, or an object with
-        ``export_data()`` (see :mod:`scoring.export.source` for the columns).
+        :class:`ExportData`, a DataFrame of administrations, a CSV/XLSX path, :class:`StoreSource` (the clinic
+        store through ``clinic.research``) or any object with ``export_data(instruments=, date_from=,
+        date_to=)`` returning :class:`ExportData` (see :mod:`scoring.export.source` for the columns).
     profile
         ``"safe_harbor"`` or ``"pseudonymised"`` (which needs ``key``).
     key

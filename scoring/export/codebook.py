@@ -328,17 +328,27 @@ def _md(value: object) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def _filter_text(key: str, value: object) -> str:
+    if value is None:
+        return "all" if key == "instruments" else "—"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def codebook_markdown(codebook: pd.DataFrame, definitions: Sequence[Definition], summary: dict[str, object]) -> str:
     """The codebook as Markdown: the export's settings, the instruments (licence, citation), the variables."""
     lines = ["# Codebook", ""]
     for key, value in summary.items():
+        if isinstance(value, dict):
+            value = "; ".join(f"{k}: {_filter_text(k, v)}" for k, v in value.items())
         lines.append(f"- **{key}**: {_md(value)}")
     lines += ["", "Missing data: an empty cell means not answered, not scorable, not administered or not "
               f"recorded; {SUPPRESSED} means withheld by k-anonymity suppression.", "", "## Instruments", ""]
-    for row in instruments_table(definitions):
+    for d, row in zip(definitions, instruments_table(definitions), strict=True):
         lines += [f"### {_md(row['abbreviation'])} — {_md(row['name'])} ({row['id']} {row['version']})", "",
                   f"- content hash: `{row['hash']}`", f"- licence: {_md(row['licence'])}",
-                  f"- copyright: {_md(row['copyright'])}", f"- citation: {_md(row['citations'])}", ""]
+                  f"- copyright: {_md(row['copyright'])}", "- citations:"]
+        lines += [f"  - {_md(c.strip())}" for c in d.definition.citations]
+        lines.append("")
     lines += ["## Variables", ""]
     cols = [c for c in codebook.columns if codebook[c].astype(str).str.len().gt(0).any()
             and not codebook[c].isna().all()]

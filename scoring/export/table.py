@@ -80,6 +80,14 @@ class ExportOptions:
         patients still in a group smaller than k. ``"records"``: remove those patients at once.
     age_bands
         Lower edges of the age bands; the top band is open and starts at 90 or lower.
+
+    Notes
+    -----
+    The quasi-identifiers are person-level: sex, the age band at the first exported administration and the
+    year of that administration. With ``dates="year"`` the later years of a patient are written too; when
+    the patient's year is withheld, every year of that patient is. Scores and items can still hint at a
+    withheld sex: sex-specific cut-offs are withheld with it, but an answer to an item that applies to one
+    sex only (PHQ-15 item 4) is written as given.
     """
 
     profile: str
