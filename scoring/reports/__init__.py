@@ -39,7 +39,13 @@ from scoring.reports.model import (
     ScaleSection,
 )
 
+#: Media types for a download button (``st.download_button(..., mime=PDF_MEDIA_TYPE)``).
+PDF_MEDIA_TYPE = "application/pdf"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 __all__ = [
+    "PDF_MEDIA_TYPE",
+    "XLSX_MEDIA_TYPE",
     "AlertEntry",
     "InstrumentSection",
     "NormInfo",

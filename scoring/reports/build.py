@@ -29,7 +29,7 @@ from scoring.reports.model import (
     ReportInputError,
     ScaleSection,
 )
-from scoring.reports.text import change_lines, fmt_num, is_missing
+from scoring.reports.text import change_lines, fmt_date, fmt_num, is_missing
 
 __all__ = ["patient_report"]
 
@@ -106,8 +106,8 @@ def patient_report(
     >>> report = patient_report(scoring.history(data, lib), lib, administrations=data, patient_label="Jane Doe",
     ...                         charts=False)
     >>> report.summary()[["instrument", "scale", "baseline_score", "latest_score", "classification"]]
-      instrument  scale  baseline_score  latest_score     classification
-    0      PHQ-9  total            18.0           9.0          recovered
+      instrument  scale  baseline_score  latest_score classification
+    0      PHQ-9  total            18.0           9.0      recovered
     >>> report.to_pdf()[:5]
     b'%PDF-'
     """
@@ -340,7 +340,8 @@ def _scale_section(d: Definition, sc: Any, rows: pd.DataFrame, receipts: Mapping
     elif len(valid) == 1:
         only = valid.iloc[0]
         band = "" if is_missing(only["band"]) else f" ({only['band']})"
-        lines = (f"Only one scored administration ({fmt_num(only['score'])}{band}): no change to report.",)
+        lines = (f"Only one scored administration: {fmt_date(only['date'])}, {fmt_num(only['score'])}{band}; "
+                 "no change to report.",)
     else:
         lines = ("No scored administration: no change to report.",)
     return ScaleSection(scale_id=sc.id, name=sc.name, higher_is=sc.higher_is, rows=rows,

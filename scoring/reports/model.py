@@ -176,7 +176,8 @@ class Report:
     warnings: tuple[str, ...]
     include_charts: bool = True
     receipts_supplied: bool = True
-    _charts: dict[tuple[str, str], bytes | None] = field(default_factory=dict, repr=False, compare=False)
+    _charts: dict[tuple[str, str], bytes | None] = field(default_factory=dict, init=False, repr=False,
+                                                         compare=False)
 
     def __iter__(self) -> Iterator[InstrumentSection]:
         return iter(self.sections)

@@ -351,9 +351,16 @@ def _numbered_canvas(fonts: FontChoice, footer: str) -> type:
     """A canvas class that holds pages back until the end so that each footer can say 'page i of n'."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
 
     text = fonts.clean(footer)
+    room = A4[0] - 32 * mm - 28 * mm  # page width less margins and "page i of n"
+    if stringWidth(text, fonts.regular_name, 7) > room:
+        ellipsis = fonts.clean("…")
+        while text and stringWidth(text + ellipsis, fonts.regular_name, 7) > room:
+            text = text[:-1]
+        text = text.rstrip() + ellipsis
 
     class FooterCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:

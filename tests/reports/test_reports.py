@@ -467,3 +467,29 @@ def test_import_scoring_and_reports_do_not_import_reportlab_or_altair() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_unscorable_administration_and_long_label() -> None:
+    data = DATA[DATA["instrument"] == "phq9"].copy()
+    data.loc["adm-101", ["phq9_1", "phq9_2", "phq9_3"]] = None  # 4 missing: more than the 2 PHQ-9 allows
+    hist = scoring.history(data, LIB)
+    assert hist["valid"].tolist() == [True, False, True]
+    label = "Patientin mit einem sehr langen Namen " * 6
+    rep = patient_report(hist, LIB, administrations=data, patient_label=label, generated_at=GENERATED)
+    pages = pdf_pages(rep.to_pdf(font="vera"))
+    text = flat(pages)
+    reason = hist["score_reason"].iloc[1]
+    assert reason and f"2024-02-05 — — — — — — not scored: {reason}" in text
+    assert "Baseline 2024-01-08: 19 (Moderately severe) -> latest 2024-03-04: 5 (Mild)" in text
+    assert "Scale total (Depression severity): not scorable" in text
+    footer = pages[1].strip().splitlines()[-2:]
+    assert any(line.endswith("…") or "… " in line for line in footer)  # the long label is cut in the footer
+    assert rep.chart_png("phq9", "total")[:4] == b"\x89PNG"
+
+
+def test_single_scored_administration() -> None:
+    data = DATA[DATA["instrument"] == "who5"].iloc[:1]
+    rep = patient_report(scoring.history(data, LIB), LIB, administrations=data, patient_label="P", charts=False)
+    text = flat(pdf_pages(rep.to_pdf(font="vera")))
+    assert "Only one scored administration: 2024-01-08, 6 (Likely depression); no change to report." in text
+    assert rep.summary()["change"].isna().all()
