@@ -103,6 +103,7 @@ def test_sqlite_backup_is_online_private_and_restorable(clinic: Clinic, therapis
         assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_bytes()[:5] == b"PGDMP"
         listing = subprocess.run(["pg_restore", "--list", str(path)], capture_output=True, text=True, check=True)
         assert "audit_log" in listing.stdout
+        _restore_postgres(clinic, path, patient)
         return
     path = clinic.store.backup(target)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -117,6 +118,32 @@ def test_sqlite_backup_is_online_private_and_restorable(clinic: Clinic, therapis
         restored.require_current()
         copy = Clinic(restored, clinic.library)
         assert len(copy.patients.history(SYSTEM, patient)) == 1
+
+
+def _restore_postgres(clinic: Clinic, path: Path, patient: int) -> None:
+    """pg_restore the dump into a new database and read it back."""
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    url = clinic.store.url
+    name = f"psyscore_restore_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres", query={}), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        cmd = ["pg_restore", "--no-owner", "-d", name, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+               "-U", url.username or "postgres", str(path)]
+        subprocess.run(cmd, capture_output=True, text=True, check=True)
+        restored_url = url.set(database=name).render_as_string(hide_password=False)  # same search_path
+        with Store(restored_url) as restored:
+            restored.require_current()
+            assert len(Clinic(restored, clinic.library).patients.history(SYSTEM, patient)) == 1
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_import_scoring_does_not_import_sqlalchemy() -> None:

@@ -232,3 +232,23 @@ def test_recurring_assignment_creates_the_next(clinic: Clinic, therapist, patien
     assert rows[1].due_date == date(2030, 1, 15) and rows[1].recur_days == 14
     nxt = clinic.assignments.issue_code(therapist, done.next_assignment_id)
     assert clinic.kiosk.redeem(nxt.code).assignment_id == done.next_assignment_id
+
+
+def test_translation_alert_hook_and_audit_reader(store: Store, library, patient: int, therapist) -> None:
+    notices = []
+    clinic = Clinic(store, library, hasher=password_hasher(fast=True), on_alert=notices.append)
+    session = clinic.kiosk.redeem(clinic.assignments.assign(therapist, patient, instruments=["phq9"],
+                                                            language="es").code)
+    prompt = clinic.kiosk.next_item(session.ticket)
+    assert prompt.language == "es" and prompt.text == "Poco interés o placer en hacer cosas"
+    assert prompt.options[0].label == "Ningún día" and prompt.instructions.startswith("Durante")
+    saved = clinic.kiosk.save_answer(session.ticket, prompt.administration_id, "phq9_9", 3)
+    assert [n.alert_id for n in notices] == list(saved.alert_ids) and notices[0].item_id == "phq9_9"
+    clinic.patients.update(therapist, patient, contact="new-sentinel@example.org")
+    admin = clinic.users.add(SYSTEM, "ada", "admin", "long enough pw").actor
+    clinic.record_audit(admin, "export_written", detail={"files": 3})
+    rows = clinic.audit_log(admin)
+    assert rows[0].action == "export_written"
+    updated = next(r for r in rows if r.action == "patient_updated")
+    assert updated.detail == {"fields": ["contact"]}
+    assert all("sentinel" not in str(r.detail).lower() for r in rows)
