@@ -26,6 +26,7 @@ from scoring.store.administration import (
 from scoring.store.alerts import AlertActionInfo, AlertInfo, Alerts
 from scoring.store.assignments import AssignmentInfo, Assignments, Batteries, BatteryInfo, IssuedCode
 from scoring.store.audit import Actor
+from scoring.store.catalogue import Catalogue, InstrumentStatus
 from scoring.store.clinic import AuditRow, Clinic
 from scoring.store.context import AlertNotice
 from scoring.store.db import ENV_DATABASE_URL, Store, default_url, normalize_url
@@ -71,6 +72,7 @@ __all__ = [
     "AuthenticationError",
     "Batteries",
     "BatteryInfo",
+    "Catalogue",
     "Clinic",
     "CodeInvalidError",
     "CompletionResult",
@@ -79,6 +81,7 @@ __all__ = [
     "DefinitionChangedError",
     "EventInfo",
     "InstrumentCount",
+    "InstrumentStatus",
     "IssuedCode",
     "ItemPrompt",
     "Kiosk",

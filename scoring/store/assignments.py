@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from scoring.store import audit
 from scoring.store.audit import Actor
+from scoring.store.catalogue import require_enabled
 from scoring.store.context import Context
 from scoring.store.errors import ConflictError, NotFoundError, StoreError
 from scoring.store.models import Assignment, Battery, BatteryInstrument, ConsentText, Patient
@@ -119,6 +120,7 @@ class Batteries:
         try:
             with self._ctx.store.write() as s:
                 user = audit.require_user(s, actor, ("admin", "therapist"))
+                require_enabled(s, [i for i, _ in items])
                 b = self._create(s, name, items, instructions, consent_text, now, user.id if user else None)
                 audit.record(s, now, actor, "battery_created", object_type="battery", object_id=b.id,
                              detail={"instruments": [i for i, _ in items]})
@@ -181,6 +183,7 @@ class Batteries:
     def adhoc(self, s: Session, instruments: Sequence[str], now: datetime, user_id: int | None) -> Battery:
         """The unnamed battery for a list of instruments given at assignment time (created once)."""
         items = self._check_instruments(instruments)
+        require_enabled(s, [i for i, _ in items])
         name = "adhoc:" + "+".join(f"{i}@{v}" if v else i for i, v in items)
         existing = s.scalar(select(Battery).where(Battery.name == name))
         return existing or self._create(s, name, items, None, None, now, user_id, adhoc=True)
@@ -209,6 +212,8 @@ class Assignments:
                 raise NotFoundError(f"no patient {patient_id}")
             b = (self._batteries._find(s, battery) if battery is not None
                  else self._batteries.adhoc(s, instruments, now, user.id if user else None))
+            require_enabled(s, s.scalars(select(BatteryInstrument.instrument_id)
+                                         .where(BatteryInstrument.battery_id == b.id)))
             a = Assignment(patient_id=patient_id, battery_id=b.id, language=language, created_at=now,
                            created_by=user.id if user else None, due_date=due,
                            recur_days=every.days if every else None)

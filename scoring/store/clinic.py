@@ -16,6 +16,7 @@ from scoring.store.administration import Administrations
 from scoring.store.alerts import Alerts
 from scoring.store.assignments import Assignments, Batteries
 from scoring.store.audit import Actor
+from scoring.store.catalogue import Catalogue
 from scoring.store.context import AlertNotice, Context
 from scoring.store.db import Store
 from scoring.store.errors import DefinitionChangedError
@@ -62,7 +63,7 @@ class Clinic:
 
     Attributes
     ----------
-    users, patients, batteries, assignments, administrations, kiosk, alerts, research
+    users, patients, batteries, assignments, administrations, kiosk, alerts, research, catalogue
         The services; every method takes the acting :class:`Actor` first (the kiosk takes a ticket).
 
     Examples
@@ -100,6 +101,7 @@ class Clinic:
         self.kiosk = Kiosk(self._ctx, self.administrations)
         self.alerts = Alerts(self._ctx)
         self.research = ResearchSource(self._ctx)
+        self.catalogue = Catalogue(self._ctx)
 
     def rescore_check(self) -> RescoreReport:
         """Recompute every stored score from the raw answers with the pinned definitions (read-only)."""

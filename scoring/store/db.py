@@ -153,8 +153,13 @@ class Store:
             with self._write_sessions() as session, session.begin():
                 yield session
             return
-        with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
+        if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_S):
+            raise StoreError("the database is busy (another write has not finished); try again")
+        try:
+            with self._write_sessions() as session, session.begin():
+                yield session
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

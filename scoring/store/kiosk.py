@@ -11,7 +11,7 @@ assignment: every call checks that the administration belongs to the ticket's as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from scoring.store.errors import (
     CodeInvalidError,
     ConsentRequiredError,
     NotFoundError,
+    StoreError,
     TicketInvalidError,
     TooManyAttemptsError,
 )
@@ -101,10 +102,14 @@ class Kiosk:
             text = (code or "").strip()  # a link token: '-' and '_' are part of it
         client_key = secret_hash("client", client)
         now = self._ctx.store.now()
-        failed = False
+        failed = blocked = False
         with self._ctx.store.write() as s:
-            if short:
-                self._check_attempts(s, client_key, now)
+            if short and self._too_many(s, client_key, now):
+                audit.record(s, now, KIOSK, "code_redeem_blocked", ok=False, detail={"kind": "code"})
+                blocked = True
+        if blocked:
+            raise TooManyAttemptsError("Too many wrong codes. Please wait a few minutes or ask your clinician.")
+        with self._ctx.store.write() as s:
             column = Assignment.code_hash if short else Assignment.token_hash
             digest = secret_hash("code" if short else "token", text)
             a = s.scalar(select(Assignment).where(column == digest))
@@ -143,14 +148,13 @@ class Kiosk:
             raise CodeInvalidError(INVALID)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _check_attempts(self, s: Session, client_key: str, now: datetime) -> None:
+    def _too_many(self, s: Session, client_key: str, now: datetime) -> bool:
         p = self._ctx.policy
         mine = s.scalar(select(func.count()).select_from(RedeemFailure).where(
             RedeemFailure.client == client_key, RedeemFailure.at > now - p.client_window))
         everyone = s.scalar(select(func.count()).select_from(RedeemFailure).where(
             RedeemFailure.at > now - p.global_window))
-        if (mine or 0) >= p.client_failures or (everyone or 0) >= p.global_failures:
-            raise TooManyAttemptsError("Too many wrong codes. Please wait a few minutes or ask your clinician.")
+        return (mine or 0) >= p.client_failures or (everyone or 0) >= p.global_failures
 
     def _ensure_administrations(self, s: Session, a: Assignment, now: datetime) -> None:
         if s.scalar(select(func.count()).select_from(Administration).where(Administration.assignment_id == a.id)):
@@ -253,6 +257,14 @@ class Kiosk:
             adm = self._administration(s, a, administration_id, lock=False)
             return self._adm.prompt_for(s, adm, item_id, offset=-1)
 
+    def following_item(self, ticket: str, administration_id: int, item_id: str) -> ItemPrompt | None:
+        """The item shown after ``item_id`` (None after the last one), answered or not (to go forward)."""
+        with self._ctx.store.read() as s:
+            a = self._assignment(s, ticket, self._ctx.store.now())
+            adm = self._administration(s, a, administration_id, lock=False)
+            nxt = self._adm.prompt_for(s, adm, item_id, offset=1)
+            return None if nxt.item_id == item_id else nxt
+
     def save_answer(self, ticket: str, administration_id: int, item_id: str, value: object) -> SavedAnswer:
         """Store one answer now (None = skip). Raises :class:`AnswerRejectedError` and stores nothing if invalid."""
         now = self._ctx.store.now()
@@ -276,6 +288,42 @@ class Kiosk:
             result = self._adm.complete_in(s, adm, KIOSK, now, notices)
         self._ctx.notify(notices)
         return result
+
+    def touch(self, ticket: str, idle: timedelta) -> datetime:
+        """Keep the tablet session alive for ``idle`` from now (call it on each tap); returns the new expiry.
+
+        The ticket then stops working ``idle`` after the patient's last activity, so a reload after an idle
+        timeout does not resume. Raises :class:`TicketInvalidError` if it has already ended.
+        """
+        if idle <= timedelta(0):
+            raise StoreError("the idle timeout must be positive")
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now, lock=True)
+            a.ticket_expires_at = now + idle
+            return a.ticket_expires_at
+
+    def set_language(self, ticket: str, language: str) -> KioskSession:
+        """Show the questionnaires not started yet in ``language``, where their definition has it.
+
+        Questionnaires already started keep the language they were started in (their answers were given
+        to that wording); definitions without the language keep their own. Audited.
+        """
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now, lock=True)
+            changed = []
+            for adm in s.scalars(select(Administration).where(Administration.assignment_id == a.id,
+                                                              Administration.status == "pending")):
+                ins = self._adm.definition(s, adm).definition
+                if (language == ins.language or language in ins.translations) and adm.language != language:
+                    adm.language = language
+                    changed.append(adm.id)
+            a.language = language
+            audit.record(s, now, KIOSK, "kiosk_language_set", patient_id=a.patient_id, object_type="assignment",
+                         object_id=a.id, detail={"language": language, "administrations": changed})
+            s.flush()
+            return self._session(s, a, ticket)
 
     def leave(self, ticket: str) -> None:
         """End the tablet session (idle timeout, hand-back): the ticket stops working; answers stay."""

@@ -358,3 +358,14 @@ class RedeemFailure(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class InstrumentSetting(Base):
+    """An instrument the clinic switched off (or on again); instruments without a row are enabled."""
+
+    __tablename__ = "instrument_settings"
+
+    instrument_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.store import audit
@@ -28,9 +29,12 @@ from scoring.store.models import (
     Score,
     User,
 )
+from scoring.store.results import current_answers
 
 HISTORY_COLUMNS = ("administration_id", "instrument_id", "instrument_version", "completed_at", "scale_id",
                    "score", "band", "severity", "valid", "prorated", "n_answered")
+LATEST_COLUMNS = ("patient_id", "instrument_id", "instrument_version", "administration_id", "completed_at",
+                  "scale_id", "score", "band", "severity", "valid", "administrations")
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,81 @@ class Patients:
             audit.record(s, now, actor, "history_viewed", patient_id=patient_id, object_type="patient",
                          object_id=patient_id, detail={"rows": len(rows)})
         return _history_frame(rows)
+
+    def latest_scores(self, actor: Actor) -> pd.DataFrame:
+        """For every patient the actor may see: the scales of each instrument's latest completed
+        administration, one row per patient × instrument × scale (for a caseload). The view is audited.
+
+        Columns: ``patient_id, instrument_id, instrument_version, administration_id, completed_at, scale_id,
+        score, band, severity, valid, administrations`` (completed administrations of that instrument).
+        """
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            visible = audit.visible_patients(s, actor)
+            ranked = select(
+                Administration.id.label("adm_id"), Administration.patient_id, Administration.instrument_id,
+                Administration.instrument_version, Administration.completed_at,
+                func.row_number().over(partition_by=(Administration.patient_id, Administration.instrument_id),
+                                       order_by=(Administration.completed_at.desc(), Administration.id.desc()))
+                .label("rank"),
+                func.count().over(partition_by=(Administration.patient_id, Administration.instrument_id))
+                .label("n"),
+            ).join(Patient, Patient.id == Administration.patient_id).where(
+                Administration.status == "completed", Patient.active.is_(True))
+            if visible is not None:
+                ranked = ranked.where(Administration.patient_id.in_(visible))
+            r = ranked.subquery()
+            rows = s.execute(
+                select(r.c.patient_id, r.c.instrument_id, r.c.instrument_version, r.c.adm_id, r.c.completed_at,
+                       Score.scale_id, Score.value, Score.band, Score.severity, Score.valid, r.c.n)
+                .join(Score, Score.administration_id == r.c.adm_id).where(r.c.rank == 1)
+                .order_by(r.c.patient_id, r.c.instrument_id, Score.id)).all()
+            audit.record(s, now, actor, "caseload_scores_viewed",
+                         detail={"patients": len({row[0] for row in rows})})
+        frame = pd.DataFrame.from_records(rows, columns=list(LATEST_COLUMNS))
+        frame["score"] = frame["score"].astype(float)
+        frame["severity"] = frame["severity"].astype("Int64")
+        frame["band"] = frame["band"].astype(object).where(frame["band"].notna(), None)
+        frame["completed_at"] = pd.to_datetime(frame["completed_at"], utc=True)
+        return frame
+
+    def answer_table(self, actor: Actor, patient_id: int, *, instrument_id: str | None = None) -> pd.DataFrame:
+        """The patient's completed administrations with their current answers, one row each, oldest first
+        (for item heatmaps and score receipts). The view is audited once.
+
+        Columns: ``administration_id, date`` (completion time, UTC), ``instrument, instrument_version, sex``
+        (as scored), then one float column per item of the pinned definitions (NaN = unanswered).
+        """
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            q = (select(Administration).where(Administration.patient_id == patient_id,
+                                              Administration.status == "completed")
+                 .order_by(Administration.completed_at, Administration.id))
+            if instrument_id is not None:
+                q = q.where(Administration.instrument_id == instrument_id)
+            adms = list(s.scalars(q))
+            answers = current_answers(s, [a.id for a in adms])
+            items: list[str] = []
+            for key in dict.fromkeys((a.instrument_id, a.instrument_version, a.instrument_hash) for a in adms):
+                d = self._ctx.pinned.for_administration(s, *key)
+                items += [i for i in d.plan.item_ids if i not in items]
+            audit.record(s, now, actor, "answers_viewed", patient_id=patient_id, object_type="patient",
+                         object_id=patient_id, detail={"administrations": len(adms)})
+        base = pd.DataFrame({
+            "administration_id": [a.id for a in adms],
+            "date": pd.to_datetime([a.completed_at for a in adms], utc=True),
+            "instrument": [a.instrument_id for a in adms],
+            "instrument_version": [a.instrument_version for a in adms],
+            "sex": pd.Series([a.respondent_sex for a in adms], dtype=object),
+        })
+        matrix = np.full((len(adms), len(items)), np.nan)
+        pos = {item: k for k, item in enumerate(items)}
+        for r, a in enumerate(adms):
+            for item, value in answers[a.id].items():
+                if value is not None and item in pos:
+                    matrix[r, pos[item]] = value
+        return pd.concat([base, pd.DataFrame(matrix, columns=items, index=base.index)], axis=1)
 
     def change_history(self, actor: Actor, patient_id: int) -> pd.DataFrame:
         """The patient's stored scores through :func:`scoring.history`: bands, change from baseline and from

@@ -163,6 +163,10 @@ def test_codes_single_use_expiry_and_attempt_limits(store_url: str, library, tmp
         with pytest.raises(TooManyAttemptsError):  # the global limit
             clinic.kiosk.redeem(fresh.code, client="tablet-3")
         assert clinic.kiosk.redeem(fresh.token, client="tablet-3").assignment_id == issued.assignment_id
+        with store.read() as s:
+            blocked = s.scalar(select(func.count()).select_from(AuditEntry)
+                               .where(AuditEntry.action == "code_redeem_blocked"))
+        assert blocked == 2
         clock.advance(hours=2)
         with pytest.raises(CodeInvalidError):  # used
             clinic.kiosk.redeem(fresh.code, client="tablet-3")
