@@ -61,6 +61,9 @@ class Clinic:
     on_alert
         Called after commit with an :class:`AlertNotice` (ids only) for each alert raised.
 
+    A clinic holds no user state (the actor is passed to every call; caches hold only definitions), so one
+    instance may be shared by every session and thread of the app.
+
     Attributes
     ----------
     users, patients, batteries, assignments, administrations, kiosk, alerts, research, catalogue

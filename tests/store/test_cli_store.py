@@ -126,3 +126,25 @@ def test_demo_clinic(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeyp
         gad7 = clinic.research.administrations(admin, "gad7")
         merged = phq9.merge(gad7, on=["patient_id", "completed_at"], suffixes=("_phq", "_gad"))
         assert merged["total_phq"].corr(merged["total_gad"]) > 0.6
+
+
+def test_every_store_subcommand_and_option_has_help() -> None:
+    import argparse
+
+    from scoring.cli import build_parser
+
+    parser = build_parser()
+    top = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("db", "user", "patient", "battery", "assign", "code", "history", "alerts", "rescore", "demo"):
+        sp = top.choices[name]
+        parsers = [sp]
+        for action in sp._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += list(action.choices.values())
+        for p in parsers:
+            assert p.description, p.prog
+            for action in p._actions:
+                if action.dest != "help":
+                    assert action.help, f"{p.prog}: {action.dest} has no help"
+            if p is not sp or not any(isinstance(a, argparse._SubParsersAction) for a in sp._actions):
+                assert any(a.dest == "db" for a in p._actions), f"{p.prog} has no --db"
