@@ -95,6 +95,7 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_demo_clinic(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
                      library) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PSYSCORE_DATABASE_URL", raising=False)  # the default: ./data/psyscore.db
     monkeypatch.setattr("scoring.store.demo.password_hasher", lambda fast=False: __import__(
         "scoring.store.security", fromlist=["password_hasher"]).password_hasher(fast=True))
     code, out, _ = run(capsys, "demo")
