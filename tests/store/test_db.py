@@ -151,3 +151,16 @@ def test_import_scoring_does_not_import_sqlalchemy() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                           env={**os.environ})
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_postgres_cases_skip_without_a_server_but_fail_under_ci(ci: str) -> None:
+    env = {**os.environ, "PSYSCORE_TEST_POSTGRES_URL": "postgresql+psycopg://postgres@127.0.0.1:1/postgres", "CI": ci}
+    target = f"{Path(__file__).as_posix()}::test_write_rolls_back_on_error"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", target],
+                          capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2], check=False)
+    if ci:
+        assert proc.returncode == 1 and "CI=true: PostgreSQL tests must run" in proc.stdout, proc.stdout
+    else:
+        assert proc.returncode == 0 and "1 passed, 1 skipped" in proc.stdout, proc.stdout
+        assert "no PostgreSQL server answers at postgresql+psycopg://postgres@127.0.0.1:1/postgres" in proc.stdout
