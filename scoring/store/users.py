@@ -10,13 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from scoring.store import audit
 from scoring.store.audit import Actor
 from scoring.store.context import Context
-from scoring.store.errors import AccountLockedError, AuthenticationError, ConflictError, NotFoundError, StoreError
+from scoring.store.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreError,
+)
 from scoring.store.models import ROLES, User
 
 MAX_FAILED_LOGINS = 5
@@ -136,7 +143,7 @@ class Users:
         with self._ctx.store.write() as s:
             me = audit.require_user(s, actor, ("admin", "therapist", "researcher"))
             if me is not None and me.role != "admin" and me.id != user_id:
-                raise audit.PermissionDeniedError("only an admin may change another account")
+                raise PermissionDeniedError("only an admin may change another account")
             u = s.get(User, user_id)
             if u is None:
                 raise NotFoundError(f"no user {user_id}")
@@ -189,4 +196,4 @@ class Users:
     def count(self) -> int:
         """Number of accounts (to know whether a first admin must be created)."""
         with self._ctx.store.read() as s:
-            return len(list(s.scalars(select(User.id))))
+            return int(s.scalar(select(func.count()).select_from(User)) or 0)
