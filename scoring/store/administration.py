@@ -475,12 +475,15 @@ class Administrations:
 
     @staticmethod
     def _finish_assignment(s: Session, assignment_id: int, actor: Actor, now: datetime) -> tuple[bool, int | None]:
+        # lock the assignment first, so that two administrations of it completing at once (PostgreSQL) are
+        # counted one after the other and the last one closes the assignment
+        assignment = s.scalar(select(Assignment).where(Assignment.id == assignment_id).with_for_update())
+        if assignment is None or assignment.completed_at is not None:
+            return False, None
+        s.flush()
         open_left = s.scalar(select(func.count()).select_from(Administration).where(
             Administration.assignment_id == assignment_id, Administration.status.in_(("pending", "in_progress"))))
         if open_left:
-            return False, None
-        assignment = s.scalar(select(Assignment).where(Assignment.id == assignment_id).with_for_update())
-        if assignment is None or assignment.completed_at is not None:
             return False, None
         assignment.completed_at = now
         assignment.ticket_hash = None

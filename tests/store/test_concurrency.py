@@ -152,3 +152,15 @@ def test_sigkill_mid_administration_loses_no_saved_answer(clinic: Clinic, therap
     while (prompt := clinic.kiosk.next_item(ticket)) is not None:
         clinic.kiosk.save_answer(ticket, adm, prompt.item_id, 0)
     assert clinic.kiosk.complete(ticket, adm).newly_completed
+
+
+def test_concurrent_completions_of_one_assignment_close_it(clinic: Clinic, therapist: Actor, patient: int) -> None:
+    session = clinic.kiosk.redeem(clinic.assignments.assign(therapist, patient,
+                                                            instruments=["phq2", "gad2", "who5"]).code)
+    adms = [a.id for a in session.administrations]
+    for adm in adms:
+        clinic.administrations.save_answer(therapist, adm, clinic.administrations.next_item(therapist, adm).item_id, 1)
+    results, errors = _run_threads(len(adms), lambda k: clinic.administrations.complete(therapist, adms[k]))
+    assert errors == []
+    assert sum(r.assignment_completed for r in results) == 1  # type: ignore[attr-defined]
+    assert clinic.assignments.for_patient(therapist, patient)[0].status == "completed"
