@@ -160,8 +160,8 @@ def _instrument(report: Report, sec: InstrumentSection) -> list[Block]:
                          fmt_delta(r["baseline_difference"]), classification_label(r["baseline_classification"]),
                          *([fmt_num(r["norm_percentile"], 1), fmt_num(r["norm_t"], 1)] if norms else []),
                          r["note"]])
-        widths = ((0.11, 0.06, 0.14, 0.07, 0.12, 0.08, 0.12, 0.06, 0.05, 0.19) if norms else
-                  (0.11, 0.07, 0.15, 0.07, 0.13, 0.08, 0.13, 0.26))
+        widths = ((0.11, 0.06, 0.14, 0.08, 0.12, 0.08, 0.12, 0.06, 0.05, 0.18) if norms else
+                  (0.11, 0.06, 0.15, 0.08, 0.13, 0.08, 0.13, 0.26))
         out.append(Block("table", rows=rows, widths=widths))
         out.append(Block("h3", "Change"))
         out.extend(Block("p", line) for line in sc.change)
