@@ -238,17 +238,17 @@ def explain(
                                  f"(source: {b.source})")
             for cut in sp.cutoffs:
                 val = out[cut.column]
-                state = "unknown (needs sex)" if val is pd.NA else ("met" if bool(val) else "not met")
+                state = "unknown (needs sex)" if pd.isna(val) else ("met" if bool(val) else "not met")
                 entries = "; ".join(f"{'' if s == 'any' else s + ' '}{op} {_num(v)}" for s, op, v in cut.entries)
                 lines.append(f"cut-off {cut.id} ({entries}): {state}")
         receipts.append(ScaleReceipt(
             sp.id, sp.name, None if not valid else float(score_value),
-            None if out[f"{sp.id}_band"] is pd.NA else str(out[f"{sp.id}_band"]), lines,
+            None if pd.isna(out[f"{sp.id}_band"]) else str(out[f"{sp.id}_band"]), lines,
         ))
     flags = []
     for f in ins.flags:
         val = out[f.id]
-        flags.append(f"{f.id}: {'unknown' if val is pd.NA else ('yes' if bool(val) else 'no')} — {f.label}")
+        flags.append(f"{f.id}: {'unknown' if pd.isna(val) else ('yes' if bool(val) else 'no')} — {f.label}")
     critical = []
     for c in ins.critical_items:
         if c.item in str(out["critical_items"]).split(","):

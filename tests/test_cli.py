@@ -171,3 +171,10 @@ def test_committed_json_schema_matches_models() -> None:
 
     committed = json.loads((Path(__file__).parents[1] / "instruments" / "schema.json").read_text(encoding="utf-8"))
     assert committed == definition_json_schema(), "run: make schema"
+
+
+def test_receipt_of_a_scale_without_bands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run("explain", "who5", "--responses", "3,3,3,3,3", capsys=capsys)
+    assert code == 0
+    assert "nan" not in out
+    assert "Scale percentage (" in out and ": 60" in out
