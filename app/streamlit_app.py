@@ -1,28 +1,38 @@
-"""psyscore web app entry point (placeholder until the app issue lands): lists the instrument library."""
+"""psyscore web app entry point: one page list per role with ``st.navigation``; nothing else.
+
+A page that is not in the session's list cannot run (there is no ``pages/`` folder), and every page checks
+the role again itself. Patients on the tablet get the kiosk only; staff get their role's pages.
+"""
 
 import streamlit as st
 
-import scoring
+from ui import state
 
 
-@st.cache_resource
-def library() -> scoring.Library:
-    # the bundled library is the same for every user: safe to share
-    return scoring.load_library()
+def page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    return st.Page(f"app_pages/{name}.py", title=title, icon=icon, url_path=name, default=default)
 
 
-st.set_page_config(page_title="psyscore", page_icon="🧮", layout="wide")
-st.title("psyscore")
-st.caption("Open psychometric instrument library and scoring engine.")
-lib = library()
-rows = [
-    {
-        "id": d.id,
-        "name": d.definition.name,
-        "version": d.version,
-        "items": len(d.definition.items),
-        "licence": d.definition.licence.redistribution,
-    }
-    for d in (lib[i] for i in lib)
-]
-st.dataframe(rows, hide_index=True, use_container_width=True)
+mode = state.nav_mode()
+if mode == "therapist":
+    pages = {"Clinic": [page("caseload", "Caseload", "👥", default=True), page("patient", "Patient", "📈")],
+             "Account": [page("account", "My account", "⚙️")]}
+elif mode == "admin":
+    pages = {"Administration": [page("users", "Users", "🧑‍💼", default=True), page("batteries", "Batteries", "🗂️"),
+                                page("instruments", "Instruments", "📚"), page("export", "Research export", "📦"),
+                                page("audit", "Audit log", "🧾")],
+             "Account": [page("account", "My account", "⚙️")]}
+elif mode == "researcher":
+    pages = {"Research": [page("export", "Research export", "📦", default=True)],
+             "Account": [page("account", "My account", "⚙️")]}
+elif mode == "kiosk":  # a patient's session on the tablet: nothing else is reachable
+    pages = {"": [page("kiosk", "Check in", "📝", default=True)]}
+elif mode == "signed_out":  # this browser signed a staff member out: the sign-in page first
+    pages = {"": [page("login", "Staff sign-in", "🔑", default=True), page("kiosk", "Check in", "📝")]}
+else:  # a tablet or a browser nobody signed in on: the code screen first
+    pages = {"": [page("kiosk", "Check in", "📝", default=True), page("login", "Staff sign-in", "🔑")]}
+
+staff = mode in ("therapist", "admin", "researcher")
+st.set_page_config(page_title="psyscore", page_icon="🧮", layout="wide" if staff else "centered",
+                   initial_sidebar_state="auto" if staff else "collapsed")
+st.navigation(pages, position="sidebar" if staff else "hidden").run()

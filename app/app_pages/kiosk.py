@@ -1,0 +1,406 @@
+"""The patient's tablet: code → instructions and consent → one question per screen → thank you.
+
+Every answer is saved by the store the moment it is tapped. The store's kiosk ticket (256 random bits, kept
+hashed in the database, expiring after the idle timeout) is the only thing in the URL, so a reload resumes
+on this tablet; it stops working at completion and after the idle timeout. No score, band or alert is ever
+shown here, and no staff session lives in a kiosk session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from datetime import timedelta
+
+import streamlit as st
+
+from scoring.store import (
+    AdministrationClosedError,
+    AnswerRejectedError,
+    CodeInvalidError,
+    ConsentRequiredError,
+    ItemPrompt,
+    KioskSession,
+    NotFoundError,
+    StoreError,
+    TicketInvalidError,
+    TooManyAttemptsError,
+)
+from ui import kiosk_ui, state
+from ui.kiosk_ui import t
+
+SESSION_PARAM = "session"  # the kiosk ticket (a reload resumes with it)
+LINK_PARAM = "link"  # a one-time link token from the therapist's QR code or link
+CODE_LENGTH = 8
+
+cfg = state.settings()
+clinic = state.clinic()
+kiosk = clinic.kiosk
+if state.staff() is not None:  # never reached through navigation; a second guard all the same
+    st.error("Sign out before handing the tablet to a patient.")
+    st.stop()
+kiosk_ui.inject_css()
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def client_key() -> str:
+    """Who is typing codes, for the store's attempt limits: the tablet's address, else this session."""
+    ip = getattr(st.context, "ip_address", None)
+    if ip:
+        return f"ip:{ip}"
+    if state.CLIENT_KEY not in st.session_state:
+        st.session_state[state.CLIENT_KEY] = secrets.token_hex(16)
+    return "session:" + st.session_state[state.CLIENT_KEY]
+
+
+def language() -> str:
+    return st.session_state.get("psyscore_kiosk_language", "en")
+
+
+def end_session(message_key: str | None) -> None:
+    """Back to the code screen: the ticket stops working, the session and the URL are cleared."""
+    ks = state.kiosk()
+    if ks is not None and not ks.done:
+        with contextlib.suppress(StoreError):
+            kiosk.leave(ks.ticket)
+    lang = language()
+    for key in (state.KIOSK, state.CODE_DIGITS, "psyscore_kiosk_language"):
+        st.session_state.pop(key, None)
+    st.query_params.clear()
+    if message_key:
+        state.flash(t(message_key, lang), "info")
+
+
+def activity(ks: state.KioskState) -> bool:
+    """Record a tap: the idle clock restarts here and in the store. False when the session already ended."""
+    if time.monotonic() - ks.last_activity > cfg.kiosk_idle.total_seconds():
+        end_session("idle")
+        return False
+    ks.last_activity = time.monotonic()
+    try:
+        kiosk.touch(ks.ticket, cfg.kiosk_idle)
+    except TicketInvalidError:
+        end_session("ended")
+        return False
+    return True
+
+
+def begin(session: KioskSession) -> None:
+    ks = state.KioskState(ticket=session.ticket, layout=cfg.kiosk_layout)
+    ks.started = any(a.answered for a in session.administrations) and not session.consent_needed
+    st.session_state[state.KIOSK] = ks
+    st.session_state.pop(state.CODE_DIGITS, None)
+    kiosk.touch(session.ticket, cfg.kiosk_idle)
+    st.query_params.clear()
+    st.query_params[SESSION_PARAM] = session.ticket
+
+
+def redeem(code: str) -> None:
+    try:
+        begin(kiosk.redeem(code, client=client_key()))
+    except TooManyAttemptsError:
+        state.flash(t("too_many", language()), "error")
+    except CodeInvalidError:
+        state.flash(t("invalid", language()), "error")
+    st.session_state.pop(state.CODE_DIGITS, None)
+
+
+def on_key(key: str) -> None:
+    digits = st.session_state.get(state.CODE_DIGITS, "")
+    if key == "clear":
+        digits = ""
+    elif key == "delete":
+        digits = digits[:-1]
+    elif key.isdigit() and len(digits) < CODE_LENGTH:
+        digits += key
+    st.session_state[state.CODE_DIGITS] = digits
+
+
+def on_start() -> None:
+    redeem(st.session_state.get(state.CODE_DIGITS, ""))
+
+
+def idle_watch() -> None:
+    """Return to the code screen after the idle timeout even when nobody taps (the browser reruns this)."""
+    idle = cfg.kiosk_idle.total_seconds()
+    tick = max(1.0, min(10.0, idle / 4))
+
+    @st.fragment(run_every=timedelta(seconds=tick))
+    def _watch() -> None:
+        ks = state.kiosk()
+        if ks is None:
+            return
+        limit = min(idle, 60.0) if ks.done else idle
+        if time.monotonic() - ks.last_activity > limit:
+            end_session(None if ks.done else "idle")
+            st.rerun(scope="app")
+
+    _watch()
+
+
+# -- entry: a link or a reload ---------------------------------------------------------------------------------
+ks = state.kiosk()
+if ks is None:
+    link = st.query_params.get(LINK_PARAM)
+    ticket = st.query_params.get(SESSION_PARAM)
+    if link:
+        st.query_params.clear()  # a link is single use: never leave it in the address bar
+        redeem(link)
+    elif ticket:
+        try:
+            kiosk.touch(ticket, cfg.kiosk_idle)  # raises when it expired (idle timeout) or was completed
+            begin(kiosk.resume(ticket))
+        except TicketInvalidError:
+            st.query_params.clear()
+            state.flash(t("ended", language()), "info")
+    ks = state.kiosk()
+
+if ks is not None and not ks.done and time.monotonic() - ks.last_activity > cfg.kiosk_idle.total_seconds():
+    end_session("idle")
+    ks = None
+
+
+# -- screens ---------------------------------------------------------------------------------------------------
+def code_screen() -> None:
+    lang = language()
+    st.title(t("code_title", lang))
+    state.show_flash()
+    st.markdown(t("code_help", lang))
+    digits = st.session_state.get(state.CODE_DIGITS, "")
+    kiosk_ui.keypad(digits, on_key, max_digits=CODE_LENGTH, language=lang)
+    st.button(t("start", lang), key="w_code_start", type="primary", width="stretch",
+              disabled=len(digits) != CODE_LENGTH, on_click=on_start)
+
+
+def completion_screen(ks: state.KioskState) -> None:
+    lang = language()
+    st.title(t("thanks_title", lang))
+    st.markdown(t("thanks", lang))
+    if ks.support_shown:
+        st.html(f'<div class="psy-support">{_escape(cfg.support_message)}</div>')
+    if st.button(t("finish", lang), key="w_finish", type="primary", width="stretch"):
+        end_session(None)
+        st.rerun()
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text).replace("\n", "<br>")
+
+
+def languages(session: KioskSession) -> list[str]:
+    """Languages every questionnaire not yet started can be shown in (the definitions' translations)."""
+    found: dict[str, None] = {}
+    for a in session.administrations:
+        if a.status == "pending":
+            ins = clinic.library.get_version(a.instrument_id, a.instrument_version).definition
+            for code in (ins.language, *ins.translations):
+                found.setdefault(code, None)
+    return list(found)
+
+
+def choose_language(ks: state.KioskState, code: str) -> None:
+    if activity(ks):
+        kiosk.set_language(ks.ticket, code)
+        st.session_state["psyscore_kiosk_language"] = code
+
+
+def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
+    lang = language()
+    choices = languages(session)
+    if len(choices) > 1:
+        current = next((a.language for a in session.administrations if a.status == "pending"), choices[0])
+        st.markdown(f"**{t('language', lang)}**")
+        cols = st.columns(len(choices))
+        for col, code in zip(cols, choices, strict=True):
+            col.button(kiosk_ui.language_name(code), key=f"w_lang_{code}", width="stretch",
+                       type="primary" if code == current else "secondary", on_click=choose_language, args=(ks, code))
+    st.title(t("instructions", lang))
+    if session.instructions:
+        st.markdown(session.instructions)
+    if cfg.kiosk_layout == "item":
+        one_page = st.toggle(t("one_page", lang), value=ks.layout == "page", key="w_layout")
+        ks.layout = "page" if one_page else "item"
+    if session.consent_needed and session.consent_text:
+        st.subheader(t("consent", lang))
+        st.markdown(session.consent_text)
+        if st.button(t("agree", lang), key="w_agree", type="primary", width="stretch") and activity(ks):
+            kiosk.agree(ks.ticket)
+            ks.started = True
+            st.rerun()
+    elif st.button(t("begin", lang), key="w_begin", type="primary", width="stretch") and activity(ks):
+        ks.started = True
+        st.rerun()
+
+
+def support_screen(ks: state.KioskState) -> None:
+    lang = language()
+    st.title(t("support_title", lang))
+    st.html(f'<div class="psy-support" data-testid="psy-support">{_escape(cfg.support_message)}</div>')
+    if st.button(t("continue", lang), key="w_support_continue", type="primary", width="stretch") and activity(ks):
+        ks.support_pending = False
+        st.rerun()
+
+
+def progress(session: KioskSession, administration_id: int, prompt: ItemPrompt | None) -> None:
+    lang = language()
+    active = [a for a in session.administrations if a.status != "cancelled"]
+    j = next((k for k, a in enumerate(active, start=1) if a.id == administration_id), 1)
+    parts = [t("questionnaire", lang, j=j, m=len(active))]
+    if prompt is not None:
+        parts.append(t("question", lang, k=prompt.position, n=prompt.total))
+    st.html(f'<div class="psy-progress" data-testid="psy-progress">{" · ".join(parts)}</div>')
+    done = (j - 1 + (prompt.position - 1) / prompt.total if prompt else j) / max(len(active), 1)
+    st.progress(min(max(done, 0.0), 1.0))
+
+
+def save(ks: state.KioskState, prompt: ItemPrompt, value: int | float | None, advance: bool) -> None:
+    """Store one answer now (button callback); then show the following question."""
+    if not activity(ks):
+        return
+    try:
+        saved = kiosk.save_answer(ks.ticket, prompt.administration_id, prompt.item_id, value)
+    except (AnswerRejectedError, AdministrationClosedError, NotFoundError, ConsentRequiredError):
+        ks.item = None
+        return
+    except TicketInvalidError:
+        end_session("ended")
+        return
+    if saved.alert_ids:
+        ks.support_pending = ks.support_shown = True
+    if advance:
+        nxt = kiosk.following_item(ks.ticket, prompt.administration_id, prompt.item_id)
+        ks.item = (nxt.administration_id, nxt.item_id) if nxt is not None else None
+
+
+def go_back(ks: state.KioskState, prompt: ItemPrompt | None, administration_id: int) -> None:
+    if not activity(ks):
+        return
+    if prompt is None:
+        ks.item = ks.last_item
+        return
+    prev = kiosk.previous_item(ks.ticket, administration_id, prompt.item_id)
+    ks.item = (prev.administration_id, prev.item_id)
+
+
+def go_next(ks: state.KioskState, prompt: ItemPrompt) -> None:
+    if not activity(ks):
+        return
+    nxt = kiosk.following_item(ks.ticket, prompt.administration_id, prompt.item_id)
+    ks.item = (nxt.administration_id, nxt.item_id) if nxt is not None else None
+
+
+def finish_questionnaire(ks: state.KioskState, administration_id: int) -> None:
+    if not activity(ks):
+        return
+    try:
+        result = kiosk.complete(ks.ticket, administration_id)
+    except TicketInvalidError:
+        end_session("ended")
+        return
+    ks.item = ks.last_item = None
+    if result.assignment_completed:
+        ks.done = True
+        st.query_params.clear()  # the ticket no longer works; nothing to resume
+
+
+def option_buttons(ks: state.KioskState, prompt: ItemPrompt, *, advance: bool) -> None:
+    for k, option in enumerate(prompt.options):
+        chosen = prompt.answered and prompt.current is not None and float(prompt.current) == float(option.value)
+        st.button(("✓ " if chosen else "") + option.label, key=f"w_opt_{prompt.administration_id}_{prompt.item_id}_{k}",
+                  type="primary" if chosen else "secondary", width="stretch",
+                  on_click=save, args=(ks, prompt, option.value, advance))
+
+
+def item_screen(ks: state.KioskState, session: KioskSession, administration_id: int) -> None:
+    lang = language()
+    if ks.item is not None and ks.item[0] == administration_id:
+        try:
+            prompt: ItemPrompt | None = kiosk.item(ks.ticket, administration_id, ks.item[1])
+        except NotFoundError:
+            ks.item = None
+            prompt = kiosk.next_item(ks.ticket, administration_id)
+    else:
+        ks.item = None
+        prompt = kiosk.next_item(ks.ticket, administration_id)
+    progress(session, administration_id, prompt)
+    if prompt is None:  # every question answered: change answers or continue
+        st.subheader(t("answered_all", lang))
+        st.markdown(t("change_hint", lang))
+        left, right = st.columns(2)
+        left.button(t("back", lang), key="w_back_end", width="stretch", on_click=go_back,
+                    args=(ks, None, administration_id), disabled=ks.last_item is None)
+        right.button(t("continue", lang), key="w_finish_questionnaire", type="primary", width="stretch",
+                     on_click=finish_questionnaire, args=(ks, administration_id))
+        return
+    ks.last_item = (administration_id, prompt.item_id)
+    if prompt.instructions:
+        st.caption(prompt.instructions)
+    st.html(f'<div class="psy-item" data-testid="psy-item">{_escape(prompt.text)}</div>')
+    option_buttons(ks, prompt, advance=True)
+    left, right = st.columns(2)
+    left.button(t("back", lang), key="w_back", width="stretch", disabled=prompt.position <= 1,
+                on_click=go_back, args=(ks, prompt, administration_id))
+    if prompt.answered:
+        right.button(t("next", lang), key="w_next", width="stretch", on_click=go_next, args=(ks, prompt))
+    else:
+        right.button(t("skip", lang), key="w_skip", width="stretch", on_click=save, args=(ks, prompt, None, True))
+
+
+def page_screen(ks: state.KioskState, session: KioskSession, administration_id: int) -> None:
+    """The whole questionnaire on one page; each tap is saved at once."""
+    lang = language()
+    adm = next(a for a in session.administrations if a.id == administration_id)
+    first_id = clinic.library.get_version(adm.instrument_id, adm.instrument_version).plan.item_ids[0]
+    prompts: list[ItemPrompt] = []
+    prompt: ItemPrompt | None = kiosk.item(ks.ticket, administration_id, first_id)
+    while prompt is not None:
+        prompts.append(prompt)
+        prompt = kiosk.following_item(ks.ticket, administration_id, prompt.item_id)
+    progress(session, administration_id, None)
+    if prompts and prompts[0].instructions:
+        st.caption(prompts[0].instructions)
+    for p in prompts:
+        st.html(f'<div class="psy-item" style="font-size:1.3rem">{p.position}. {_escape(p.text)}</div>')
+        option_buttons(ks, p, advance=False)
+        st.divider()
+    st.button(t("continue", lang), key="w_finish_questionnaire", type="primary", width="stretch",
+              on_click=finish_questionnaire, args=(ks, administration_id),
+              disabled=not all(p.answered for p in prompts))
+
+
+# -- render ----------------------------------------------------------------------------------------------------
+if ks is None:
+    code_screen()
+    st.markdown(f"<div style='text-align:right;font-size:0.9rem'><a href='login' target='_self'>"
+                f"{t('staff', language())}</a></div>", unsafe_allow_html=True)
+    st.stop()
+
+idle_watch()
+if ks.done:
+    completion_screen(ks)
+    st.stop()
+try:
+    session = kiosk.resume(ks.ticket)
+except TicketInvalidError:
+    end_session("ended")
+    st.rerun()
+state.show_flash()
+current = next((a for a in session.administrations if a.status in ("pending", "in_progress")), None)
+if current is not None and current.language in kiosk_ui.TEXT:
+    st.session_state["psyscore_kiosk_language"] = current.language
+if not ks.started or session.consent_needed:
+    welcome_screen(ks, session)
+    st.stop()
+if ks.support_pending:
+    support_screen(ks)
+    st.stop()
+if current is None:  # nothing left (e.g. the last questionnaire was cancelled by staff)
+    ks.done = True
+    st.rerun()
+if ks.layout == "page":
+    page_screen(ks, session, current.id)
+else:
+    item_screen(ks, session, current.id)

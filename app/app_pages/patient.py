@@ -1,0 +1,234 @@
+"""One patient of the therapist's own caseload: trends, items, change, alerts, events, assignments, report.
+
+The patient id comes from ``st.session_state`` (set by a click on the caseload), never from the URL, and
+the store checks the care team on every call of every run.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from scoring.charts import item_heatmap, trend_chart
+from scoring.reports import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, ReportInputError, patient_report
+from scoring.store import NotFoundError, PermissionDeniedError, StoreError
+from ui import state, widgets
+
+me = state.require_staff("therapist")
+clinic = state.clinic()
+cfg = state.settings()
+lib = clinic.library
+
+pid = state.selected_patient()
+if pid is None:
+    st.info("Open a patient from your caseload.")
+    st.page_link("app_pages/caseload.py", label="Go to the caseload", icon="👥")
+    st.stop()
+try:
+    record = clinic.patients.get(me.actor, pid)
+except (PermissionDeniedError, NotFoundError):
+    st.session_state.pop(state.PATIENT, None)
+    st.error("This patient is not in your care team.")
+    st.page_link("app_pages/caseload.py", label="Go to the caseload", icon="👥")
+    st.stop()
+
+st.title(record.name)
+facts = [f"born {record.date_of_birth}" if record.date_of_birth else None, record.sex,
+         f"record {record.external_id}" if record.external_id else None]
+st.caption(" · ".join(f for f in facts if f))
+state.show_flash()
+
+stored = clinic.patients.history(me.actor, pid)
+history = clinic.patients.change_history(me.actor, pid) if len(stored) else pd.DataFrame()
+answers = clinic.patients.answer_table(me.actor, pid)
+events = clinic.patients.events(me.actor, pid)
+events_frame = pd.DataFrame({"date": [e.date for e in events], "label": [e.label for e in events]})
+alerts = clinic.alerts.list(me.actor, include_resolved=True, patient_id=pid)
+
+
+def definition_for(instrument_id: str, version: str | None = None):
+    try:
+        return lib.get_version(instrument_id, version)
+    except (KeyError, LookupError, ValueError):
+        return lib[instrument_id]
+
+
+tab_trends, tab_items, tab_alerts, tab_events, tab_assign, tab_report = st.tabs(
+    ["Trends and change", "Items", f"Alerts ({sum(a.status == 'open' for a in alerts)} open)", "Events",
+     "Assign", "Report"])
+
+# -- trends and change ------------------------------------------------------------------------------------------
+with tab_trends:
+    if history.empty:
+        st.info("No completed questionnaires yet.")
+    else:
+        instruments = list(dict.fromkeys(history["instrument"]))
+        for instrument_id in instruments:
+            rows = history[history["instrument"] == instrument_id]
+            d = definition_for(instrument_id, str(rows["instrument_version"].iloc[-1]))
+            scales = list(dict.fromkeys(rows["scale"]))
+            st.subheader(widgets.instrument_label(lib, instrument_id) + f" — {d.definition.name}")
+            scale = scales[0] if len(scales) == 1 else st.selectbox(
+                "Scale", scales, index=scales.index("total") if "total" in scales else 0,
+                key=f"w_scale_{instrument_id}")
+            chart = trend_chart(history, d, scale=scale, events=events_frame if len(events_frame) else None,
+                                title=f"{widgets.instrument_label(lib, instrument_id)} — {scale}")
+            st.altair_chart(chart, width="stretch")
+        st.subheader("Change: baseline against latest")
+        last = history.groupby(["instrument", "scale"], sort=False).tail(1)
+        summary = pd.DataFrame({
+            "Instrument": [widgets.instrument_label(lib, i) for i in last["instrument"]],
+            "Scale": last["scale"].to_numpy(),
+            "Baseline": pd.to_datetime(last["baseline_date"]).dt.date.to_numpy(),
+            "Baseline score": last["baseline_score"].to_numpy(),
+            "Latest": pd.to_datetime(last["date"]).dt.date.to_numpy(),
+            "Latest score": last["score"].to_numpy(),
+            "Band": last["band"].to_numpy(),
+            "Change": last["baseline_difference"].to_numpy(),
+            "Classification": last["baseline_classification"].astype(object).fillna("—")
+            .str.replace("_", " ").to_numpy(),
+        })
+        st.dataframe(summary, hide_index=True, width="stretch")
+
+# -- items -------------------------------------------------------------------------------------------------------
+with tab_items:
+    if answers.empty:
+        st.info("No completed questionnaires yet.")
+    else:
+        chosen = st.selectbox("Instrument", list(dict.fromkeys(answers["instrument"])),
+                              format_func=lambda i: widgets.instrument_label(lib, i), key="w_items_instrument")
+        rows = answers[answers["instrument"] == chosen]
+        d = definition_for(chosen, str(rows["instrument_version"].iloc[-1]))
+        st.altair_chart(item_heatmap(rows, d), width="stretch")
+        items = [i for i in d.plan.item_ids if i in rows.columns]
+        table = rows[["date", *items]].copy()
+        table["date"] = table["date"].dt.tz_convert(None).dt.date
+        st.dataframe(table.set_index("date").T, width="stretch")
+
+# -- alerts ------------------------------------------------------------------------------------------------------
+with tab_alerts:
+    if not alerts:
+        st.success("No alerts for this patient.")
+    for a in alerts:
+        with st.container(border=True):
+            icon = {"open": "🔴", "acknowledged": "🟠", "resolved": "✅"}[a.status]
+            st.markdown(f"{icon} **{widgets.instrument_label(lib, a.instrument_id)} {a.item_id}** · {a.status} · "
+                        f"raised {widgets.when(a.raised_at)}" + ("" if a.still_critical else " · answer since changed"))
+            st.caption(a.message)
+            if a.note:
+                st.text(a.note)
+            if a.status == "resolved":
+                continue
+            if a.status == "open" and st.button("Acknowledge", key=f"w_ack_{a.id}"):
+                clinic.alerts.acknowledge(me.actor, a.id)
+                state.flash("Alert acknowledged.", "success")
+                st.rerun()
+            with st.form(f"w_resolve_{a.id}", clear_on_submit=True):
+                note = st.text_area("What was done (required to resolve)", key=f"w_resolve_note_{a.id}")
+                if st.form_submit_button("Resolve"):
+                    try:
+                        clinic.alerts.resolve(me.actor, a.id, note)
+                    except StoreError as exc:
+                        st.error(str(exc))
+                    else:
+                        state.flash("Alert resolved.", "success")
+                        st.rerun()
+
+# -- events ------------------------------------------------------------------------------------------------------
+with tab_events:
+    if events:
+        st.dataframe(pd.DataFrame({"Date": [e.date for e in events], "Event": [e.label for e in events],
+                                   "Note": [e.note or "" for e in events]}), hide_index=True, width="stretch")
+    else:
+        st.caption("No events yet. Events (a medication change, the start of therapy …) are drawn on the charts.")
+    with st.form("w_event", clear_on_submit=True):
+        day = st.date_input("Date", value=date.today(), key="w_event_date")
+        label = st.text_input("Event", max_chars=200, key="w_event_label")
+        note = st.text_area("Note (optional)", key="w_event_note")
+        if st.form_submit_button("Add event"):
+            if not label.strip():
+                st.error("Give the event a short label.")
+            else:
+                clinic.patients.add_event(me.actor, pid, day, label.strip(), note.strip() or None)
+                state.flash("Event added.", "success")
+                st.rerun()
+
+# -- assign ------------------------------------------------------------------------------------------------------
+with tab_assign:
+    batteries = clinic.batteries.list(me.actor)
+    offered = [s for s in clinic.catalogue.list(me.actor) if s.administrable]
+    with st.form("w_assign"):
+        kind = st.radio("What", ["A battery", "Instruments"], horizontal=True, key="w_assign_kind")
+        battery = st.selectbox("Battery", [b.name for b in batteries], key="w_assign_battery")
+        picked = st.multiselect("Instruments (in this order)", [s.id for s in offered],
+                                format_func=lambda i: widgets.instrument_label(lib, i), key="w_assign_instruments")
+        c1, c2, c3 = st.columns(3)
+        hours = c1.number_input("Code valid for (hours)", min_value=1, max_value=24 * 30, value=24 * 7,
+                                key="w_assign_hours")
+        due = c2.date_input("Due date (optional)", value=None, key="w_assign_due")
+        every = c3.selectbox("Repeat", ["never", "weekly", "every 2 weeks", "every 4 weeks"], key="w_assign_every")
+        submitted = st.form_submit_button("Assign and show the code", type="primary")
+    if submitted:
+        repeat = {"never": None, "weekly": 7, "every 2 weeks": 14, "every 4 weeks": 28}[every]
+        try:
+            issued = clinic.assignments.assign(
+                me.actor, pid, battery=battery if kind == "A battery" else None,
+                instruments=picked if kind == "Instruments" else (), expires_in=timedelta(hours=int(hours)),
+                due=due, every=timedelta(days=repeat) if repeat else None)
+        except StoreError as exc:
+            st.error(str(exc))
+        else:
+            widgets.handover(issued, cfg.public_url)
+    st.subheader("Assignments")
+    assigned = clinic.assignments.for_patient(me.actor, pid)
+    if not assigned:
+        st.caption("None yet.")
+    for a in reversed(assigned):
+        cols = st.columns([4, 1, 1])
+        cols[0].markdown(f"**{a.battery_name.removeprefix('adhoc:')}** · {a.status.replace('_', ' ')}"
+                         + (f" · due {a.due_date}" if a.due_date else "") + (" · ⚠️ overdue" if a.overdue else "")
+                         + (f" · repeats every {a.recur_days} days" if a.recur_days else ""))
+        if a.status in ("completed", "cancelled"):
+            continue
+        if cols[1].button("New code", key=f"w_code_{a.id}"):
+            try:
+                widgets.handover(clinic.assignments.issue_code(me.actor, a.id), cfg.public_url)
+            except StoreError as exc:
+                st.error(str(exc))
+        if cols[2].button("Cancel", key=f"w_cancel_{a.id}"):
+            clinic.assignments.cancel(me.actor, a.id)
+            state.flash("Assignment cancelled.", "success")
+            st.rerun()
+
+# -- report ------------------------------------------------------------------------------------------------------
+with tab_report:
+    if history.empty:
+        st.info("The report needs at least one completed questionnaire.")
+    else:
+        st.markdown("A PDF and an XLSX workbook with the trend charts, the change summary, alerts, events and a "
+                    "score receipt for each administration.")
+        key = f"psyscore_report_{pid}"
+        if st.button("Prepare the report", key="w_report", type="primary"):
+            adm_of_row = stored["administration_id"].to_numpy()
+            by_adm = answers.drop(columns=["date", "instrument", "instrument_version"]).set_index("administration_id")
+            source = {}
+            for k in history["source_row"].unique():
+                row = by_adm.loc[int(adm_of_row[int(k)])]
+                source[int(k)] = {c: v for c, v in row.items() if v is not None and not pd.isna(v)}
+            with st.spinner("Drawing charts and writing the report …"):
+                try:
+                    report = patient_report(history, lib, administrations=source, patient_label=record.name,
+                                            events=events_frame, alerts=alerts, clinic_name=cfg.clinic_name)
+                    st.session_state[key] = (report.to_pdf(), report.to_xlsx())
+                except ReportInputError as exc:
+                    st.error(str(exc))
+        files = st.session_state.get(key)
+        if files:
+            stem = f"psyscore-report-{date.today().isoformat()}"
+            c1, c2 = st.columns(2)
+            c1.download_button("Download PDF", files[0], file_name=f"{stem}.pdf", mime=PDF_MEDIA_TYPE,
+                               key="w_report_pdf", on_click="ignore")
+            c2.download_button("Download XLSX", files[1], file_name=f"{stem}.xlsx", mime=XLSX_MEDIA_TYPE,
+                               key="w_report_xlsx", on_click="ignore")
