@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scoring.cli import EXIT_OK, UsageError
-from scoring.library import Library, Settings, load_library
+from scoring.library import Definition, Library, Settings, load_library
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DESCRIPTION = """\
 Analyse the reliability of every scale of an instrument on a CSV/XLSX file of responses: Cronbach's alpha
@@ -32,8 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input", type=Path, metavar="INPUT",
-                   help="CSV or XLSX file with one row per administration and one column per item id")
+    p.add_argument("input", type=Path, metavar="INPUT", nargs="?",
+                   help="CSV or XLSX file with one row per administration and one column per item id "
+                        "(or give --db instead)")
+    p.add_argument("--db", metavar="URL",
+                   help="analyse the completed administrations in the clinic store instead of a file (SQLAlchemy "
+                        "URL or a SQLite file path); read through the store's research accessor, audited, "
+                        "scored with the definition version each administration was given under")
     p.add_argument("--instrument", required=True, metavar="ID",
                    help="id of the instrument whose scales are analysed (e.g. phq9)")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="REPORT",
@@ -71,17 +80,56 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"report must end in .md, .json or .csv, not {args.output.name!r}")
     if not 0.0 < args.ci_level < 1.0:
         raise UsageError(f"--ci-level must be between 0 and 1, not {args.ci_level}")
+    if (args.input is None) == (args.db is None):
+        raise UsageError("give either INPUT (a CSV/XLSX file) or --db URL, not both")
     lib = _library(args.definitions)
-    definition = lib.get_version(args.instrument, args.instrument_version)
-    data = read_table(args.input)
+    if args.db is not None:
+        definition, data = _from_store(args.db, lib, args.instrument, args.instrument_version)
+        source = f"{args.db} ({len(data)} completed administration(s))"
+    else:
+        definition = lib.get_version(args.instrument, args.instrument_version)
+        data = read_table(args.input)
+        source = str(args.input)
     missing = ("pairwise", "listwise") if args.missing == "both" else (args.missing,)
     report = analyze(definition, data, missing=missing, ci_level=args.ci_level)
     written = report.write(args.output)
     if len(report.failures):
-        print(f"{args.input}: {len(report.failures)} bad cell(s) analysed as missing; run 'psyscore score' "
+        print(f"{source}: {len(report.failures)} bad cell(s) analysed as missing; run 'psyscore score' "
               "to list them", file=sys.stderr)
     for w in report.warnings.itertuples():
         print(f"warning: {w.scale_id} ({w.missing}): {w.message}", file=sys.stderr)
     print(f"{len(data)} row(s) analysed with {definition.id} {definition.version} → "
           + ", ".join(str(p) for p in written), file=sys.stderr)
     return EXIT_OK
+
+
+def _from_store(url: str, library: Library, instrument_id: str, version: str | None
+                ) -> tuple[Definition, pd.DataFrame]:
+    """(pinned definition, item answers) of one instrument version's completed administrations in the store.
+
+    Without ``version`` the newest version with administrations is analysed: answers given under different
+    definitions are not pooled.
+    """
+    from scoring.cli.export_cmds import _sqlite_file
+    from scoring.store import Actor, Clinic, Store
+
+    file = _sqlite_file(url)
+    if file is not None and not file.is_file():
+        raise UsageError(f"no such database file: {file}")
+    actor = Actor.system("psyscore analyze")
+    with Store(url) as store:
+        clinic = Clinic(store, library)
+        present = [c for c in clinic.research.instruments(actor) if c.instrument_id == instrument_id]
+        if version is not None:
+            present = [c for c in present if c.version == version]
+        if not present:
+            what = instrument_id + (f" {version}" if version else "")
+            raise UsageError(f"the store has no completed {what} administrations")
+        chosen = max(present, key=lambda c: tuple(int(p) for p in c.version.split(".")))
+        definition = clinic.research.definition(actor, instrument_id, chosen.version)
+        frame = clinic.research.administrations(actor, instrument_id, version=chosen.version,
+                                                purpose="reliability analysis (CLI)")
+    import pandas as pd
+
+    items = [i for i in definition.plan.item_ids if i in frame.columns]
+    return definition, pd.DataFrame(frame[items].to_numpy(dtype=float), columns=items)

@@ -102,3 +102,38 @@ def test_every_option_has_help() -> None:
     analyze = sub.choices["analyze"]
     for action in analyze._actions:
         assert action.help, action.dest
+
+
+def test_analyze_from_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--db reads completed administrations through the store's research accessor and equals the file route."""
+    import scoring
+    from scoring.reliability import analyze
+    from scoring.store import Actor, Clinic, Store
+    from scoring.store.demo import seed_demo
+
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    lib = scoring.load_library()
+    with Store(url) as store:
+        store.upgrade()
+        seed_demo(store, lib, patients=4, fast_hashes=True)
+        frame = Clinic(store, lib).research.administrations(Actor.system("test"), "phq9")
+    out = tmp_path / "report.json"
+    code, _, err = run(capsys, "analyze", "--db", url, "--instrument", "phq9", "-o", out)
+    assert code == 0, err
+    report = json.loads(out.read_text(encoding="utf-8"))
+    ours = {(s["scale_id"], s["missing"]): s for s in report["scales"]}[("total", "pairwise")]
+    items = [f"phq9_{i}" for i in range(1, 11)]
+    direct = analyze(lib["phq9"], pd.DataFrame(frame[items].to_numpy(dtype=float), columns=items))
+    expected = direct.scales.set_index(["scale_id", "missing"]).loc[("total", "pairwise")]
+    assert ours["alpha"] == pytest.approx(expected["alpha"], abs=1e-12) and 0 < ours["alpha"] < 1
+    with Store(url) as store:
+        log = Clinic(store, lib).audit_log(Actor.system("t"), limit=100_000)
+        reads = [r for r in log if r.action == "export_read"]
+        assert any("reliability analysis" in str(r.detail) for r in reads), reads
+
+
+def test_analyze_needs_exactly_one_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "analyze", "--instrument", "phq9", "-o", tmp_path / "r.md")
+    assert code == 2 and "either INPUT" in err
+    code, _, err = run(capsys, "analyze", "--db", tmp_path / "none.db", "--instrument", "phq9", "-o", tmp_path / "r.md")
+    assert code == 2 and "no such database file" in err
