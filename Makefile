@@ -26,6 +26,12 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.app-installed
 
 run: $(VENV)/.app-installed
+	$(BIN)/psyscore demo --if-empty
+	@echo ""
+	@echo "psyscore on http://localhost:$(PORT) — the patients' tablet (code screen) is the start page."
+	@echo "Staff sign-in: http://localhost:$(PORT)/login with the demo accounts (synthetic data only):"
+	@echo "  admin / demo-admin-password   dr.lee / demo-therapist-lee   dr.novak / demo-therapist-novak"
+	@echo ""
 	$(BIN)/psyscore app --port $(PORT)
 
 test: $(VENV)/.dev-installed

@@ -201,6 +201,11 @@ def languages(session: KioskSession) -> list[str]:
     return list(found)
 
 
+def switch_layout(ks: state.KioskState) -> None:
+    if activity(ks):
+        ks.layout = "item" if ks.layout == "page" else "page"
+
+
 def choose_language(ks: state.KioskState, code: str) -> None:
     if activity(ks):
         kiosk.set_language(ks.ticket, code)
@@ -209,6 +214,7 @@ def choose_language(ks: state.KioskState, code: str) -> None:
 
 def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
     lang = language()
+    st.title(t("instructions", lang))
     choices = languages(session)
     if len(choices) > 1:
         current = next((a.language for a in session.administrations if a.status == "pending"), choices[0])
@@ -217,12 +223,10 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
         for col, code in zip(cols, choices, strict=True):
             col.button(kiosk_ui.language_name(code), key=f"w_lang_{code}", width="stretch",
                        type="primary" if code == current else "secondary", on_click=choose_language, args=(ks, code))
-    st.title(t("instructions", lang))
     if session.instructions:
         st.markdown(session.instructions)
-    if cfg.kiosk_layout == "item":
-        one_page = st.toggle(t("one_page", lang), value=ks.layout == "page", key="w_layout")
-        ks.layout = "page" if one_page else "item"
+    st.button(t("one_page" if ks.layout == "item" else "one_item", lang), key="w_layout", width="stretch",
+              on_click=switch_layout, args=(ks,))
     if session.consent_needed and session.consent_text:
         st.subheader(t("consent", lang))
         st.markdown(session.consent_text)

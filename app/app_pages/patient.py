@@ -81,9 +81,9 @@ with tab_trends:
         summary = pd.DataFrame({
             "Instrument": [widgets.instrument_label(lib, i) for i in last["instrument"]],
             "Scale": last["scale"].to_numpy(),
-            "Baseline": pd.to_datetime(last["baseline_date"]).dt.date.to_numpy(),
+            "Baseline": pd.to_datetime(last["baseline_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
             "Baseline score": last["baseline_score"].to_numpy(),
-            "Latest": pd.to_datetime(last["date"]).dt.date.to_numpy(),
+            "Latest": pd.to_datetime(last["date"]).dt.strftime("%Y-%m-%d").to_numpy(),
             "Latest score": last["score"].to_numpy(),
             "Band": last["band"].to_numpy(),
             "Change": last["baseline_difference"].to_numpy(),
@@ -104,7 +104,7 @@ with tab_items:
         st.altair_chart(item_heatmap(rows, d), width="stretch")
         items = [i for i in d.plan.item_ids if i in rows.columns]
         table = rows[["date", *items]].copy()
-        table["date"] = table["date"].dt.tz_convert(None).dt.date
+        table["date"] = table["date"].dt.strftime("%Y-%m-%d %H:%M")
         st.dataframe(table.set_index("date").T, width="stretch")
 
 # -- alerts ------------------------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ with tab_alerts:
 # -- events ------------------------------------------------------------------------------------------------------
 with tab_events:
     if events:
-        st.dataframe(pd.DataFrame({"Date": [e.date for e in events], "Event": [e.label for e in events],
+        st.dataframe(pd.DataFrame({"Date": [e.date.isoformat() for e in events], "Event": [e.label for e in events],
                                    "Note": [e.note or "" for e in events]}), hide_index=True, width="stretch")
     else:
         st.caption("No events yet. Events (a medication change, the start of therapy …) are drawn on the charts.")

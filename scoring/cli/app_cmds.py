@@ -1,4 +1,9 @@
-"""``psyscore app``: serve the Streamlit front end (a thin adapter over the library)."""
+"""``psyscore app``: serve the Streamlit front end (a thin adapter over the library).
+
+The database URL reaches the app through the environment of the server process (``--db`` sets
+``PSYSCORE_DATABASE_URL``), never through the browser. A brand-new database is initialised first; an
+outdated one is refused with what to do.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,43 @@ import os
 import subprocess
 import sys
 
-from scoring.cli import EXIT_OK, UsageError
+from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError
 from scoring.library import bundled_dir
 
 ORDER = 90
+ENV_DATABASE_URL = "PSYSCORE_DATABASE_URL"  # the same name as scoring.store.ENV_DATABASE_URL
+ENV_KIOSK_IDLE = "PSYSCORE_KIOSK_IDLE_SECONDS"
+ENV_KIOSK_LAYOUT = "PSYSCORE_KIOSK_LAYOUT"
+ENV_PUBLIC_URL = "PSYSCORE_PUBLIC_URL"
+
+
+def _seconds(text: str) -> int:
+    """``300``, ``90s``, ``5m`` or ``1h`` → seconds."""
+    raw = (text or "").strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        value = int(raw[:-1]) * units[raw[-1]] if raw and raw[-1] in units else int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r}; write e.g. 300, 90s, 5m") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the idle timeout must be positive")
+    return value
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("app", help="serve the web app (Streamlit)",
-                       description="Serve the psyscore web app. Needs the 'app' extra: pip install 'psyscore[app]'.")
+                       description="Serve the psyscore web app: the patients' tablet (kiosk) at /, staff sign-in "
+                       "at /login. Needs the 'app' extra: pip install 'psyscore[app]'.")
+    p.add_argument("--db", metavar="URL",
+                   help="database URL or SQLite file (default: $PSYSCORE_DATABASE_URL, else ./data/psyscore.db)")
     p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.add_argument("--address", default="localhost", help="address to bind (default localhost)")
+    p.add_argument("--kiosk-idle", type=_seconds, metavar="DURATION",
+                   help="return the tablet to the code screen after this long without a tap (default 5m)")
+    p.add_argument("--kiosk-layout", choices=("item", "page"),
+                   help="kiosk default: one question per screen (item, the default) or the whole questionnaire")
+    p.add_argument("--public-url", metavar="URL",
+                   help="address patients' links and QR codes start with (default: the address staff use)")
     p.set_defaults(func=cmd_app)
 
 
@@ -30,10 +62,36 @@ def streamlit_command(port: int, address: str) -> list[str]:
         "--server.enableXsrfProtection", "true",
         "--server.maxUploadSize", "20",
         "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "false",
         "--client.toolbarMode", "minimal",
+        "--theme.base", "light",
     ]
+
+
+def prepare_database(url: str | None) -> str:
+    """Open the database, initialise a brand-new one, refuse an outdated one; returns the URL to serve."""
+    from scoring.store import SchemaError, Store, StoreError
+
+    try:
+        store = Store(url) if url else Store()
+    except StoreError:
+        raise
+    except Exception as exc:  # a malformed URL or a missing driver
+        raise UsageError(f"cannot open the database: {exc}") from exc
+    try:
+        if store.is_empty():
+            store.upgrade()
+            print(f"initialised a new database: {store!r}", file=sys.stderr)
+        try:
+            store.require_current()
+        except SchemaError as exc:
+            raise UsageError(str(exc)) from exc
+        return store.url.render_as_string(hide_password=False)
+    finally:
+        store.close()
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -41,7 +99,20 @@ def cmd_app(args: argparse.Namespace) -> int:
         import streamlit  # noqa: F401
     except ImportError as exc:
         raise UsageError("the app needs the 'app' extra: pip install 'psyscore[app]'") from exc
-    cmd = streamlit_command(args.port, args.address)
-    print(f"psyscore app on http://{args.address}:{args.port}", file=sys.stderr)
+    url = prepare_database(args.db or os.environ.get(ENV_DATABASE_URL))
     env = dict(os.environ)
-    return subprocess.call(cmd, env=env) or EXIT_OK
+    env[ENV_DATABASE_URL] = url
+    if args.kiosk_idle:
+        env[ENV_KIOSK_IDLE] = str(args.kiosk_idle)
+    if args.kiosk_layout:
+        env[ENV_KIOSK_LAYOUT] = args.kiosk_layout
+    if args.public_url:
+        env[ENV_PUBLIC_URL] = args.public_url
+    host = "localhost" if args.address in ("0.0.0.0", "::") else args.address
+    print(f"psyscore app on http://{host}:{args.port}  —  patients' tablet: http://{host}:{args.port}/ ; "
+          f"staff sign-in: http://{host}:{args.port}/login", file=sys.stderr)
+    try:
+        code = subprocess.call(streamlit_command(args.port, args.address), env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return EXIT_OK if code in (0, -2, 130) else EXIT_ERROR
