@@ -20,7 +20,7 @@ def page_text(at: AppTest) -> str:
                  "text", "code", "metric"):
         for el in getattr(at, kind):
             parts.append(str(getattr(el, "value", "")))
-    parts += [str(getattr(el, "proto", "")) for el in at.get("html")]
+    parts += [str(el.proto) for el in at.get("html") if "<style>" not in str(el.proto)]  # not the kiosk CSS
     parts += [b.label for b in at.button]
     for df in at.dataframe:
         parts.append(df.value.to_string())
