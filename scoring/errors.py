@@ -125,13 +125,15 @@ class DefinitionError(PsyscoreError):
         super().__init__(f"{sum(i.severity == 'error' for i in self.issues)} definition error(s):\n{lines}")
 
 
-class UnknownInstrumentError(PsyscoreError, KeyError):
-    def __init__(self, instrument_id: str, known: Iterable[str], version: str | None = None):
-        self.instrument_id = instrument_id
+class UnknownNameError(PsyscoreError, KeyError):
+    """A name that is not in a collection (instrument, norm table, …), with a "did you mean" hint."""
+
+    kind = "name"
+
+    def __init__(self, name: str, known: Iterable[str], qualifier: str | None = None):
         known = sorted(known)
-        what = f"{instrument_id!r}" + (f" version {version}" if version else "")
-        msg = f"unknown instrument {what}"
-        guess = did_you_mean(instrument_id, known)
+        msg = f"unknown {self.kind} {name!r}" + (f" {qualifier}" if qualifier else "")
+        guess = did_you_mean(name, known)
         if guess:
             msg += f" — {guess}"
         elif known:
@@ -140,6 +142,14 @@ class UnknownInstrumentError(PsyscoreError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class UnknownInstrumentError(UnknownNameError):
+    kind = "instrument"
+
+    def __init__(self, instrument_id: str, known: Iterable[str], version: str | None = None):
+        self.instrument_id = instrument_id
+        super().__init__(instrument_id, known, f"version {version}" if version else None)
 
 
 class ResponseValidationError(PsyscoreError, ValueError):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scoring.errors import Issue, PsyscoreError, ValidationReport, did_you_mean
+from scoring.errors import Issue, PsyscoreError, UnknownNameError, ValidationReport
 from scoring.loading import read_yaml_file, to_model
 from scoring.norms_csv import NormRow, read_norm_csv
 from scoring.rules.norm_rules import NormContext, check_norm
@@ -52,18 +52,11 @@ class NormError(PsyscoreError, ValueError):
     """A norm table cannot be applied as asked (wrong instrument or version, a needed column is missing)."""
 
 
-class UnknownNormError(PsyscoreError, KeyError):
-    def __init__(self, norm_id: str, known: Sequence[str]):
-        msg = f"unknown norm table {norm_id!r}"
-        guess = did_you_mean(norm_id, known)
-        if guess:
-            msg += f" — {guess}"
-        elif known:
-            msg += f"; known: {', '.join(sorted(known))}"
-        super().__init__(msg)
+class UnknownNormError(UnknownNameError):
+    kind = "norm table"
 
-    def __str__(self) -> str:
-        return str(self.args[0])
+    def __init__(self, norm_id: str, known: Sequence[str]):
+        super().__init__(norm_id, known)
 
 
 @dataclass(frozen=True)
