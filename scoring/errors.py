@@ -147,8 +147,13 @@ class UnknownNameError(PsyscoreError, KeyError):
 class UnknownInstrumentError(UnknownNameError):
     kind = "instrument"
 
-    def __init__(self, instrument_id: str, known: Iterable[str], version: str | None = None):
+    def __init__(self, instrument_id: str, known: Iterable[str], version: str | None = None,
+                 versions: Iterable[str] = ()):
         self.instrument_id = instrument_id
+        versions = list(versions)
+        if version and versions:  # the instrument exists, the version does not
+            PsyscoreError.__init__(self, f"{instrument_id} has no version {version}; available: {', '.join(versions)}")
+            return
         super().__init__(instrument_id, known, f"version {version}" if version else None)
 
 

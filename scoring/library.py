@@ -180,7 +180,7 @@ class Library(Mapping[str, Definition]):
         try:
             return self.definitions[(instrument_id, version)]
         except KeyError:
-            raise UnknownInstrumentError(instrument_id, self, version) from None
+            raise UnknownInstrumentError(instrument_id, self, version, versions) from None
 
     def by_hash(self, digest: str) -> Definition | None:
         return next((d for d in self.definitions.values() if d.hash == digest), None)
