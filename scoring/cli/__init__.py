@@ -15,10 +15,15 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from scoring._version import __version__
 from scoring.errors import PsyscoreError, UnknownInstrumentError
+
+if TYPE_CHECKING:
+    from scoring.library import Library
 
 
 def command_modules() -> list[ModuleType]:
@@ -35,6 +40,27 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 class UsageError(PsyscoreError):
     """Bad command-line usage (exit 2)."""
+
+
+def add_definitions_option(p: argparse.ArgumentParser) -> None:
+    """The ``--definitions DIR`` option every command that reads definitions takes."""
+    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
+                   help="also load definitions from this folder, in addition to the bundled ones and "
+                        "PSYSCORE_INSTRUMENTS_PATH (repeatable)")
+
+
+def cli_library(folders: Sequence[Path] | None = None) -> Library:
+    """The configured library plus the ``--definitions`` folders (a missing folder is a usage error)."""
+    from scoring.library import Settings, load_library
+
+    extra = list(folders or [])
+    for folder in extra:
+        if not folder.is_dir():
+            raise UsageError(f"no such folder: {folder}")
+    if not extra:
+        return load_library()
+    dirs = [d for d in Settings.from_env().all_instrument_dirs if d.is_dir()]
+    return load_library([*dirs, *extra])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scoring.cli import EXIT_OK, UsageError
-from scoring.library import Definition, Library, Settings, load_library
+from scoring.cli import EXIT_OK, UsageError, cli_library
+from scoring.library import Definition, Library
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,15 +61,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_analyze)
 
 
-def _library(folders: list[Path] | None) -> Library:
-    extra = list(folders or [])
-    for folder in extra:
-        if not folder.is_dir():
-            raise UsageError(f"no such folder: {folder}")
-    if not extra:
-        return load_library()
-    dirs = [d for d in Settings.from_env().all_instrument_dirs if d.is_dir()]
-    return load_library([*dirs, *extra])
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -82,7 +73,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"--ci-level must be between 0 and 1, not {args.ci_level}")
     if (args.input is None) == (args.db is None):
         raise UsageError("give either INPUT (a CSV/XLSX file) or --db URL, not both")
-    lib = _library(args.definitions)
+    lib = cli_library(args.definitions)
     if args.db is not None:
         definition, data = _from_store(args.db, lib, args.instrument, args.instrument_version)
         source = f"{args.db} ({len(data)} completed administration(s))"

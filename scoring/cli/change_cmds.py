@@ -10,9 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from scoring.cli import EXIT_OK, UsageError
+from scoring.cli import EXIT_OK, UsageError, add_definitions_option, cli_library
 from scoring.errors import PsyscoreError
-from scoring.library import Library, Settings, load_library
 
 ORDER = 40
 
@@ -47,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="criterion for the Jacobson-Truax RCI (default 1.96, i.e. 95%% two-tailed)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 without writing the history if any answer fails validation")
-    _add_definitions_option(p)
+    add_definitions_option(p)
     p.set_defaults(func=cmd_change)
 
     p = sub.add_parser("chart", help="draw a trend, item heatmap or Jacobson plot (PNG, SVG, JSON, HTML)",
@@ -65,24 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CSV/XLSX with date and label columns (optional patient column) drawn as labelled rules "
                         "on a trend chart")
     p.add_argument("--title", help="chart title (default: instrument, scale and patient)")
-    _add_definitions_option(p)
+    add_definitions_option(p)
     p.set_defaults(func=cmd_chart)
 
 
-def _add_definitions_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
-                   help="also load definitions from this folder (repeatable)")
 
 
-def _library(folders: list[Path] | None) -> Library:
-    extra = list(folders or [])
-    for folder in extra:
-        if not folder.is_dir():
-            raise UsageError(f"no such folder: {folder}")
-    if not extra:
-        return load_library()
-    dirs = [d for d in Settings.from_env().all_instrument_dirs if d.is_dir()]
-    return load_library([*dirs, *extra])
 
 
 def _read(path: Path):
@@ -102,7 +89,7 @@ def cmd_change(args: argparse.Namespace) -> int:
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
     if not args.z > 0:
         raise UsageError(f"--z must be positive, not {args.z}")
-    lib = _library(args.definitions)
+    lib = cli_library(args.definitions)
     data = _read(args.input)
     result = score_history(data, lib, instrument=args.instrument, z=args.z, strict=args.strict)
     fpath = failures_path(args.output)
@@ -137,7 +124,7 @@ def cmd_chart(args: argparse.Namespace) -> int:
         raise UsageError(f"--kind {args.kind} needs --patient ID")
     if args.events is not None and args.kind != "trend":
         raise UsageError("--events applies to --kind trend only")
-    lib = _library(args.definitions)
+    lib = cli_library(args.definitions)
     definition = lib.get_version(args.instrument)
     if args.scale is not None and args.scale not in [s.id for s in definition.definition.scales]:
         raise UsageError(f"{definition.id} has no scale {args.scale!r}; its scales are "

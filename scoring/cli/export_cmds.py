@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scoring.cli import EXIT_OK, UsageError
-from scoring.library import Library, Settings, load_library
+from scoring.cli import EXIT_OK, UsageError, cli_library
+from scoring.library import Library
 
 if TYPE_CHECKING:
     from scoring.export import ExportResult
@@ -112,15 +112,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_export_key)
 
 
-def _library(folders: list[Path] | None) -> Library:
-    extra = list(folders or [])
-    for folder in extra:
-        if not folder.is_dir():
-            raise UsageError(f"no such folder: {folder}")
-    if not extra:
-        return load_library()
-    dirs = [d for d in Settings.from_env().all_instrument_dirs if d.is_dir()]
-    return load_library([*dirs, *extra])
 
 
 def _date(text: str | None, option: str) -> date | None:
@@ -150,7 +141,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         edges = tuple(int(e) for e in _list(args.age_bands))
     except ValueError:
         raise UsageError(f"--age-bands must be comma-separated whole numbers, not {args.age_bands!r}") from None
-    library = _library(args.definitions)
+    library = cli_library(args.definitions)
     options = dict(
         profile=args.profile, formats=args.formats or ["csv"], key=args.key_file, instruments=args.instrument,
         date_from=_date(args.date_from, "--from"), date_to=_date(args.date_to, "--to"), layout=args.layout,

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError
+from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError, add_definitions_option, cli_library
 from scoring.errors import CATALOG
 from scoring.library import Definition, Library, load_library
 
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("instruments", help="list the instruments in the library",
                        description="List every valid instrument definition (bundled and configured).")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _add_definitions_option(p)
+    add_definitions_option(p)
     p.set_defaults(func=cmd_instruments)
 
     p = sub.add_parser("show", help="show one instrument definition",
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id", help="instrument id, e.g. phq9")
     p.add_argument("--version", dest="instrument_version", help="a specific version (default: latest)")
     p.add_argument("--json", action="store_true", help="print the full definition as JSON")
-    _add_definitions_option(p)
+    add_definitions_option(p)
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("validate", help="validate definition files (exit 1 on any error)",
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--norms", metavar="NORM_ID",
                    help="add percentile/z/T columns from this norm table (see 'psyscore norms'); uses the input's "
                    "age (completed years) and sex columns where the table is stratified by them")
-    _add_definitions_option(p)
+    add_definitions_option(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("explain", help="print how a response vector is scored (a score receipt)",
@@ -63,27 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated answers in administration order; empty or NA = unanswered")
     p.add_argument("--sex", help="respondent sex (female/male) for sex-specific rules")
     p.add_argument("--json", action="store_true", help="print the receipt as JSON")
-    _add_definitions_option(p)
+    add_definitions_option(p)
     p.set_defaults(func=cmd_explain)
 
 
-def _add_definitions_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
-                   help="also load definitions from this folder (repeatable)")
 
 
 def _library(args: argparse.Namespace) -> Library:
-    extra = getattr(args, "definitions", None) or []
-    for folder in extra:
-        if not folder.exists():
-            raise UsageError(f"no such folder: {folder}")
-    if not extra:
-        return load_library()
-    from scoring.library import Settings
-
-    settings = Settings.from_env()
-    dirs = [d for d in settings.all_instrument_dirs if d.is_dir()] + list(extra)
-    return load_library(dirs)
+    return cli_library(getattr(args, "definitions", None))
 
 
 def _get(lib: Library, instrument_id: str, version: str | None = None) -> Definition:
