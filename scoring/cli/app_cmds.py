@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 
@@ -111,8 +112,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     host = "localhost" if args.address in ("0.0.0.0", "::") else args.address
     print(f"psyscore app on http://{host}:{args.port}  —  patients' tablet: http://{host}:{args.port}/ ; "
           f"staff sign-in: http://{host}:{args.port}/login", file=sys.stderr)
-    try:
-        code = subprocess.call(streamlit_command(args.port, args.address), env=env)
-    except KeyboardInterrupt:
-        return EXIT_OK
-    return EXIT_OK if code in (0, -2, 130) else EXIT_ERROR
+    proc = subprocess.Popen(streamlit_command(args.port, args.address), env=env)
+
+    def forward(signum: int, _frame: object) -> None:  # stopping psyscore app stops the server it started
+        proc.send_signal(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    code = proc.wait()
+    return EXIT_OK if code in (0, -signal.SIGINT, -signal.SIGTERM, 130) else EXIT_ERROR
