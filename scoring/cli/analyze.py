@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scoring.cli import EXIT_OK, UsageError, cli_library
+from scoring.cli import EXIT_OK, UsageError, add_definitions_option, cli_library
 from scoring.library import Definition, Library
 
 if TYPE_CHECKING:
@@ -48,9 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, metavar="REPORT",
                    help="report file; its extension picks the format: .md (Markdown), .json, or .csv "
                         "(scale table; REPORT.items.csv and REPORT.warnings.csv are written beside it)")
-    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
-                   help="also load definitions from this folder, in addition to the bundled ones and "
-                        "PSYSCORE_INSTRUMENTS_PATH (repeatable); an id defined in both must have distinct versions")
+    add_definitions_option(p)
     p.add_argument("--instrument-version", metavar="X.Y.Z",
                    help="version of the instrument (default: the latest in the library)")
     p.add_argument("--missing", choices=("both", "pairwise", "listwise"), default="both",

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scoring.cli import EXIT_OK, UsageError, cli_library
+from scoring.cli import EXIT_OK, UsageError, add_definitions_option, cli_library
 from scoring.library import Library
 
 if TYPE_CHECKING:
@@ -99,8 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--age-bands", default=",".join(map(str, DEFAULT_AGE_EDGES)), metavar="EDGES",
                    help="lower edges of the age bands; the last opens the top band and must be 90 or lower "
                         f"(default {','.join(map(str, DEFAULT_AGE_EDGES))})")
-    p.add_argument("--definitions", action="append", type=Path, metavar="DIR",
-                   help="also load definitions from this folder (repeatable)")
+    add_definitions_option(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("export-key", help="create a study key file for pseudonymised exports",
