@@ -89,6 +89,7 @@ def activity(ks: state.KioskState) -> bool:
 def begin(session: KioskSession) -> None:
     ks = state.KioskState(ticket=session.ticket, layout=cfg.kiosk_layout)
     ks.started = any(a.answered for a in session.administrations) and not session.consent_needed
+    ks.support_shown = session.critical_answer_given  # after a reload the support message is shown again
     st.session_state[state.KIOSK] = ks
     st.session_state.pop(state.CODE_DIGITS, None)
     kiosk.touch(session.ticket, cfg.kiosk_idle)

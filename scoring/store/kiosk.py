@@ -37,6 +37,7 @@ from scoring.store.errors import (
 )
 from scoring.store.models import (
     Administration,
+    Alert,
     Assignment,
     Battery,
     BatteryInstrument,
@@ -63,6 +64,9 @@ class KioskSession:
     consent_version: int | None
     consent_needed: bool
     administrations: tuple[AdministrationInfo, ...]
+    #: a critical answer was given in this assignment: the tablet shows the support message again after a reload
+    #: (the patient never sees the alert itself)
+    critical_answer_given: bool = False
 
     @property
     def finished(self) -> bool:
@@ -178,11 +182,14 @@ class Kiosk:
         adms = list(s.scalars(select(Administration).where(Administration.assignment_id == a.id)
                               .order_by(Administration.position)))
         answered = current_answers(s, [x.id for x in adms])
+        critical = bool(adms) and s.scalar(
+            select(Alert.id).where(Alert.administration_id.in_([x.id for x in adms])).limit(1)) is not None
         return KioskSession(
             ticket=ticket, assignment_id=a.id, expires_at=a.ticket_expires_at or self._ctx.store.now(),
             instructions=battery.instructions, consent_text=consent_text, consent_version=battery.consent_version,
             consent_needed=consent_text is not None and not agreed,
             administrations=tuple(info(x, len(answered[x.id])) for x in adms),
+            critical_answer_given=critical,
         )
 
     # -- tickets --------------------------------------------------------------------------------------------

@@ -152,6 +152,25 @@ def test_reload_resumes_at_the_next_unanswered_item(seeded: Seeded) -> None:
     assert forged.title[0].value == "Welcome" and "session" not in forged.query_params
 
 
+def test_support_message_survives_a_reload_after_a_critical_answer(seeded: Seeded) -> None:
+    issued = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, instruments=["phq9"])
+    at = start(new_app(), issued.code)
+    for item_id, value in PHQ9_ANSWERS.items():
+        if item_id == "phq9_10":
+            break
+        answer(at, value)
+        if item_id == "phq9_9":
+            assert at.title[0].value == "Thank you for telling us"
+            break
+    reloaded = new_app()  # the tablet reloads on the support screen: the support message must not be lost
+    reloaded.query_params["session"] = at.query_params["session"]
+    reloaded.run()
+    answer(reloaded, PHQ9_ANSWERS["phq9_10"])
+    button(reloaded, "Continue ▶").click().run()
+    assert reloaded.title[0].value == "Thank you!"
+    assert "tell a member of staff" in page_text(reloaded)
+
+
 def test_idle_timeout_returns_to_the_code_screen_and_ends_the_ticket(seeded: Seeded,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PSYSCORE_KIOSK_IDLE_SECONDS", "1")
