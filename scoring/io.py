@@ -16,6 +16,17 @@ from scoring.errors import PsyscoreError
 
 MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".xlsx")
+#: first characters that make a spreadsheet run a cell as a formula (OWASP CSV Injection), fullwidth forms too
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def neutralise(text: str) -> str:
+    r"""Prefix an apostrophe to text a spreadsheet would run as a formula (OWASP CSV Injection).
+
+    >>> neutralise('=HYPERLINK("http://x")'), neutralise("-3 strongly"), neutralise("fine")
+    ('\'=HYPERLINK("http://x")', "'-3 strongly", 'fine')
+    """
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 class TableError(PsyscoreError):

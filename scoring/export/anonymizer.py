@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.errors import PsyscoreError
+from scoring.io import FORMULA_START
+from scoring.io import neutralise as neutralise  # re-exported: the export modules use it from here
 
 Profile = Literal["safe_harbor", "pseudonymised"]
 PROFILES: tuple[str, ...] = ("safe_harbor", "pseudonymised")
@@ -59,7 +61,6 @@ _SEX_SYNONYMS: dict[str, str] = {
 
 QUASI_IDENTIFIERS: tuple[str, ...] = ("age_band", "sex", "year")
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
 class ExportError(PsyscoreError):
@@ -338,21 +339,12 @@ def k_anonymize(qi: dict[str, np.ndarray], n: int, k: int, strategy: str = "valu
 # --- text safety ----------------------------------------------------------------------------------------
 
 
-def neutralise(text: str) -> str:
-    """Prefix an apostrophe to text a spreadsheet would run as a formula (OWASP CSV Injection).
-
-    >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("-3 strongly"), neutralise("fine")
-    ('\\'=HYPERLINK("http://x")', "'-3 strongly", 'fine')
-    """
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def neutralise_series(values: pd.Series) -> pd.Series:
     """:func:`neutralise` on every text cell of a column (vectorized; categoricals by category)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = pd.Series(values.cat.categories, dtype=object)
         is_text = cats.map(lambda c: isinstance(c, str)).to_numpy(dtype=bool)
-        risky = is_text & cats.where(is_text, "").astype(str).str.startswith(_FORMULA_START).to_numpy(dtype=bool)
+        risky = is_text & cats.where(is_text, "").astype(str).str.startswith(FORMULA_START).to_numpy(dtype=bool)
         if not risky.any():
             return values
         fixed = cats.copy()
@@ -363,7 +355,7 @@ def neutralise_series(values: pd.Series) -> pd.Series:
     obj = values.astype(object)
     is_text = obj.map(lambda v: isinstance(v, str)) if values.dtype == object else values.notna()
     text = obj.where(is_text, "").astype(str)
-    risky = text.str.startswith(_FORMULA_START).to_numpy(dtype=bool) & is_text.to_numpy(dtype=bool)
+    risky = text.str.startswith(FORMULA_START).to_numpy(dtype=bool) & is_text.to_numpy(dtype=bool)
     if not risky.any():
         return values
     out = obj.copy()

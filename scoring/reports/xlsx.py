@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.io import FORMULA_START, neutralise
 from scoring.reports.model import InstrumentSection, Report, png_size
 from scoring.reports.pdf import _HOW_TO_READ, _header_rows, parameter_rows
 from scoring.reports.text import CLASSIFICATION_LABELS, is_missing
 
 __all__ = ["FORMULA_START", "render_xlsx", "safe_text"]
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_FORBIDDEN = set('[]:*?/\\')
 _TABLE_COLUMNS = (
     ("date", "Date"), ("administration", "Administration"), ("score", "Score"), ("band", "Band"),
@@ -42,7 +42,7 @@ def safe_text(text: str) -> str:
     >>> safe_text('=HYPERLINK("http://x")'), safe_text("-3"), safe_text("Mild")
     ('\\'=HYPERLINK("http://x")', "'-3", 'Mild')
     """
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return neutralise(text)
 
 
 def _value(v: Any) -> Any:
