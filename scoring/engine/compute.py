@@ -241,17 +241,122 @@ def _boolean(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(np.where(known, values, False).astype(bool), ~known)
 
 
-def _evaluate_flag(flag, finals: dict[str, np.ndarray], raw: np.ndarray) -> pd.arrays.BooleanArray:
-    """Kleene three-valued logic: unknown inputs leave the flag unknown unless the known ones decide it."""
+def score_bounds(sp: ScalePlan, plan: Plan, applied: Applied, res: ScaleResult) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest score each respondent could have once every missing answer is given.
+
+    Equal to the score where the scale is scored; where it is not scorable only because applicable items are
+    unanswered, the bounds over every possible answer to those items (each missing item independently takes
+    any of its option codes). NaN where no answer could make the scale scorable, or where a conversion table
+    maps the raw score (bounds of a table lookup are not attempted). Vectorized: the loop runs over the
+    scale's items, never over respondents.
+    """
+    score = res.score
+    lower = score.copy()
+    upper = score.copy()
+    n_applicable = res.n_applicable
+    rows = ~res.valid & (n_applicable > res.n_answered) & (n_applicable > 0)
+    if sp.rule == "min_answered":
+        rows &= n_applicable >= (sp.min_answered or 1)
+    if sp.transform_keys is not None or not rows.any():
+        lower[rows] = np.nan
+        upper[rows] = np.nan
+        return lower, upper
+    keyed = applied.keyed[rows]
+    appl = None if applied.applicable is None else applied.applicable[rows]
+    m = keyed.shape[0]
+    counting = sp.method == "count" and sp.count_op is not None and sp.count_thresholds is not None
+    lo = np.zeros(m) if sp.method != "max" else np.full(m, -np.inf)
+    hi = lo.copy()
+    with np.errstate(invalid="ignore"):
+        for j, k in enumerate(sp.index):
+            col = keyed[:, k]
+            answered = ~np.isnan(col)
+            missing = ~answered
+            if appl is not None:
+                answered &= appl[:, k]
+                missing &= appl[:, k]
+            if counting:
+                thr = sp.count_thresholds[j]  # type: ignore[index]
+                codes = plan.allowed[k]
+                if plan.reverse[k]:
+                    codes = plan.lo[k] + plan.hi[k] - codes
+                met = compare(codes.astype(float), sp.count_op or ">=", thr)
+                can, must = bool(met.any()), bool(met.all())
+                hit = answered & _compare_per_item(col, sp.count_op or ">=", thr)
+                lo += hit | (missing & must)
+                hi += hit | (missing & can)
+                continue
+            w = sp.weights[j]
+            low_k, high_k = sorted((w * plan.lo[k], w * plan.hi[k]))
+            if sp.method == "max":
+                np.fmax(lo, np.where(answered, col * w, np.where(missing, low_k, -np.inf)), out=lo)
+                np.fmax(hi, np.where(answered, col * w, np.where(missing, high_k, -np.inf)), out=hi)
+            else:
+                lo += np.where(answered, col * w, np.where(missing, low_k, 0.0))
+                hi += np.where(answered, col * w, np.where(missing, high_k, 0.0))
+    if sp.method == "mean":
+        napp = n_applicable[rows]
+        lo, hi = lo / napp, hi / napp
+    if sp.multiplier != 1:
+        lo, hi = np.minimum(lo * sp.multiplier, hi * sp.multiplier), np.maximum(lo * sp.multiplier, hi * sp.multiplier)
+    lower[rows] = lo
+    upper[rows] = hi
+    return lower, upper
+
+
+def _decided(lower: np.ndarray, upper: np.ndarray, op: str, target: object) -> tuple[np.ndarray, np.ndarray]:
+    """(certainly true, certainly false) of ``value <op> target`` for every value in [lower, upper]."""
+    known = ~np.isnan(lower) & ~np.isnan(upper)
+    if op not in (">", ">=", "<", "<=", "==", "!=") or isinstance(target, (str, list)):
+        exact = known & (lower == upper)
+        hit = compare(lower, op, target)
+        return exact & hit, exact & ~hit
+    t = float(target)  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore"):
+        true, false = {
+            ">": (lower > t, upper <= t),
+            ">=": (lower >= t, upper < t),
+            "<": (upper < t, lower >= t),
+            "<=": (upper <= t, lower > t),
+            "==": ((lower == t) & (upper == t), (t < lower) | (t > upper)),
+            "!=": ((t < lower) | (t > upper), (lower == t) & (upper == t)),
+        }[op]
+    return known & true, known & false
+
+
+def _evaluate_flag(flag, bounds: dict[str, tuple[np.ndarray, np.ndarray]], plan: Plan,
+                   applied: Applied) -> pd.arrays.BooleanArray:
+    """Kleene three-valued logic over conditions that are each decided whatever the missing answers are.
+
+    A condition on a scale uses :func:`score_bounds`: a PCL-5 cluster count of at least 4 with one item
+    unanswered meets ``>= 1`` for every possible answer, so the condition is true, not unknown. A condition
+    on an unanswered item that applies is decided only when every option code of the item decides it. The
+    flag is unknown only when some answer to the missing items could change it (per condition; exact when
+    the conditions share no item, as the PCL-5 clusters).
+    """
+    raw = applied.effective
     n = raw.shape[0]
     trues = np.zeros(n, dtype=int)
     falses = np.zeros(n, dtype=int)
     for kind, target, op, value in flag.conditions:
-        vals = finals[target] if kind == "scale" else raw[:, target]
-        known = ~np.isnan(vals)
-        hit = compare(vals, op, value) & known
-        trues += hit
-        falses += known & ~hit
+        if kind == "scale":
+            lower, upper = bounds[target]
+        else:
+            vals = raw[:, target]
+            open_ = np.isnan(vals) & applied.applicable_mask()[:, target]
+            lower = np.where(open_, plan.lo[target], vals)
+            upper = np.where(open_, plan.hi[target], vals)
+            if op in ("==", "!=", "in", "not_in"):  # codes between lo and hi may not exist: check the codes
+                codes = plan.allowed[target].astype(float)
+                met = compare(codes, op, value)
+                all_met, none_met = bool(met.all()), not bool(met.any())
+                true, false = _decided(vals, vals, op, value)
+                trues += true | (open_ & all_met)
+                falses += false | (open_ & none_met)
+                continue
+        true, false = _decided(lower, upper, op, value)
+        trues += true
+        falses += false
     total = len(flag.conditions)
     if flag.mode == "all":
         known = (falses > 0) | (trues == total)
@@ -292,11 +397,11 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
     n = matrix.shape[0]
     applied = apply_structure(plan, matrix, respondent)
     cols: dict[str, object] = {}
-    finals: dict[str, np.ndarray] = {}
+    results: dict[str, ScaleResult] = {}
     sex = None
     for sp in plan.scales:
         res = score_scale(sp, applied)
-        finals[sp.id] = res.score
+        results[sp.id] = res
         bands = band_codes(sp, res.score)
         has_band = bands >= 0
         cols[sp.id] = res.score.astype(float)
@@ -318,8 +423,10 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
                 value = np.where(rows, compare(res.score, op, target), value)
                 known |= rows
             cols[cut.column] = _boolean(value, known & scored)
+    flag_scales = {t for f in plan.flags for kind, t, _, _ in f.conditions if kind == "scale"}
+    bounds = {sp.id: score_bounds(sp, plan, applied, results[sp.id]) for sp in plan.scales if sp.id in flag_scales}
     for flag in plan.flags:
-        cols[flag.id] = _evaluate_flag(flag, finals, applied.effective)
+        cols[flag.id] = _evaluate_flag(flag, bounds, plan, applied)
     critical = np.zeros(n, dtype=bool)
     bits = np.zeros(n, dtype=np.int32)
     for k, cp in enumerate(plan.critical):
