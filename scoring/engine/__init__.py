@@ -124,8 +124,9 @@ def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFr
         rows, cols = np.nonzero(mask)
         for k in np.unique(cols):
             sel = rows[cols == k]
-            frames.append(_failure_frame(list(index[sel]), plan.item_ids[k], list(applied.raw[sel, k]), code,
-                                         message, sel))
+            # plain Python numbers, so the table shows 2 (not np.float64(2.0)) for an answer of 2
+            given = [int(v) if float(v).is_integer() else float(v) for v in applied.raw[sel, k]]
+            frames.append(_failure_frame(list(index[sel]), plan.item_ids[k], given, code, message, sel))
     if not frames:
         return checked.failures
     merged, _ = sort_failures([checked.failures.assign(_pos=checked.positions), *frames], plan.item_ids)

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 import pandas as pd
 
 from scoring.errors import PsyscoreError
-from scoring.reports.text import fmt_num, is_missing
+from scoring.reports.text import is_missing
 
 if TYPE_CHECKING:
     from scoring.library import Definition
@@ -71,28 +71,11 @@ class Receipt:
     def lines(self) -> list[tuple[int, str]]:
         """The receipt as (indent level, text) lines, in the order of ``str(scoring.explain(...))``.
 
-        Built from :meth:`Explanation.to_dict`; a band that is missing is left out (never printed as "nan").
+        :meth:`Explanation.lines` with the mismatch warnings after their scale, then the note.
         """
         if self.explanation is None:
             return [(0, f"No receipt: {self.note}.")]
-        data = self.explanation.to_dict()
-        out = [(0, f"{data['instrument_id']} {data['version']} (hash {data['hash'][:12]}, engine "
-                   f"{data['engine_version']})")]
-        if data["failures"]:
-            out.append((0, "Input problems (counted as unanswered):"))
-            out.extend((1, f"- {f}") for f in data["failures"])
-        for s in data["scales"]:
-            shown = "not scorable" if s["score"] is None else fmt_num(s["score"], 4)
-            band = "" if is_missing(s["band"]) else f" — {s['band']}"
-            out.append((0, f"Scale {s['id']} ({s['name']}): {shown}{band}"))
-            out.extend((1, line) for line in s["derivation"])
-            if s["id"] in self.mismatch:
-                out.append((1, f"WARNING: {self.mismatch[s['id']]}"))
-        if data["flags"]:
-            out.append((0, "Decision rules:"))
-            out.extend((1, f"- {f}") for f in data["flags"])
-        out.append((0, "Critical items: none" if not data["critical"] else "Critical items:"))
-        out.extend((1, f"! {c}") for c in data["critical"])
+        out = self.explanation.lines(self.mismatch)
         if self.note:
             out.append((0, f"Note: {self.note}"))
         return out

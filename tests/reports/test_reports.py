@@ -180,7 +180,7 @@ def test_pdf_receipts(pdf_text: str) -> None:
     assert "missing-data rule: prorate when at most 2 missing (source: NHS Data Dictionary" in receipts
     assert "cut-off probable_depression (>= 10): met" in receipts
     assert "! phq9_9 = 1 (> 0)" in receipts
-    assert ("Scale percentage (Well-being percentage score): 64 sum of 5 answered item(s): who5_1=3 + who5_2=3"
+    assert ("Scale percentage (Well-being percentage score): 64 sum of 5 item(s): who5_1=3 + who5_2=3"
             in receipts)
     assert "multiplied by 4" in receipts
     assert "score): 64 —" not in receipts and " nan" not in receipts  # a band that does not exist is left out
