@@ -93,8 +93,9 @@ Criterion = Literal["published", "jacobson_truax", "none"]
 CutoffKind = Literal["declared", "c", "a", "b", "none"]
 _TOL = 1e-9  # published thresholds in points: 2.87 must count as ≥ 2.87 despite float arithmetic
 
-REASON_NO_CRITERION = "no reliability/SD declared and no published reliable-change threshold"
-REASON_NO_RCI = "RCI not computed: no reliability/SD declared; classified by the published threshold"
+#: The reasons when neither reliability nor SD is declared (see :attr:`ChangeParameters.reason` for the others).
+REASON_NO_CRITERION = "no published reliable-change threshold, and no reliability or SD declared for the RCI"
+REASON_NO_RCI = "RCI not computed: no reliability or SD declared; classified by the published threshold"
 REASON_NEUTRAL = "the scale has no healthy direction (higher_is: neutral); only the change is reported"
 REASON_NO_PRE = "no earlier score to compare with"
 REASON_NO_POST = "no score at this administration"
@@ -276,12 +277,21 @@ class ChangeParameters:
     def reason(self) -> str:
         """Why change cannot be classified, or why the RCI is missing ('' when nothing is missing)."""
         if self.criterion == "none":
-            return REASON_NO_CRITERION
+            return f"no published reliable-change threshold, and {self._rci_missing()} for the RCI"
         if self.higher_is == "neutral":
             return REASON_NEUTRAL
         if math.isnan(self.se_diff):
-            return REASON_NO_RCI
+            return f"RCI not computed: {self._rci_missing()}; classified by the published threshold"
         return ""
+
+    def _rci_missing(self) -> str:
+        """Exactly what the Jacobson–Truax RCI lacks: the reliability, the SD or both."""
+        has_r, has_sd = not math.isnan(self.reliability), not math.isnan(self.sd)
+        if has_r and not has_sd:
+            return f"no SD declared (reliability {self.reliability:g} is)"
+        if has_sd and not has_r:
+            return f"no reliability declared (SD {self.sd:g} is)"
+        return "no reliability or SD declared"
 
     def as_dict(self) -> dict[str, object]:
         """The values of :data:`PARAMETER_COLUMNS`."""

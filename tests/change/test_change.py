@@ -96,7 +96,9 @@ def test_phq9_nhs_talking_therapies_rules() -> None:
     assert out["mcid_met"].tolist() == [True, True, True, True, True, False]  # MCID 5 points (Löwe 2004)
     assert (out["criterion"] == "published").all() and (out["threshold"] == 6).all()
     assert out["rci"].isna().all()  # no SD declared: the RCI is not guessed
-    assert out["reason"].str.contains("RCI not computed").all()
+    # reliability 0.84 is declared: the reason names the SD as what is missing (issue 10 item 10)
+    assert (out["reason"] == "RCI not computed: no SD declared (reliability 0.84 is); classified by the "
+                             "published threshold").all()
 
 
 def test_who5_is_direction_aware() -> None:
@@ -113,7 +115,24 @@ def test_no_parameters_gives_nan_with_reason() -> None:
     out = compare([6, 5], [0, 5], p)
     assert p.criterion == "none"
     assert out["rci"].isna().all() and out["reliable"].isna().all() and out["classification"].isna().all()
-    assert (out["reason"] == "no reliability/SD declared and no published reliable-change threshold").all()
+    assert (out["reason"] == "no published reliable-change threshold, and no reliability or SD declared for the "
+                             "RCI").all()
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"reliability": 0.84}, "no published reliable-change threshold, and no SD declared (reliability 0.84 is) for "
+                            "the RCI"),
+    ({"sd": 5.0}, "no published reliable-change threshold, and no reliability declared (SD 5 is) for the RCI"),
+    ({"reliability": 0.84, "reliable_change": 6}, "RCI not computed: no SD declared (reliability 0.84 is); "
+                                                  "classified by the published threshold"),
+    ({"sd": 5.0, "reliable_change": 6}, "RCI not computed: no reliability declared (SD 5 is); classified by the "
+                                        "published threshold"),
+    ({"reliable_change": 6}, "RCI not computed: no reliability or SD declared; classified by the published "
+                             "threshold"),
+    ({"reliability": 0.84, "sd": 5.0}, ""),
+])
+def test_reason_names_exactly_what_is_missing(kwargs: dict, reason: str) -> None:
+    assert ChangeParameters.from_values(higher_is="worse", **kwargs).reason == reason
 
 
 def test_neutral_scale_reports_change_but_no_classification() -> None:

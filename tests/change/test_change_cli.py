@@ -89,3 +89,13 @@ def test_chart_kinds(long_csv: Path, tmp_path: Path) -> None:
 def test_chart_usage_errors(long_csv: Path, tmp_path: Path, args: list[str]) -> None:
     args = [a.replace("OUT", str(tmp_path / "c")).replace("E.csv", str(tmp_path / "e.csv")) for a in args]
     assert main(["chart", str(long_csv), *args]) == 2
+
+
+def test_change_rows_name_what_the_rci_lacks(long_csv: Path, tmp_path: Path) -> None:
+    """Issue 10 item 10: PHQ-9 rows said "no reliability/SD declared" although reliability 0.84 is declared."""
+    out = tmp_path / "hist.csv"
+    assert main(["change", str(long_csv), "-o", str(out)]) == 0
+    h = pd.read_csv(out)
+    reasons = set(h["baseline_reason"].dropna()) | set(h["previous_reason"].dropna())
+    assert "RCI not computed: no SD declared (reliability 0.84 is); classified by the published threshold" in reasons
+    assert not any("reliability/SD" in r for r in reasons)

@@ -100,7 +100,8 @@ def test_scores_given_instead_of_items_and_several_instruments() -> None:
     assert who5["previous_classification"].tolist()[1] == "recovered"  # 32 → 60: +28 ≥ 10 and crosses 50 upward
     raw = h[(h["instrument"] == "who5") & (h["scale"] == "raw")]
     assert raw["band"].tolist() == ["Poor well-being", "Not below the poor well-being cut-off"]
-    assert raw["previous_reason"].iloc[1] == "no reliability/SD declared and no published reliable-change threshold"
+    assert raw["previous_reason"].iloc[1] == ("no published reliable-change threshold, and no reliability or SD "
+                                              "declared for the RCI")
 
 
 def test_tidy_scale_and_score_columns() -> None:
