@@ -300,7 +300,11 @@ def _section(rows: pd.DataFrame, library: Library, adm: Any, given_norms: list[A
     definitions = {v: library.get_version(inst_id, v) for v in versions}
     latest = definitions[versions[-1]]
     receipts = _receipts(rows, definitions, adm, given_norms, warnings)
-    by_row = {r.source_row: r for r in receipts}
+    # every history row of an administration points to its one receipt: a history built from stored scores has
+    # one source row per scale (WHO-5 raw and percentage), a history of item answers one per administration
+    by_adm = {r.administration: r for r in receipts}
+    by_row = {sr: by_adm[int(a)] for sr, a in zip(rows["source_row"], rows["administration"], strict=True)
+              if int(a) in by_adm}
     scales = []
     for sc in latest.definition.scales:
         srows = rows[rows["scale"] == sc.id].sort_values(["date", "administration"], kind="stable")
@@ -350,16 +354,35 @@ def _scale_section(d: Definition, sc: Any, rows: pd.DataFrame, receipts: Mapping
 
 def _receipts(rows: pd.DataFrame, definitions: Mapping[str, Definition], adm: Any, given_norms: list[Any],
               warnings: list[str]) -> list[Receipt]:
-    """One receipt per administration (source row), in date order."""
-    first = rows.sort_values(["date", "administration"], kind="stable").drop_duplicates("source_row")
+    """One receipt per administration, in date order.
+
+    An administration may have several history rows with different source rows (one per scale when the
+    history was built from stored scores); the answers are looked up under each of them, and the receipt is
+    compared with every scale the history has for that administration.
+    """
+    ordered = rows.sort_values(["date", "administration", "scale"], kind="stable")
     tables = {v: _tables_for(d, rows[rows["instrument_version"] == v], given_norms, warnings)
               for v, d in definitions.items()}
-    answers_of = {r: _answers_for(adm, r) for r in first["source_row"]}
+    chosen = []
+    answers_of: dict[Hashable, dict[str, Any] | None] = {}
+    for _, group in ordered.groupby("administration", sort=False):
+        pick = group.iloc[0]
+        for _, candidate in group.drop_duplicates("source_row").iterrows():
+            found = _answers_for(adm, candidate["source_row"])
+            if found is not None:
+                pick = candidate
+                answers_of[candidate["source_row"]] = found
+                break
+        else:
+            answers_of[pick["source_row"]] = None
+        chosen.append(pick)
+    first = pd.DataFrame(chosen)
     structured = _structured(first, definitions, answers_of)
     out = []
     for _, r in first.iterrows():
         d = definitions[str(r["instrument_version"])]
-        scores = rows[rows["source_row"] == r["source_row"]].set_index("scale")["score"]
+        same_adm = rows[rows["administration"] == r["administration"]]
+        scores = same_adm.drop_duplicates("scale").set_index("scale")["score"]
         values = answers_of[r["source_row"]]
         base = {"instrument_id": d.id, "version": d.version, "hash": d.hash,
                 "administration": int(r["administration"]), "date": pd.Timestamp(r["date"]),
@@ -375,9 +398,11 @@ def _receipts(rows: pd.DataFrame, definitions: Mapping[str, Definition], adm: An
         explanation, note = _explain(d, answers, respondent, tables[d.version])
         scale_info, mismatch = {}, {}
         for s in explanation.to_dict()["scales"]:
-            given = scores.get(s["id"])
             mine = s["score"]
             scale_info[s["id"]] = structured.get((r["source_row"], s["id"]), {})
+            if s["id"] not in scores.index:
+                continue  # the history does not report this scale: nothing to disagree with
+            given = scores[s["id"]]
             same = (is_missing(given) and mine is None) or (
                 mine is not None and not is_missing(given) and abs(float(given) - float(mine)) < 1e-9)
             if not same:
