@@ -19,10 +19,15 @@ Design choices, for a clinician at a glance:
 * The **clinical cut-off** that classifies recovery (:mod:`scoring.change`) is a dashed rule with its value;
   **events** (``date``, ``label``) are labelled vertical rules.
 * Axis titles say which direction is worse; nothing relies on colour alone (labels, shapes, tooltips).
+* **Nothing is clipped or drawn over**: titles and axis titles longer than the plot wrap into lines
+  (:func:`wrap_text`), legend labels are not shortened, a reliable-change marker or the baseline label that
+  would leave the plot goes to the other side of its point, and an event label that does not fit right of
+  its rule is drawn left of it (shortened only when neither side fits; the tooltip keeps the full text).
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +186,39 @@ def _y_title(sc: Scale) -> str:
     return f"{sc.name} ({_DIRECTION.get(sc.higher_is, sc.higher_is)})"
 
 
+#: Average glyph width of the charts' sans-serif font in em, on the generous side (bold capitals are wider
+#: than the average letter), so that text measured with it fits where it is drawn.
+GLYPH_EM = 0.55
+#: Font sizes (px) of the chart title, axis titles, marks' text and legend labels (Vega-Lite defaults, and
+#: the sizes set on the text marks here).
+TITLE_PX, AXIS_TITLE_PX, TEXT_PX, LEGEND_LABEL_PX = 13, 11, 10, 10
+#: Widest legend label in px before Vega-Lite shortens it with "…" (its default of 160 cut band labels such as
+#: "Not below the poor well-being cut-off").
+LEGEND_LABEL_LIMIT = 320
+
+
+def text_px(text: str, size: float) -> float:
+    """Estimated width in px of ``text`` at ``size`` px (see :data:`GLYPH_EM`)."""
+    return len(text) * size * GLYPH_EM
+
+
+def wrap_text(text: str, px: float, size: float) -> str | list[str]:
+    """``text`` as it fits in ``px``: unchanged when it fits, else lines (Vega-Lite draws a list as lines).
+
+    Nothing is cut: long titles wrap instead of running past the plot or over the axis labels.
+    """
+    per_line = max(8, int(px // (size * GLYPH_EM)))
+    if len(text) <= per_line:
+        return text
+    return textwrap.wrap(text, width=per_line, break_long_words=True, break_on_hyphens=False)
+
+
+def _shorten(text: str, px: float, size: float) -> str:
+    """``text`` cut with "…" to fit ``px`` (the full text stays in the tooltip)."""
+    fits = max(1, int(px // (size * GLYPH_EM)))
+    return text if len(text) <= fits else text[:max(1, fits - 1)].rstrip() + "…"
+
+
 def _abbrev(definition: Definition) -> str:
     return definition.definition.abbreviation or definition.id
 
@@ -238,13 +276,15 @@ def trend_chart(
     rows = _select(history, definition, sc, patient)
     lo, hi = (float(v) for v in sc.range)
     y_scale = alt.Scale(domain=[lo, hi], nice=False, zero=False)
-    y_axis = alt.Axis(title=_y_title(sc))
+    # a y title longer than the plot is tall would run over the x axis labels: wrap it into lines
+    y_axis = alt.Axis(title=wrap_text(_y_title(sc), height, AXIS_TITLE_PX))
     pid = patient if patient is not None else (rows["patient"].iloc[0] if len(rows) else "")
     if title is None:
         title = f"{_abbrev(definition)} — {sc.name}" + (f" — patient {pid}" if pid != "" else "")
     bands = band_table(definition, sc.id)
     color = alt.Color("band:N", scale=alt.Scale(domain=list(bands["label"]), range=list(bands["color"])),
-                      legend=alt.Legend(title="Severity band", orient="right")) if len(bands) else alt.value("#888888")
+                      legend=alt.Legend(title="Severity band", orient="right", labelLimit=LEGEND_LABEL_LIMIT)
+                      ) if len(bands) else alt.value("#888888")
 
     layers: list[alt.Chart] = []
     if len(bands):
@@ -294,14 +334,21 @@ def trend_chart(
         x=x, y=alt.Y("score:Q", scale=y_scale), color=color, tooltip=tooltip))
 
     marks = _change_markers(valid, sc.higher_is)
+    # px between a score and the bottom / top of the plot: a marker or label that would fall outside the plot
+    # (onto the date labels or the title) goes to the other side of its point
+    room_below = (marks["score"].astype(float) - lo) / (hi - lo) * height
+    room_above = (hi - marks["score"].astype(float)) / (hi - lo) * height
+    px = np.where(marks["moved"] == "up", np.where(room_above < 24, 16, -16), np.where(room_below < 24, -16, 16))
+    marks = marks.assign(marker_y=marks["score"].astype(float) - px * (hi - lo) / height)
     kinds = [k for k in CHANGE_MARKERS if (k == "Reliable change vs previous") == (sc.higher_is == "neutral")]
     marker_color = alt.Color("marker:N", scale=alt.Scale(domain=kinds, range=[CHANGE_MARKERS[k] for k in kinds]),
-                             legend=alt.Legend(title="Reliable change", orient="right", symbolType="triangle"))
-    for direction, shape, offset in (("up", "triangle-up", -16), ("down", "triangle-down", 16)):
+                             legend=alt.Legend(title="Reliable change", orient="right", symbolType="triangle",
+                                               labelLimit=LEGEND_LABEL_LIMIT))
+    for direction, shape in (("up", "triangle-up"), ("down", "triangle-down")):
         sel = marks[marks["moved"] == direction]
         layers.append(alt.Chart(_data(sel), description=f"reliable change {direction}").mark_point(
-            shape=shape, filled=True, size=110, yOffset=offset, opacity=1).encode(
-            x=alt.X("date:T", scale=alt.Scale(padding=24)), y=alt.Y("score:Q", scale=y_scale), fill=marker_color,
+            shape=shape, filled=True, size=110, opacity=1).encode(
+            x=alt.X("date:T", scale=alt.Scale(padding=24)), y=alt.Y("marker_y:Q", scale=y_scale), fill=marker_color,
             tooltip=[alt.Tooltip("marker:N", title="Change"),
                      alt.Tooltip("difference:Q", title="Points", format="+.1f"),
                      alt.Tooltip("threshold:Q", title="Threshold", format=".2f"),
@@ -312,13 +359,18 @@ def trend_chart(
                          + last["baseline_difference"].map(lambda v: f"{v:+g}") + ")")
     else:
         last = last.iloc[0:0].assign(label=pd.Series(dtype=object))
+    # above the last point (clear of its marker), or below it when the point is near the top of the plot
+    near_top = (hi - last["score"].astype(float)) / (hi - lo) * height < 40
+    last = last.assign(label_y=last["score"].astype(float) + np.where(near_top, -30, 30) * (hi - lo) / height)
     layers.append(alt.Chart(_data(last), description="baseline label").mark_text(
-        align="right", baseline="bottom", dx=-8, dy=-24, fontSize=11, fontWeight="bold", color="#222222").encode(
-        x=alt.X("date:T", scale=alt.Scale(padding=24)), y=alt.Y("score:Q", scale=y_scale), text="label:N"))
+        align="right", baseline="middle", dx=-8, fontSize=11, fontWeight="bold", color="#222222").encode(
+        x=alt.X("date:T", scale=alt.Scale(padding=24)), y=alt.Y("label_y:Q", scale=y_scale), text="label:N"))
 
     if events is not None:
-        layers.extend(_event_layers(events, pid if patient is not None or pid != "" else None))
-    return alt.layer(*layers).properties(title=title, width=width, height=height).resolve_scale(color="shared")
+        layers.extend(_event_layers(events, pid if patient is not None or pid != "" else None, width=width,
+                                    score_dates=pts["date"]))
+    return alt.layer(*layers).properties(title=wrap_text(title, width, TITLE_PX), width=width,
+                                         height=height).resolve_scale(color="shared")
 
 
 def _class_label(col: pd.Series | None) -> pd.Series | None:
@@ -344,7 +396,8 @@ def _change_markers(valid: pd.DataFrame, higher_is: str) -> pd.DataFrame:
                          "threshold": rel["threshold"].astype(float), "criterion": rel["criterion"].astype(object)})
 
 
-def _event_layers(events: pd.DataFrame, patient: object) -> list[alt.Chart]:
+def _event_layers(events: pd.DataFrame, patient: object, *, width: int = 640,
+                  score_dates: pd.Series | None = None) -> list[alt.Chart]:
     missing = [c for c in ("date", "label") if c not in events.columns]
     if missing:
         raise ValueError(f"the events table needs columns date and label (missing: {', '.join(missing)})")
@@ -362,10 +415,29 @@ def _event_layers(events: pd.DataFrame, patient: object) -> list[alt.Chart]:
         color=EVENT_COLOR, strokeWidth=1.5, strokeDash=[2, 2]).encode(
         x=alt.X("date:T"), tooltip=[alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
                                     alt.Tooltip("label:N", title="Event")])
-    text = alt.Chart(_data(frame), description="event labels").mark_text(
-        align="left", baseline="top", dx=3, fontSize=10, color=EVENT_COLOR).encode(
-        x=alt.X("date:T"), y=alt.Y("label_y:Q", scale=None), text="label:N")
-    return [rule, text]
+    # where the rule lies in the plot (the time axis spans the scores' and the events' dates, 24 px padding):
+    # a label that does not fit right of its rule is drawn left of it, and shortened only if neither side fits
+    others = pd.Series([] if score_dates is None else list(score_dates), dtype=object)
+    every = pd.to_datetime(pd.concat([frame["date"], others]))
+    first, span = every.min(), (every.max() - every.min()).total_seconds()
+    frac = ((pd.to_datetime(frame["date"]) - first).dt.total_seconds() / span).to_numpy() if span else (
+        np.full(len(frame), 0.5))
+    x_px = 24 + frac * (width - 48)
+    right_room, left_room = width - x_px - 6, x_px - 6
+    need = frame["label"].map(lambda t: text_px(t, TEXT_PX)).to_numpy(dtype=float)
+    left_of_rule = (need > right_room) & (left_room > right_room)
+    room = np.where(left_of_rule, left_room, right_room)
+    frame["full_label"] = frame["label"]
+    frame["label"] = [_shorten(t, r, TEXT_PX) for t, r in zip(frame["full_label"], room, strict=True)]
+    tip = [alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("full_label:N", title="Event")]
+    out = [rule]
+    for description, align, dx, sel in (("event labels", "left", 3, ~left_of_rule),
+                                        ("event labels left of their rule", "right", -3, left_of_rule)):
+        if description == "event labels" or sel.any():
+            out.append(alt.Chart(_data(frame[sel]), description=description).mark_text(
+                align=align, baseline="top", dx=dx, fontSize=TEXT_PX, color=EVENT_COLOR).encode(
+                x=alt.X("date:T"), y=alt.Y("label_y:Q", scale=None), text="label:N", tooltip=tip))
+    return out
 
 
 # -- item heatmap -----------------------------------------------------------------------------------------
@@ -526,8 +598,9 @@ def jacobson_plot(
         "rci": latest["baseline_rci"].astype(float),
         "classification": cls.map(CLASSIFICATION_LABELS),
     })
-    x = alt.X("baseline:Q", scale=axis_scale, title=f"Baseline {sc.name} ({_DIRECTION[sc.higher_is]})")
-    y = alt.Y("latest:Q", scale=axis_scale, title=f"Latest {sc.name}")
+    x = alt.X("baseline:Q", scale=axis_scale,
+              title=wrap_text(f"Baseline {sc.name} ({_DIRECTION[sc.higher_is]})", size, AXIS_TITLE_PX))
+    y = alt.Y("latest:Q", scale=axis_scale, title=wrap_text(f"Latest {sc.name}", size, AXIS_TITLE_PX))
     layers: list[alt.Chart] = []
     thr = params.threshold
     if thr == thr:
@@ -535,7 +608,8 @@ def jacobson_plot(
         band = pd.DataFrame({"baseline": grid, "low": grid - thr, "high": grid + thr})
         layers.append(alt.Chart(_data(band), description="reliable change band").mark_area(
             color="#bbbbbb", opacity=0.35, clip=True).encode(
-            x=x, y=alt.Y("low:Q", scale=axis_scale, title=f"Latest {sc.name}"), y2="high:Q",
+            x=x, y=alt.Y("low:Q", scale=axis_scale, title=wrap_text(f"Latest {sc.name}", size, AXIS_TITLE_PX)),
+            y2="high:Q",
             tooltip=alt.value(f"No reliable change: |change| below {thr:g} points ({params.criterion})")))
     ident = pd.DataFrame({"baseline": [lo, hi], "latest": [lo, hi]})
     layers.append(alt.Chart(_data(ident), description="identity").mark_line(color="#555555", strokeWidth=1).encode(
@@ -566,7 +640,8 @@ def jacobson_plot(
     layers.append(alt.Chart(_data(pts), description="patients").mark_point(filled=True, size=70, opacity=0.9).encode(
         x=x, y=y,
         color=alt.Color("classification:N", scale=alt.Scale(domain=classes, range=[
-            CLASSIFICATION_COLORS[c] for c in keys]), legend=alt.Legend(title="Baseline → latest")),
+            CLASSIFICATION_COLORS[c] for c in keys]), legend=alt.Legend(title="Baseline → latest",
+                                                                         labelLimit=LEGEND_LABEL_LIMIT)),
         shape=alt.Shape("classification:N", scale=alt.Scale(domain=classes, range=[
             CLASSIFICATION_SHAPES[c] for c in keys])),
         tooltip=[alt.Tooltip("patient:N", title="Patient"), alt.Tooltip("baseline:Q", title="Baseline"),
@@ -574,7 +649,7 @@ def jacobson_plot(
                  alt.Tooltip("rci:Q", title="RCI", format="+.2f"),
                  alt.Tooltip("classification:N", title="Classification")]))
     title = title or f"{_abbrev(definition)} — {sc.name}: baseline vs latest (n = {len(pts)})"
-    return alt.layer(*layers).properties(title=title, width=size, height=size)
+    return alt.layer(*layers).properties(title=wrap_text(title, size, TITLE_PX), width=size, height=size)
 
 
 # -- output -----------------------------------------------------------------------------------------------
