@@ -3,10 +3,18 @@
 The first validation pass (shape) lives here: YAML is composed into nodes (keeping line marks), checked
 for duplicate keys, constructed with PyYAML's safe constructor and handed to the pydantic models. Errors
 of every kind become :class:`~scoring.errors.Issue` objects located at ``file:line path``.
+
+Hostile files end with an issue, in bounded memory and time, before anything is composed: only regular
+files of at most :data:`MAX_YAML_BYTES` are read (``/dev/zero``, pipes and folders are refused); anchors,
+aliases and merge keys are refused (``E104``: an alias makes a small file expand into gigabytes, the
+"billion laughs"); nesting deeper than :data:`MAX_YAML_DEPTH` is refused (``E105``). The check reads the
+event stream once, without building a tree.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +27,16 @@ from scoring.errors import Issue, did_you_mean
 
 PathKey = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
+
+#: largest definition or norm-metadata file read (the largest bundled definition is under 20 kB)
+MAX_YAML_BYTES = 1_048_576
+#: deepest nesting of mappings and lists accepted (bundled definitions nest fewer than 10 levels)
+MAX_YAML_DEPTH = 50
+#: at most this many anchor/alias names are listed one by one (then a count)
+_MAX_ALIAS_ISSUES = 3
+_ALIAS_HINT = ("write the repeated part out in full: definitions and norm metadata may not use YAML anchors "
+               "(&name), aliases (*name) or merge keys (<<: *name), because an alias can make a small file "
+               "expand into gigabytes")
 
 
 @dataclass
@@ -82,11 +100,62 @@ def _walk(node: yaml.Node, path: PathKey, doc: SourceDoc, issues: list[Issue]) -
             _walk(child_node, (*path, i), doc, issues)
 
 
+def _too_large(size: str, file: str) -> Issue:
+    return Issue("E105", f"the file is {size} bytes; a definition or norm-metadata file may be at most "
+                 f"{MAX_YAML_BYTES:,} bytes", file, None, "",
+                 "check that this is the right file; a definition is a short YAML text (the bundled ones are "
+                 "under 20 kB)")
+
+
+def _structure_issues(text: str, file: str) -> list[Issue]:
+    """Anchors, aliases and too-deep nesting, found from the event stream (nothing is composed or expanded)."""
+    issues: list[Issue] = []
+    seen: set[tuple[str, str]] = set()
+    uses = 0
+    depth = 0
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + 1
+            if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+                kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+                uses += 1
+                if (kind, event.anchor) not in seen and len(seen) < _MAX_ALIAS_ISSUES:
+                    seen.add((kind, event.anchor))  # each name once, at its first use
+                    issues.append(Issue("E104", f"YAML {kind}{event.anchor} is not allowed", file, line, "",
+                                        _ALIAS_HINT))
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    issues.append(Issue("E105", f"mappings and lists are nested more than {MAX_YAML_DEPTH} levels "
+                                        "deep", file, line, "",
+                                        "check the indentation; a definition nests fewer than 10 levels"))
+                    break
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+    if uses > len(seen):
+        issues.append(Issue("E104", f"{uses} YAML anchors and aliases in all ({len(seen)} listed above)",
+                            file, None, "", "remove every one of them"))
+    return issues
+
+
 def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, list[Issue]]:
-    """Parse YAML text safely. Returns the document (None if unreadable) and the issues found."""
+    """Parse YAML text safely. Returns the document (None if unreadable) and the issues found.
+
+    Texts longer than :data:`MAX_YAML_BYTES`, anchors and aliases, and nesting deeper than
+    :data:`MAX_YAML_DEPTH` are refused before the document is built (``E104``, ``E105``).
+    """
     issues: list[Issue] = []
     doc = SourceDoc(file=file, data=None)
+    if len(text) > MAX_YAML_BYTES or len(text.encode("utf-8", errors="replace")) > MAX_YAML_BYTES:
+        return None, [_too_large(f"more than {MAX_YAML_BYTES:,}", file)]
     try:
+        structure = _structure_issues(text, file)
+        if structure:
+            return None, structure
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -117,11 +186,28 @@ def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, list[Issue]]:
 
 
 def read_yaml_file(path: Path) -> tuple[SourceDoc | None, list[Issue]]:
+    """Read and parse one YAML file: a regular file of at most :data:`MAX_YAML_BYTES`, UTF-8."""
+    file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Issue("E100", f"cannot read file: {exc}", str(path), None, "", None)]
-    return parse_yaml(text, str(path))
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a device, pipe or socket"
+            return None, [Issue("E100", f"cannot read file: it is {kind}, not a regular file", file, None, "",
+                                "give the path of a .yaml file")]
+        if info.st_size > MAX_YAML_BYTES:
+            return None, [_too_large(f"{info.st_size:,}", file)]
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)  # the size may change or lie (/proc): never read more
+        if len(raw) > MAX_YAML_BYTES:
+            return None, [_too_large(f"more than {MAX_YAML_BYTES:,}", file)]
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Issue("E100", f"cannot read file: not UTF-8 text (byte {exc.start})", file, None, "",
+                            "save the file as UTF-8")]
+    except OSError as exc:
+        return None, [Issue("E100", f"cannot read file: {exc.strerror or type(exc).__name__}", file, None, "",
+                            None)]
+    return parse_yaml(text.removeprefix("\ufeff"), file)
 
 
 def _hint_for(err: Mapping[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, str, str | None]:
