@@ -88,6 +88,8 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    email: Mapped[str | None] = mapped_column(String(254))  # where alert notices go (no patient data in them)
+    webhook_url: Mapped[str | None] = mapped_column(String(500))  # a personal Teams/Slack/EHR bridge
 
 
 class Patient(Base):
@@ -369,3 +371,59 @@ class InstrumentSetting(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     changed_at: Mapped[datetime]
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+NOTIFICATION_CHANNELS = ("email", "webhook", "sms")
+
+
+class Notification(Base):
+    """One message to deliver: alert × recipient × channel, an escalation, an invitation or a reminder.
+
+    ``key`` makes each row unique (one row per alert, recipient and channel; one escalation per alert).
+    ``address`` is set only for fixed destinations (the on-call address); staff and patient addresses are
+    read when the message is sent, so no patient contact detail is copied here. Rows are never deleted.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name="status"),
+        CheckConstraint("channel IN ('email', 'webhook', 'sms')", name="channel"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # alert | escalation | invitation | reminder | test
+    channel: Mapped[str] = mapped_column(String(16))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    address: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    claim: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InvitationPlan(Base):
+    """An assignment whose link is sent to the patient's own phone or e-mail, with reminders until it is
+    completed, cancelled or its code expires (``stopped_at``)."""
+
+    __tablename__ = "invitation_plans"
+    __table_args__ = (CheckConstraint("channel IN ('email', 'sms')", name="channel"),)
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    invited_at: Mapped[datetime | None]
+    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_reminder_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
