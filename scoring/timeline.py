@@ -24,7 +24,8 @@ from scoring.engine.compute import assign_bands
 from scoring.errors import PsyscoreError
 from scoring.library import Definition, Library
 
-__all__ = ["HISTORY_COLUMNS", "HistoryInputError", "HistoryResult", "history", "score_history"]
+__all__ = ["HISTORY_COLUMNS", "HistoryInputError", "HistoryResult", "default_norms", "history", "normed_history",
+           "score_history", "with_norms"]
 
 REQUIRED_COLUMNS = ("patient", "date", "instrument")
 NORM_COLUMNS = ("norm_id", "norm_stratum", "norm_percentile", "norm_z", "norm_t", "norm_reason")
@@ -437,6 +438,98 @@ def _add_norms(long: pd.DataFrame, norms: Any, frame: pd.DataFrame, library: Lib
                 col = out[f"{table.scale}_{suffix}"].astype(object)
                 long.loc[idx, target] = col.where(col.notna(), None).to_numpy()
     return long
+
+
+def default_norms(norms: Any, history_frame: pd.DataFrame, *, sex_known: bool = False,
+                  age_known: bool = False) -> list[Any]:
+    """One norm table per instrument and scale of a history, where a shipped (or configured) table applies.
+
+    A default for showing percentiles and T scores when nobody chose a table; a clinic that prefers another
+    passes its own to :func:`history` / :func:`with_norms`. Of the tables for the instrument, scale and every
+    definition version in the history, those whose strata the patient's data can fill (sex, age) are kept; the
+    most specific (age and sex, then one of them, then none) wins, then primary over secondary evidence, then
+    the most recent data collection, then the larger sample, then the id.
+
+    Parameters
+    ----------
+    norms
+        :func:`scoring.load_norms` (a ``NormLibrary``).
+    history_frame
+        From :func:`history` (``instrument``, ``scale``, ``instrument_version``).
+    sex_known, age_known
+        Whether the patient's sex and age (or birth date) are known.
+
+    Examples
+    --------
+    >>> import pandas as pd, scoring
+    >>> lib = scoring.load_library()
+    >>> h = scoring.history(pd.DataFrame({"patient": "p1", "date": ["2024-01-08"], "instrument": "phq9",
+    ...                                   "total": [12]}), lib)
+    >>> [t.id for t in default_norms(scoring.load_norms(), h, sex_known=True)]
+    ['phq9_kocalevent2013_de_sex']
+    >>> [t.id for t in default_norms(scoring.load_norms(), h)]
+    ['phq9_kliem2024_de_total']
+    """
+    out = []
+    if history_frame.empty:
+        return out
+    pairs = history_frame.groupby(["instrument", "scale"], sort=True)["instrument_version"].agg(
+        lambda v: sorted({str(x) for x in v}))
+    for (inst, scale), versions in pairs.items():
+        candidates = [t for t in norms.for_instrument(str(inst)) if t.scale == scale
+                      and all(v in t.versions for v in versions)
+                      and (sex_known or not t.needs_sex) and (age_known or not t.needs_age)]
+        if not candidates:
+            continue
+        out.append(max(candidates, key=lambda t: (
+            int(t.needs_sex) + int(t.needs_age), t.evidence == "primary", max(t.meta.years or [0]), t.meta.n or 0,
+            t.id)))
+    return out
+
+
+def with_norms(history_frame: pd.DataFrame, library: Library, norms: Any, *, sex: object = None,
+               age: float | None = None, birth_date: object = None) -> pd.DataFrame:
+    """The history of one patient with its norm columns filled from ``norms`` (as :func:`history` would).
+
+    For a history built without norms (e.g. from stored scores); the patient's ``sex`` and ``age`` (completed
+    years, the same at every administration) or ``birth_date`` (age at each administration) stratify the tables
+    that need them. The other columns are returned unchanged.
+    """
+    missing = [c for c in HISTORY_COLUMNS if c not in history_frame.columns]
+    if missing:
+        raise HistoryInputError(f"the history frame has no column {', '.join(missing[:3])}; build it with history()")
+    if history_frame["patient"].astype(str).nunique() > 1:
+        raise HistoryInputError("with_norms() takes the history of one patient (sex and birth date are per patient)")
+    n = len(history_frame)
+    long = history_frame.reset_index(drop=True).assign(_pos=np.arange(n))
+    frame = pd.DataFrame(index=range(n))
+    if sex is not None and not (isinstance(sex, str) and not sex.strip()):
+        frame["sex"] = np.full(n, sex, dtype=object)
+    if age is not None:
+        frame["age"] = np.full(n, float(age))
+    elif birth_date is not None:
+        frame["birth_date"] = np.full(n, str(birth_date), dtype=object)
+    out = _add_norms(long, norms, frame, library)
+    result = history_frame.copy()
+    for name in NORM_COLUMNS:
+        values = out[name].to_numpy()
+        result[name] = values.astype(float) if name in ("norm_percentile", "norm_z", "norm_t") else [
+            None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+    return result
+
+
+def normed_history(history_frame: pd.DataFrame, library: Library, norms: Any, *, sex: object = None,
+                   birth_date: object = None) -> tuple[pd.DataFrame, list[Any]]:
+    """One patient's history with percentiles and T scores wherever a norm table applies, and the tables used.
+
+    :func:`default_norms` picks the tables (the patient's sex and birth date decide which strata can be used),
+    :func:`with_norms` fills the columns. For a patient page or report built from stored scores.
+    """
+    sex_known = sex is not None and str(sex).strip().lower() in ("f", "female", "w", "woman", "m", "male", "man")
+    tables = default_norms(norms, history_frame, sex_known=sex_known, age_known=birth_date is not None)
+    if not tables:
+        return history_frame, []
+    return with_norms(history_frame, library, tables, sex=sex, birth_date=birth_date), tables
 
 
 def _finish(long: pd.DataFrame) -> pd.DataFrame:

@@ -13,8 +13,10 @@ import streamlit as st
 
 from scoring.charts import item_heatmap, trend_chart
 from scoring.reports import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, ReportInputError, patient_report
+from scoring.reports.text import item_labels
 from scoring.store import NotFoundError, PermissionDeniedError, StoreError
-from ui import state, widgets
+from scoring.timeline import normed_history
+from ui import resources, state, widgets
 
 me = state.require_staff("therapist")
 clinic = state.clinic()
@@ -42,6 +44,10 @@ state.show_flash()
 
 stored = clinic.patients.history(me.actor, pid)
 history = clinic.patients.change_history(me.actor, pid) if len(stored) else pd.DataFrame()
+norm_tables: list = []
+if len(history):  # percentiles and T scores wherever a norm table applies (sex and birth date pick the strata)
+    history, norm_tables = normed_history(history, lib, resources.norms(), sex=record.sex,
+                                          birth_date=record.date_of_birth)
 answers = clinic.patients.answer_table(me.actor, pid)
 events = clinic.patients.events(me.actor, pid)
 events_frame = pd.DataFrame({"date": [e.date for e in events], "label": [e.label for e in events]})
@@ -90,7 +96,13 @@ with tab_trends:
             "Classification": last["baseline_classification"].astype(object).fillna("—")
             .str.replace("_", " ").to_numpy(),
         })
+        if norm_tables:
+            summary["Percentile"] = last["norm_percentile"].round(1).to_numpy()
+            summary["T score"] = last["norm_t"].round(1).to_numpy()
         st.dataframe(summary, hide_index=True, width="stretch")
+        for t in norm_tables:
+            st.caption(f"Norms for {widgets.instrument_label(lib, t.instrument_id)} {t.scale}: {t.meta.name} — "
+                       f"{t.citation}")
 
 # -- items -------------------------------------------------------------------------------------------------------
 with tab_items:
@@ -105,7 +117,7 @@ with tab_items:
         items = [i for i in d.plan.item_ids if i in rows.columns]
         table = rows[["date", *items]].copy()
         table["date"] = table["date"].dt.strftime("%Y-%m-%d %H:%M")
-        st.dataframe(table.set_index("date").T, width="stretch")
+        st.dataframe(table.set_index("date").T.rename(index=item_labels(d)), width="stretch")
 
 # -- alerts ------------------------------------------------------------------------------------------------------
 with tab_alerts:
@@ -217,9 +229,12 @@ with tab_report:
             for k in history["source_row"].unique():
                 row = by_adm.loc[int(adm_of_row[int(k)])]
                 source[int(k)] = {c: v for c, v in row.items() if v is not None and not pd.isna(v)}
+                if record.date_of_birth:  # the receipts' norm lines need the age at each administration
+                    source[int(k)]["birth_date"] = record.date_of_birth
             with st.spinner("Drawing charts and writing the report …"):
                 try:
                     report = patient_report(history, lib, administrations=source, patient_label=record.name,
+                                            norms=norm_tables or None,
                                             events=events_frame, alerts=alerts, clinic_name=cfg.clinic_name)
                     st.session_state[key] = (report.to_pdf(), report.to_xlsx())
                 except ReportInputError as exc:

@@ -1,4 +1,5 @@
-"""Shared, cached resources: the instrument library and one :class:`~scoring.store.Clinic` per database URL.
+"""Shared, cached resources: the instrument library, the norm tables and one :class:`~scoring.store.Clinic`
+per database URL.
 
 These are the only things cached: they hold no user or patient data (a clinic keeps its engine and the
 pinned definitions; every call takes the acting user). Nothing user-specific may be added here.
@@ -16,6 +17,12 @@ from scoring.store import Clinic, Store
 def library() -> scoring.Library:
     """The bundled and configured instrument definitions (the same for everyone)."""
     return scoring.load_library()
+
+
+@st.cache_resource(show_spinner=False)
+def norms() -> scoring.NormLibrary:
+    """The bundled and configured norm tables (the same for everyone)."""
+    return scoring.load_norms()
 
 
 @st.cache_resource(show_spinner=False)

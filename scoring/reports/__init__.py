@@ -20,8 +20,10 @@ administrations (date, score, band, change against previous and baseline with it
 percentile and T where present, notes such as "prorated"), the change summary (criterion, threshold or RCI,
 cut-off and MCID with their sources); an appendix with one score receipt per administration
 (:func:`scoring.explain`) and one with each instrument's citations, copyright line, licence, versions and
-content hashes. Item wording is never printed (receipts name items by id), so instruments whose licence is
-``no_item_text`` are safe.
+content hashes. Each instrument also has an answers-by-item table labelled with the item wording where the
+instrument ships it; instruments whose licence is ``no_item_text`` show their descriptors instead, never
+wording. Percentiles and T scores appear where the history carries them (:func:`scoring.history` with
+``norms=``, or :func:`scoring.timeline.with_norms` on a history of stored scores).
 
 The PDF is drawn with reportlab (BSD licence, pure Python), imported only when a PDF is rendered; the XLSX
 with openpyxl (every text cell neutralised against formula injection). Charts need altair and

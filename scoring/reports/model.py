@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 import pandas as pd
 
 from scoring.errors import PsyscoreError
-from scoring.reports.text import is_missing
+from scoring.reports.text import is_missing, item_labels
 
 if TYPE_CHECKING:
     from scoring.library import Definition
@@ -141,6 +141,29 @@ class InstrumentSection:
         """Critical items endorsed: (administration date, receipt line) for every administration."""
         return [(r.date, c) for r in self.receipts for c in r.critical]
 
+    @property
+    def critical_unanswered(self) -> list[tuple[pd.Timestamp, str]]:
+        """Critical items left unanswered (so not checked): (administration date, item label)."""
+        labels = item_labels(self.definition)
+        return [(r.date, labels.get(c.split(" ", 1)[0], c.split(" ", 1)[0])) for r in self.receipts
+                if r.explanation is not None for c in r.explanation.critical_unanswered]
+
+    def item_table(self) -> tuple[list[str], list[list[Any]]]:
+        """The answers per item (rows, labelled with the item wording) and administration (columns).
+
+        Returns the column dates (``YYYY-MM-DD``) and rows ``[label, answer, answer, …]`` (None = not answered);
+        empty when no receipt has answers. Items are labelled by :func:`~scoring.reports.text.item_labels`, so
+        instruments without licensed wording show their descriptors.
+        """
+        shown = [r for r in self.receipts if r.explanation is not None]
+        if not shown:
+            return [], []
+        labels = item_labels(self.definition)
+        dates = [r.date.strftime("%Y-%m-%d") for r in shown]
+        rows = [[labels.get(item, item), *(r.explanation.answers.get(item) for r in shown)]  # type: ignore[union-attr]
+                for item in self.definition.plan.item_ids]
+        return dates, rows
+
 
 @dataclass(frozen=True)
 class Report:
@@ -187,6 +210,8 @@ class Report:
                     "change": float(last["baseline_difference"]) if two else float("nan"),
                     "classification": (None if not two or is_missing(last["baseline_classification"])
                                        else str(last["baseline_classification"])),
+                    "latest_percentile": _norm_value(last, "norm_percentile"),
+                    "latest_t": _norm_value(last, "norm_t"),
                     "criterion": None if last is None else last["criterion"],
                     "threshold": float(last["threshold"]) if last is not None else float("nan"),
                 })
@@ -222,6 +247,12 @@ class Report:
         from scoring.reports.xlsx import render_xlsx
 
         return _deliver(render_xlsx(self), target)
+
+
+def _norm_value(row: Any, column: str) -> float:
+    if row is None or column not in row or is_missing(row[column]):
+        return float("nan")
+    return float(row[column])
 
 
 def _deliver(data: bytes, target: Target) -> bytes:

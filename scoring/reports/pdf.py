@@ -30,6 +30,10 @@ _HOW_TO_READ = (
 )
 
 
+#: Administrations shown side by side in an instrument's answers-by-item table (the latest ones).
+_ITEM_COLUMNS = 8
+
+
 @dataclass
 class Block:
     """One piece of layout: ``kind`` and its strings (``text``, ``rows``) or an image."""
@@ -77,6 +81,10 @@ def layout(report: Report) -> list[Block]:
         out.append(Block("p", "None in the administrations of this report."))
     else:
         out.append(Block("p", "Not known: the raw answers were not supplied with this report."))
+    unanswered = [(sec.abbreviation, d, c) for sec in report.sections for d, c in sec.critical_unanswered]
+    if unanswered:
+        out.append(Block("p", "Critical items not answered, so not checked: " + "; ".join(
+            f"{fmt_date(d)} {abbr} {label}" for abbr, d, label in unanswered)))
     if len(report.events):
         out.append(Block("h2", "Events"))
         out.append(Block("table", rows=[["Date", "Event"]] + [
@@ -122,8 +130,10 @@ def _point(s: Any, which: str) -> str:
     if is_missing(s[f"{which}_score"]):
         return "—"
     band = s[f"{which}_band"]
+    norms = [f"{name} {fmt_num(s.get(f'{which}_{key}'), 1)}" for name, key in (("percentile", "percentile"), ("T", "t"))
+             if not is_missing(s.get(f"{which}_{key}"))]
     return f"{fmt_date(s[f'{which}_date'])}: {fmt_num(s[f'{which}_score'])}" + (
-        "" if is_missing(band) else f" ({band})")
+        "" if is_missing(band) else f" ({band})") + (f"; {', '.join(norms)}" if norms else "")
 
 
 def _alert_table(alerts: Sequence[Any], *, with_instrument: bool) -> Block:
@@ -165,6 +175,16 @@ def _instrument(report: Report, sec: InstrumentSection) -> list[Block]:
         out.append(Block("table", rows=rows, widths=widths))
         out.append(Block("h3", "Change"))
         out.extend(Block("p", line) for line in sc.change)
+    dates, items = sec.item_table()
+    if items:
+        keep = dates[-_ITEM_COLUMNS:]
+        out.append(Block("h3", "Answers by item" + (f" (the latest {len(keep)} administrations)"
+                                                    if len(keep) < len(dates) else "")))
+        head = ["Item", *keep]
+        body = [[row[0], *("—" if v is None else fmt_num(v) for v in row[1:][-len(keep):])] for row in items]
+        label_w = 0.58 if len(keep) > 4 else 0.7
+        out.append(Block("table", rows=[head, *body],
+                         widths=(label_w, *([(1 - label_w) / len(keep)] * len(keep)))))
     out.append(Block("h3", "Critical items endorsed"))
     if sec.critical:
         out.extend(Block("p", f"{fmt_date(d_)}: {c}") for d_, c in sec.critical)
@@ -172,6 +192,9 @@ def _instrument(report: Report, sec: InstrumentSection) -> list[Block]:
         out.append(Block("p", "None."))
     else:
         out.append(Block("p", "Not known: the raw answers were not supplied."))
+    if sec.critical_unanswered:
+        out.append(Block("p", "Not answered, so not checked: " + "; ".join(
+            f"{fmt_date(d_)}: {label}" for d_, label in sec.critical_unanswered)))
     if sec.alerts:
         out.append(Block("h3", "Open alerts"))
         out.append(_alert_table(sec.alerts, with_instrument=False))
@@ -181,8 +204,9 @@ def _instrument(report: Report, sec: InstrumentSection) -> list[Block]:
 def _receipts(report: Report) -> list[Block]:
     out = [Block("h1", "Appendix A — Score receipts"),
            Block("small", "One receipt per administration, derived again from the raw answers by the scoring engine: "
-                          "items used (by id; item wording is not printed), reversals, missing answers and how they "
-                          "were handled, the arithmetic, the band rule with its source, cut-offs and critical items.")]
+                          "items used (by id; the wording is in each instrument's answers-by-item table), reversals, "
+                          "missing answers and how they were handled, the arithmetic, the band rule with its source, "
+                          "cut-offs and critical items.")]
     for sec in report.sections:
         out.append(Block("h2", f"{sec.abbreviation} — {sec.name}"))
         for r in sec.receipts:

@@ -22,6 +22,7 @@ __all__ = [
     "fmt_delta",
     "fmt_num",
     "is_missing",
+    "item_labels",
 ]
 
 #: How the engine's outcome classes read in the report (ordered from worst to best).
@@ -198,3 +199,14 @@ def criterion_label(criterion: Any, threshold: Any) -> str:
     if c == "jacobson_truax":
         return f"Jacobson–Truax RCI (> {fmt_num(threshold)} points)"
     return _CRITERION.get(c, c)
+
+
+def item_labels(definition: Any) -> dict[str, str]:
+    """How a clinician reads each item: its number and wording (``"9. Thoughts that you would be better off
+    dead…"``), the descriptor where the licence ships no wording (``no_item_text``), else the id.
+    """
+    out = {}
+    for k, item in enumerate(definition.definition.items, start=1):
+        words = (item.text or item.descriptor or "").strip()
+        out[item.id] = f"{k}. {' '.join(words.split())}" if words else item.id
+    return out

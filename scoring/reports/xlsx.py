@@ -143,13 +143,13 @@ def _summary(ws: Any, report: Report) -> None:
     w.heading("At a glance")
     summary = report.summary()
     w.line(["Instrument", "Scale", "Baseline date", "Baseline score", "Baseline band", "Latest date", "Latest score",
-            "Latest band", "Change", "Baseline → latest", "Criterion", "Threshold", "Scored", "Administrations"],
-           head=True)
+            "Latest band", "Change", "Baseline → latest", "Criterion", "Threshold", "Scored", "Administrations",
+            "Latest percentile", "Latest T score"], head=True)
     for _, s in summary.iterrows():
         w.line([s["instrument"], s["scale_name"], s["baseline_date"], s["baseline_score"], s["baseline_band"],
                 s["latest_date"], s["latest_score"], s["latest_band"], s["change"],
                 CLASSIFICATION_LABELS.get(s["classification"], s["classification"]), s["criterion"], s["threshold"],
-                s["scored"], s["administrations"]])
+                s["scored"], s["administrations"], s["latest_percentile"], s["latest_t"]])
     w.heading("Open alerts")
     if report.alerts:
         w.line(["Raised", "Instrument", "Item", "Status", "Still critical", "Message"], head=True)
@@ -205,12 +205,20 @@ def _instrument(ws: Any, report: Report, sec: InstrumentSection) -> None:
         png = report.chart_png(sec.instrument_id, sc.scale_id)
         if png is not None:
             images.append((png, len(images)))
+    dates, items = sec.item_table()
+    if items:
+        w.heading("Answers by item")
+        w.line(["Item", *dates], head=True)
+        for row in items:
+            w.line(row)
     w.heading("Critical items endorsed")
     if sec.critical:
         for d, c in sec.critical:
             w.line([d, c])
     else:
         w.line(["none" if report.receipts_supplied else "not known: raw answers not supplied"])
+    for d, label in sec.critical_unanswered:
+        w.line([d, f"not answered, so not checked: {label}"])
     if sec.alerts:
         w.heading("Open alerts")
         w.line(["Raised", "Item", "Status", "Still critical", "Message"], head=True)

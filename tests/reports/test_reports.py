@@ -196,15 +196,24 @@ def test_pdf_copyright_citations_licence_and_hashes(pdf_text: str) -> None:
         assert f"{ins.licence.redistribution.replace('_', ' ')}:" in pdf_text
 
 
-def test_no_item_wording_is_printed(pdf_text: str, xlsx: bytes) -> None:
-    texts = [it.text for inst in ("phq9", "who5") for it in LIB[inst].definition.items if it.text]
-    assert texts  # the test means something: these instruments carry their wording
+def test_item_wording_is_shown_where_the_instrument_ships_it(pdf_text: str, xlsx: bytes) -> None:
+    """Issue 9 item 7: clinicians read item text, not ids, in the answers-by-item table (PDF and XLSX)."""
+    texts = [f"{k}. {' '.join(it.text.split())}" for inst in ("phq9", "who5")
+             for k, it in enumerate(LIB[inst].definition.items, start=1) if it.text]
+    assert texts  # these instruments carry their wording
     cells = " ".join(" ".join(str(c) for c in row if c is not None)
                      for ws in openpyxl.load_workbook(io.BytesIO(xlsx)) for row in ws.iter_rows(values_only=True))
     for text in texts:
-        probe = " ".join(text.split())[:40]
-        assert probe not in pdf_text
-        assert probe not in cells
+        assert text[:40] in pdf_text
+        assert text in cells
+    # the table's values are the answers: PHQ-9 item 5 was left out at the second administration
+    assert "Answers by item" in pdf_text
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx))
+    rows = sheet_rows(wb["PHQ-9"])
+    head = next(i for i, r in enumerate(rows) if r[0] == "Item")
+    assert rows[head][1:4] == ("2024-01-08", "2024-02-05", "2024-03-04")
+    item5 = next(r for r in rows[head:] if str(r[0]).startswith("5. "))
+    assert item5[1:4] == (2, None, 0)
 
 
 def test_no_item_text_instrument_receipts_use_ids_only() -> None:
@@ -220,6 +229,11 @@ def test_no_item_text_instrument_receipts_use_ids_only() -> None:
     for opt in epds.definition.option_sets[0].options:
         assert opt.label not in text
     assert "Item 10 (thoughts of self-harm)" in text  # the definition's own alert message, not the item wording
+    # the answers-by-item table names the items by their descriptors (the licence ships no wording)
+    descriptors = [it.descriptor for it in epds.definition.items]
+    assert all(descriptors) and all(it.text is None for it in epds.definition.items)
+    for k, d in enumerate(descriptors, start=1):
+        assert f"{k}. {' '.join(d.split())}"[:30] in text
 
 
 # -- XLSX -------------------------------------------------------------------------------------------------
