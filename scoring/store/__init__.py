@@ -47,6 +47,7 @@ from scoring.store.errors import (
     TooManyAttemptsError,
 )
 from scoring.store.kiosk import Kiosk, KioskSession
+from scoring.store.notify import Claimed, ContactInfo, Delivery, NotificationInfo, Notifications, NotifyPolicy
 from scoring.store.patients import EventInfo, PatientRecord, Patients, PatientSummary
 from scoring.store.research import EXPORTABLE_TABLES, InstrumentCount, ResearchSource
 from scoring.store.results import Mismatch, RescoreReport, ScaleScore
@@ -73,12 +74,15 @@ __all__ = [
     "Batteries",
     "BatteryInfo",
     "Catalogue",
+    "Claimed",
     "Clinic",
     "CodeInvalidError",
     "CompletionResult",
     "ConflictError",
     "ConsentRequiredError",
+    "ContactInfo",
     "DefinitionChangedError",
+    "Delivery",
     "EventInfo",
     "InstrumentCount",
     "InstrumentStatus",
@@ -88,6 +92,9 @@ __all__ = [
     "KioskSession",
     "Mismatch",
     "NotFoundError",
+    "NotificationInfo",
+    "Notifications",
+    "NotifyPolicy",
     "OptionChoice",
     "PatientRecord",
     "PatientSummary",

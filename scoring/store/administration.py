@@ -38,6 +38,7 @@ from scoring.store.models import (
     Patient,
     PatientIdentifiers,
 )
+from scoring.store.notify import enqueue_alert
 from scoring.store.results import ScaleScore, current_answers, extract, score_answers, store_scores
 
 
@@ -438,6 +439,7 @@ class Administrations:
         s.add(AlertAction(alert_id=alert.id, action="raised", at=now, user_id=actor.user_id, still_critical=True))
         audit.record(s, now, actor, "alert_raised", patient_id=adm.patient_id, object_type="alert",
                      object_id=alert.id, detail={"administration": adm.id, "item": item_id})
+        enqueue_alert(s, alert, now)  # the care team's notices commit with the alert (scoring.store.notify)
         notices.append(AlertNotice(alert.id, adm.patient_id, adm.id, item_id, now))
         return alert.id
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scoring.store import audit
 from scoring.store.audit import Actor
@@ -69,6 +69,25 @@ class Alerts:
             out = [self._info(a, instrument) for a, instrument in rows]
         order = {"open": 0, "acknowledged": 1, "resolved": 2}
         return sorted(out, key=lambda a: order[a.status])
+
+    def open_summary(self, actor: Actor) -> tuple[int, datetime | None]:
+        """How many alerts of the actor's patients are open, and when the newest was raised.
+
+        One indexed aggregate (no identifiers, not audited): cheap enough for every staff page to poll.
+        """
+        with self._ctx.store.read() as s:
+            visible = audit.visible_patients(s, actor)
+            q = select(func.count(), func.max(Alert.raised_at)).where(Alert.status == "open")
+            if visible is not None:
+                q = q.where(Alert.patient_id.in_(visible))
+            count, newest = s.execute(q).one()
+        if isinstance(newest, str):  # SQLite returns max() of a timestamp column as text
+            newest = datetime.fromisoformat(newest)
+        if newest is not None and newest.tzinfo is None:
+            from datetime import UTC
+
+            newest = newest.replace(tzinfo=UTC)
+        return int(count or 0), newest
 
     @staticmethod
     def _info(a: Alert, instrument_id: str) -> AlertInfo:

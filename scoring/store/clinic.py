@@ -22,6 +22,7 @@ from scoring.store.db import Store
 from scoring.store.errors import DefinitionChangedError
 from scoring.store.kiosk import Kiosk
 from scoring.store.models import AuditEntry
+from scoring.store.notify import Notifications
 from scoring.store.patients import Patients
 from scoring.store.research import ResearchSource
 from scoring.store.results import RescoreReport, rescore_check
@@ -66,7 +67,7 @@ class Clinic:
 
     Attributes
     ----------
-    users, patients, batteries, assignments, administrations, kiosk, alerts, research, catalogue
+    users, patients, batteries, assignments, administrations, kiosk, alerts, research, catalogue, notifications
         The services; every method takes the acting :class:`Actor` first (the kiosk takes a ticket).
 
     Examples
@@ -105,6 +106,7 @@ class Clinic:
         self.alerts = Alerts(self._ctx)
         self.research = ResearchSource(self._ctx)
         self.catalogue = Catalogue(self._ctx)
+        self.notifications = Notifications(self._ctx)
 
     def rescore_check(self) -> RescoreReport:
         """Recompute every stored score from the raw answers with the pinned definitions (read-only)."""
