@@ -60,8 +60,10 @@ with st.form("w_export"):
     chosen = st.multiselect("Instruments", instrument_ids, default=instrument_ids, key="w_export_instruments",
                             format_func=lambda i: f"{i} ({counts[i]} administrations)")
     c1, c2 = st.columns(2)
-    date_from = c1.date_input("From (optional)", value=None, key="w_export_from")
-    date_to = c2.date_input("To (optional, inclusive)", value=None, key="w_export_to")
+    date_from = c1.date_input("From (optional)", value=None, key="w_export_from",
+                              help="widened to 1 January of its year: exports release years, not days")
+    date_to = c2.date_input("To (optional, inclusive)", value=None, key="w_export_to",
+                            help="widened to 31 December of its year: exports release years, not days")
     c3, c4, c5 = st.columns(3)
     layout = c3.selectbox("Layout", ex.LAYOUTS, key="w_export_layout",
                           help="long: one row per administration; wide: one row per patient")
@@ -90,7 +92,7 @@ if submitted:
         manifest = result.manifest
         clinic.record_audit(me.actor, "export_written",
                             detail={"profile": profile, "formats": formats, "rows": len(result.data),
-                                    "instruments": chosen})
+                                    "instruments": chosen, "filters": result.audit_filters})
     except (ex.ExportError, ex.KeyFileError) as exc:
         st.error(str(exc))
     else:
@@ -106,6 +108,10 @@ if submitted:
         st.caption(f"Profile {manifest['profile']} · k = {kan['k']} over {', '.join(kan['quasi_identifiers'])} · "
                    "values withheld: " + (", ".join(f"{c} {n}" for c, n in suppressed.items()) if suppressed
                                           else "none"))
+        applied = manifest["filters"]
+        if applied["date_granularity"]:
+            st.caption(f"Dates applied (whole years): from {applied['from'] or 'the start'} to "
+                       f"{applied['to'] or 'the end'}")
         st.download_button("Download the export (zip)", buffer.getvalue(),
                            file_name=f"psyscore-export-{date.today().isoformat()}.zip", mime="application/zip",
                            key="w_export_download", type="primary", on_click="ignore")

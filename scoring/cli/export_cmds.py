@@ -44,6 +44,11 @@ input file (--input): a CSV or XLSX file, one row per administration, with the c
   age | birth_year | birth_date   optional, to derive the age band (birth_date is never written)
 Any other column (names, contacts, record numbers, notes …) is dropped and never read further.
 
+date filters: --from and --to are widened to whole years (--from 2024-03-14 applies from 2024-01-01,
+--to 2024-03-14 up to 2024-12-31): an export releases the year of an administration, never its day, and two
+exports whose range differed by one day would otherwise differ by exactly that day's administrations. The
+manifest and codebook state the range applied; the store's audit log records the range asked and applied.
+
 k-anonymity: every combination of the quasi-identifiers (default year of the first administration, age
 band, sex) must be shared by at least k patients (default 5). With --suppression values (default), the
 quasi-identifiers of patients in smaller groups are withheld (written as -9) one at a time in the order
@@ -74,9 +79,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instrument", action="extend", nargs="+", metavar="ID",
                    help="export only these instruments (repeatable; default: every instrument in the input)")
     p.add_argument("--from", dest="date_from", metavar="DATE",
-                   help="first administration date to include, YYYY-MM-DD (inclusive)")
+                   help="first administration date to include, YYYY-MM-DD (inclusive), widened to the first day "
+                        "of its year (exports release years, not days; the manifest gives the range applied)")
     p.add_argument("--to", dest="date_to", metavar="DATE",
-                   help="last administration date to include, YYYY-MM-DD (inclusive)")
+                   help="last administration date to include, YYYY-MM-DD (inclusive), widened to the last day "
+                        "of its year")
     p.add_argument("--layout", choices=LAYOUTS, default="long",
                    help="long: one row per administration (default); wide: one row per patient, variables "
                         "repeated per occasion as <variable>_t1, _t2, …")
@@ -154,6 +161,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         result = export(read_input(args.input), out, **options)
     m = result.manifest
     counts, kan = m["counts"], m["k_anonymity"]
+    applied = m["filters"]
+    if applied["date_granularity"] and (applied["from"], applied["to"]) != (args.date_from, args.date_to):
+        print(f"date range widened to whole years (exports release years, not days): from "
+              f"{applied['from'] or 'the start'} to {applied['to'] or 'the end'}", file=sys.stderr)
     if result.dropped_columns:
         print(f"dropped {len(result.dropped_columns)} input column(s) that are not on the allowlist: "
               + ", ".join(result.dropped_columns), file=sys.stderr)
@@ -196,8 +207,13 @@ def _export_from_store(url: str, library: Library, out: Path, options: dict[str,
         raise UsageError(f"no such database file: {file}")
     with Store(url) as store:
         clinic = Clinic(store, library)
-        source = StoreSource(clinic.research, Actor.system("psyscore export"), purpose="research export (CLI)")
-        return export(source, out, **options)
+        actor = Actor.system("psyscore export")
+        source = StoreSource(clinic.research, actor, purpose="research export (CLI)")
+        result = export(source, out, **options)
+        clinic.record_audit(actor, "export_written",
+                            detail={"profile": options["profile"], "formats": options["formats"],
+                                    "rows": len(result.data), "filters": result.audit_filters})
+        return result
 
 
 def cmd_export_key(args: argparse.Namespace) -> int:

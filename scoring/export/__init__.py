@@ -21,6 +21,7 @@ declared quasi-identifiers is enforced by suppression and reported in the manife
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -47,7 +48,7 @@ from scoring.export.manifest import MANIFEST_NAME, file_entries, manifest_core, 
 from scoring.export.source import CONTRACT_COLUMNS, ExportData, normalise, read_input
 from scoring.export.store_source import StoreSource
 from scoring.export.table import DATE_MODES, LAYOUTS, ExportOptions, build_table
-from scoring.export.writers import FORMATS, write_codebook, write_data
+from scoring.export.writers import DIR_MODE, FORMATS, write_codebook, write_data
 from scoring.library import Library, load_library
 
 __all__ = [
@@ -95,6 +96,7 @@ class PreparedExport:
     manifest: dict[str, object]  # without "files": those are added by :func:`write_export`
     dropped_columns: list[str]  # input columns not on the allowlist (names only; their values never left)
     definitions: list
+    audit_filters: dict[str, object] | None = None  # filters asked and applied, for the store's audit log
 
 
 @dataclass
@@ -105,6 +107,7 @@ class ExportResult:
     manifest: dict[str, object]
     data: pd.DataFrame
     dropped_columns: list[str]
+    audit_filters: dict[str, object] | None = None  # filters asked and applied (see PreparedExport)
 
     @property
     def manifest_path(self) -> Path:
@@ -168,7 +171,8 @@ def prepare_export(
     key
         The study key (:class:`StudyKey` or the path of its key file), for ``pseudonymised``.
     instruments, date_from, date_to, layout, dates, demographics, k, quasi_identifiers, suppression, age_bands
-        See :class:`ExportOptions`.
+        See :class:`ExportOptions`. Date filters are widened to whole years (what both profiles release of
+        a date); the manifest's ``filters`` give the range applied, ``audit_filters`` also the range asked.
     library
         Definitions to score with (default: :func:`scoring.load_library`).
 
@@ -196,8 +200,9 @@ def prepare_export(
         raise ExportError("safe_harbor research ids are random and use no key; drop the key or choose "
                           "the pseudonymised profile")
     lib = library if library is not None else load_library()
-    data = as_export_data(source, instruments=options.instruments, date_from=date_from, date_to=date_to)
-    norm = normalise(data, lib, instruments=options.instruments, date_from=date_from, date_to=date_to)
+    start, end = options.effective_range()  # whole released periods only: see ExportOptions.date_from
+    data = as_export_data(source, instruments=options.instruments, date_from=start, date_to=end)
+    norm = normalise(data, lib, instruments=options.instruments, date_from=start, date_to=end)
     built = build_table(norm, options, study_key)
     settings = {
         "profile": profile,
@@ -211,13 +216,16 @@ def prepare_export(
                              key_fingerprint=study_key.fingerprint if study_key else None, rows_in=norm.rows_in,
                              filtered_out=norm.filtered_out, dropped_columns=len(norm.dropped_columns))
     return PreparedExport(built.data, built.variables, codebook_frame(built.variables), manifest,
-                          list(norm.dropped_columns), built.definitions)
+                          list(norm.dropped_columns), built.definitions, options.audit_filters())
 
 
 def write_export(prepared: PreparedExport, out_dir: str | Path, formats: str | Sequence[str] = ("csv",)
                  ) -> ExportResult:
     """Write a prepared export into a new or empty folder: data file(s), ``codebook.csv``, ``codebook.md``
-    and ``manifest.json`` (SHA-256 of every other file)."""
+    and ``manifest.json`` (SHA-256 of every other file).
+
+    Every file gets mode 0600 (owner only) and a folder the export creates mode 0700; an existing empty
+    folder keeps its mode."""
     fmts = [formats] if isinstance(formats, str) else list(dict.fromkeys(formats))
     if not fmts:
         raise ExportError("choose at least one format: " + ", ".join(FORMATS))
@@ -228,7 +236,9 @@ def write_export(prepared: PreparedExport, out_dir: str | Path, formats: str | S
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} is not an empty folder; write each export to a new folder so that its "
                           "manifest covers every file in it")
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.exists():
+        out.mkdir(parents=True, mode=DIR_MODE)
+        os.chmod(out, DIR_MODE)  # mkdir's mode is masked by the umask
     manifest = dict(prepared.manifest)
     manifest["formats"] = fmts
     summary = {k: manifest[k] for k in ("profile", "layout", "dates", "filters", "engine")}
@@ -243,7 +253,7 @@ def write_export(prepared: PreparedExport, out_dir: str | Path, formats: str | S
     paths += write_codebook(prepared.codebook, md, out)
     manifest["files"] = file_entries(paths, out)
     paths.append(write_manifest(manifest, out))
-    return ExportResult(paths, manifest, prepared.data, prepared.dropped_columns)
+    return ExportResult(paths, manifest, prepared.data, prepared.dropped_columns, prepared.audit_filters)
 
 
 def export(source: Source, out_dir: str | Path, *, profile: str, formats: str | Sequence[str] = ("csv",),

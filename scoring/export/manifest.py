@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scoring._version import __version__
-from scoring.export.writers import sha256_file
+from scoring.export.writers import make_private, private_file, sha256_file
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -52,9 +52,9 @@ def file_entries(paths: list[Path], out_dir: Path) -> dict[str, dict[str, object
 
 
 def write_manifest(manifest: dict[str, object], out_dir: Path) -> Path:
-    path = out_dir / MANIFEST_NAME
+    path = private_file(out_dir / MANIFEST_NAME)
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    return path
+    return make_private(path)
 
 
 def verify(out_dir: Path | str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,10 @@ from scoring.responses import check_responses
 
 LAYOUTS = ("long", "wide")
 DATE_MODES = ("year", "relative", "none")
+#: the finest calendar period of administration dates each profile releases (every date mode writes at most
+#: the year: ``year``, or ``baseline_year`` with day offsets, or nothing). Date filters are widened to whole
+#: periods, so that two exports whose filters differ by a day cannot differ by that day's administrations.
+RELEASED_PERIOD: dict[str, str] = {"safe_harbor": "year", "pseudonymised": "year"}
 DEMOGRAPHICS = ("sex", "age_band")
 MAX_WIDE_COLUMNS = 20_000
 _SEX_TEXT = np.array(["", "female", "male", "other"], dtype=object)
@@ -60,7 +65,10 @@ class ExportOptions:
     instruments
         Instrument ids to export (default: every instrument in the source).
     date_from, date_to
-        Inclusive range of administration dates.
+        Inclusive range of administration dates, as asked. The export applies the range widened to whole
+        periods the profile releases (:data:`RELEASED_PERIOD`: whole years), see :meth:`effective_range`:
+        a filter finer than what is released would let two exports that differ by one day reveal the
+        administrations of that day, and with them their exact dates.
     layout
         ``"long"``: one row per administration. ``"wide"``: one row per patient, variables repeated per
         occasion (``<variable>_t1``, ``_t2`` …).
@@ -117,14 +125,45 @@ class ExportOptions:
             choice(q, QUASI_IDENTIFIERS, "quasi-identifier")
         if len(set(self.quasi_identifiers)) != len(self.quasi_identifiers):
             raise ExportError("a quasi-identifier is listed twice")
+        if self.date_from is not None and self.date_to is not None and self.date_from > self.date_to:
+            raise ExportError(f"the date range is empty: from {self.date_from} is after to {self.date_to}")
         if not isinstance(self.k, int) or self.k < 1:
             raise ExportError(f"k must be a whole number of at least 1, not {self.k!r}")
         AgeBands(tuple(self.age_bands))
 
+    @property
+    def period(self) -> str:
+        """The calendar period date filters are widened to (``"year"``)."""
+        return RELEASED_PERIOD.get(self.profile, "year")
+
+    def effective_range(self) -> tuple[date | None, date | None]:
+        """The date range the export applies: ``date_from`` back to the first day of its year, ``date_to``
+        on to the last day of its year (inclusive).
+
+        >>> ExportOptions("safe_harbor", date_from=date(2023, 3, 14), date_to=date(2024, 6, 1)).effective_range()
+        (datetime.date(2023, 1, 1), datetime.date(2024, 12, 31))
+        """
+        start = date(self.date_from.year, 1, 1) if self.date_from else None
+        end = date(self.date_to.year, 12, 31) if self.date_to else None
+        return start, end
+
+    @property
+    def widened(self) -> bool:
+        """Whether :meth:`effective_range` differs from the range asked."""
+        return self.effective_range() != (self.date_from, self.date_to)
+
     def filters(self) -> dict[str, object]:
+        """The filters as applied (for the manifest and codebook): never the finer dates asked."""
+        start, end = self.effective_range()
         return {"instruments": list(self.instruments) if self.instruments else None,
-                "from": self.date_from.isoformat() if self.date_from else None,
-                "to": self.date_to.isoformat() if self.date_to else None}
+                "from": start.isoformat() if start else None,
+                "to": end.isoformat() if end else None,
+                "date_granularity": self.period if start or end else None}
+
+    def audit_filters(self) -> dict[str, Any]:
+        """The filters asked and applied, for the store's audit log (which may hold the dates asked)."""
+        return {**self.filters(), "asked_from": self.date_from.isoformat() if self.date_from else None,
+                "asked_to": self.date_to.isoformat() if self.date_to else None}
 
 
 @dataclass

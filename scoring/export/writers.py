@@ -1,8 +1,10 @@
 """Writers for the de-identified table and its codebook: CSV, XLSX, SPSS ``.sav`` and Parquet.
 
 Every text cell is neutralised against formula injection before it is written, in every format (OWASP
-CSV Injection: a leading ``= + - @``, tab or carriage return gets an apostrophe). pyarrow and pyreadstat
-are imported inside the writers that need them (``pip install 'psyscore[export]'``).
+CSV Injection: a leading ``= + - @``, tab or carriage return gets an apostrophe). Every file is created
+with mode 0600 (owner only, like the store's backups) before any byte is written, and set to 0600 again
+afterwards in case a library replaced it. pyarrow and pyreadstat are imported inside the writers that need
+them (``pip install 'psyscore[export]'``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +28,22 @@ XLSX_MAX_ROWS = 1_048_576 - 1  # one header row
 XLSX_MAX_COLUMNS = 16_384
 SAV_MAX_LABEL_BYTES = 255
 SAV_MAX_VALUE_LABEL_BYTES = 120
+#: file mode of every export file (owner read/write only) and of a folder the export creates
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 (it must not exist): writers then fill it and keep its mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    os.close(fd)
+    return path
+
+
+def make_private(path: Path) -> Path:
+    """Set mode 0600 on a written file (a writer that replaced the file would have left the umask's mode)."""
+    os.chmod(path, FILE_MODE)
+    return path
 
 
 def _need(module: str) -> object:
@@ -184,23 +203,25 @@ def write_parquet(frame: pd.DataFrame, variables: Sequence[Variable], path: Path
 
 def write_codebook(codebook: pd.DataFrame, markdown: str, out_dir: Path) -> list[Path]:
     """``codebook.csv`` (text neutralised) and ``codebook.md``."""
-    csv_path = out_dir / "codebook.csv"
+    csv_path = private_file(out_dir / "codebook.csv")
     codebook.to_csv(csv_path, index=False)
-    md_path = out_dir / "codebook.md"
+    md_path = private_file(out_dir / "codebook.md")
     md_path.write_text(markdown, encoding="utf-8")
-    return [csv_path, md_path]
+    return [make_private(csv_path), make_private(md_path)]
 
 
 def write_data(fmt: str, frame: pd.DataFrame, variables: Sequence[Variable], codebook: pd.DataFrame,
                out_dir: Path, *, metadata: dict[str, object]) -> Path:
     """Write the table in one format; returns the path."""
-    path = out_dir / f"{DATA_NAME}.{fmt}"
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    path = private_file(out_dir / f"{DATA_NAME}.{fmt}")
     if fmt == "csv":
-        return write_csv(frame, path)
-    if fmt == "xlsx":
-        return write_xlsx(frame, codebook, path)
-    if fmt == "sav":
-        return write_sav(frame, variables, path, file_label="psyscore research export")
-    if fmt == "parquet":
-        return write_parquet(frame, variables, path, metadata=metadata)
-    raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        write_csv(frame, path)
+    elif fmt == "xlsx":
+        write_xlsx(frame, codebook, path)
+    elif fmt == "sav":
+        write_sav(frame, variables, path, file_label="psyscore research export")
+    else:
+        write_parquet(frame, variables, path, metadata=metadata)
+    return make_private(path)

@@ -229,12 +229,13 @@ def test_year_relative_and_none_date_modes(library: scoring.Library) -> None:
 
 
 def test_date_filters_and_baseline_within_the_export(library: scoring.Library) -> None:
-    frame = _gad2(["a", "a", "a"], ["2023-12-30", "2024-01-04", "2024-03-01"])
+    frame = _gad2(["a", "a", "a", "a"], ["2023-12-30", "2024-01-04", "2024-03-01", "2025-01-01"])
     prep = ex.prepare_export(frame, profile="safe_harbor", k=1, dates="relative", date_from=date(2024, 1, 1),
-                             date_to=date(2024, 2, 1), library=library)
-    assert prep.data["days_since_first"].tolist() == [0] and prep.data["baseline_year"].tolist() == [2024]
+                             date_to=date(2024, 12, 31), library=library)
+    assert prep.data["days_since_first"].tolist() == [0, 57] and prep.data["baseline_year"].tolist() == [2024] * 2
     assert prep.manifest["counts"]["rows_outside_filters"] == 2
-    assert prep.manifest["filters"] == {"instruments": None, "from": "2024-01-01", "to": "2024-02-01"}
+    assert prep.manifest["filters"] == {"instruments": None, "from": "2024-01-01", "to": "2024-12-31",
+                                        "date_granularity": "year"}
     with pytest.raises(ex.ExportError, match="date range is empty"):
         ex.prepare_export(frame, profile="safe_harbor", date_from=date(2024, 2, 1), date_to=date(2024, 1, 1))
 

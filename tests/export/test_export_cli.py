@@ -37,7 +37,8 @@ def test_export_safe_harbor_to_every_format(tmp_path: Path, input_csv: Path, cap
     assert sorted(p.name for p in out.iterdir()) == ["codebook.csv", "codebook.md", "data.csv", "data.parquet",
                                                      "data.sav", "data.xlsx", "manifest.json"]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["filters"] == {"instruments": ["phq9", "gad7"], "from": "2021-01-01", "to": "2024-12-31"}
+    assert manifest["filters"] == {"instruments": ["phq9", "gad7"], "from": "2021-01-01", "to": "2024-12-31",
+                                   "date_granularity": "year"}
     assert "k achieved" in err and "administration(s) of" in err
 
 

@@ -69,18 +69,23 @@ def test_store_export_leaks_no_identifier(seeded: tuple[str, Clinic, Actor, list
 
 def test_store_export_scores_with_pinned_definitions(seeded: tuple[str, Clinic, Actor, list[str]]) -> None:
     _, clinic, researcher, _ = seeded
-    prep = ex.prepare_export(ex.StoreSource(clinic.research, researcher), profile="safe_harbor", k=1,
-                             instruments=["phq9"], date_from=date(2024, 3, 5), date_to=date(2024, 6, 3))
+    source = ex.StoreSource(clinic.research, researcher)
+    # the accessor itself filters exact UTC days (--to inclusive): March administrations of patients 4..11
+    # and June ones of patients 0..2
+    exact = source.export_data(instruments=["phq9"], date_from=date(2024, 3, 5), date_to=date(2024, 6, 3))
+    assert len(exact.administrations) == 8 + 3
+    # the export widens the range to whole years (it releases years, not days): every 2024 PHQ-9
+    prep = ex.prepare_export(source, profile="safe_harbor", k=1, instruments=["phq9"], date_from=date(2024, 3, 5),
+                             date_to=date(2024, 6, 3))
     data = prep.data
-    # March administrations of patients 4..11 and June ones of patients 0..2
-    assert len(data) == 8 + 3 and set(data["instrument_id"].astype(str)) == {"phq9"}
+    assert len(data) == 24 and set(data["instrument_id"].astype(str)) == {"phq9"}
     stored = clinic.research.administrations(researcher, "phq9")
     assert sorted(data["phq9_total"].tolist()) == sorted(
-        stored.loc[(stored["completed_at"] >= datetime(2024, 3, 5, tzinfo=UTC))
-                   & (stored["completed_at"] < datetime(2024, 6, 4, tzinfo=UTC)), "total"].tolist())
+        stored.loc[(stored["completed_at"] >= datetime(2024, 1, 1, tzinfo=UTC))
+                   & (stored["completed_at"] < datetime(2025, 1, 1, tzinfo=UTC)), "total"].tolist())
     pinned = clinic.research.definition(researcher, "phq9", "1.0.0")
     assert prep.manifest["instruments"] == [{"id": "phq9", "version": "1.0.0", "hash": pinned.hash,
-                                             "administrations": 11}]
+                                             "administrations": 24}]
 
 
 def test_store_export_needs_a_researcher_or_admin(seeded: tuple[str, Clinic, Actor, list[str]],
