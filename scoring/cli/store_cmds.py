@@ -76,8 +76,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("name", help="user name")
     q.add_argument("--role", required=True, choices=("admin", "therapist", "researcher"), help="the account's role")
     q.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    _contact_options(q)
     _db_option(q)
     q.set_defaults(func=cmd_user_add)
+    q = usub.add_parser("set", help="set where a staff member's alert notices go",
+                        description="Set or clear a staff member's e-mail address and personal webhook (alert "
+                        "notices hold no patient data: only that an alert needs attention, and a link).")
+    q.add_argument("name", help="user name")
+    _contact_options(q)
+    q.add_argument("--no-email", action="store_true", help="clear the e-mail address")
+    q.add_argument("--no-webhook", action="store_true", help="clear the webhook")
+    _db_option(q)
+    q.set_defaults(func=cmd_user_set)
     q = usub.add_parser("list", help="list staff accounts", description="List staff accounts.")
     q.add_argument("--json", action="store_true", help="print JSON")
     _db_option(q)
@@ -129,6 +139,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--every", type=parse_duration, metavar="DURATION",
                    help="repeat, e.g. 2w: the next assignment is created when this one completes")
     p.add_argument("--language", help="language of the questionnaires, e.g. es (default: the definition's)")
+    p.add_argument("--send", choices=("email", "sms"),
+                   help="also send the one-time link to the patient's e-mail address or phone (from their contact "
+                   "details) through the outbox, with reminders until done or expired ('psyscore notify run')")
     p.add_argument("--json", action="store_true", help="print JSON")
     _db_option(p)
     p.set_defaults(func=cmd_assign)
@@ -268,7 +281,23 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     password = _read_password(args)
     with open_clinic(args) as clinic:
         user = clinic.users.add(_system(), args.name, args.role, password)
+        if args.email or args.webhook:
+            clinic.notifications.set_contact(_system(), user.id, email=args.email, webhook_url=args.webhook)
         print(f"user {user.username} ({user.role}) created with id {user.id}")
+    return EXIT_OK
+
+
+def _contact_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--email", metavar="ADDRESS", help="e-mail address for alert notices")
+    q.add_argument("--webhook", metavar="URL", help="personal webhook (Teams/Slack/EHR bridge) for alert notices")
+
+
+def cmd_user_set(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        user = clinic.users.by_name(_system(), args.name)
+        c = clinic.notifications.set_contact(_system(), user.id, email=args.email, webhook_url=args.webhook,
+                                             clear_email=args.no_email, clear_webhook=args.no_webhook)
+    print(f"user {user.username}: e-mail {c.email or '—'}, webhook {c.webhook_url or '—'}")
     return EXIT_OK
 
 
@@ -350,7 +379,21 @@ def cmd_assign(args: argparse.Namespace) -> int:
         issued = clinic.assignments.assign(_system(), pid, battery=args.battery, instruments=args.instruments,
                                            expires_in=args.expires, due=args.due, every=args.every,
                                            language=args.language)
+        send_error = None
+        if args.send:
+            from scoring.store import StoreError
+
+            try:
+                clinic.notifications.invite(_system(), issued.assignment_id, args.send)
+            except StoreError as exc:  # the code is still shown: it is the only copy
+                send_error = str(exc)
     _print_issued(issued, args.json)
+    if send_error:
+        print(f"psyscore assign: error: the link was not sent: {send_error}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.send and not args.json:
+        print(f"  the link goes by {'e-mail' if args.send == 'email' else 'SMS'} through the outbox (a fresh link is "
+              "made when it is sent): run 'psyscore notify run', or the web app delivers it")
     return EXIT_OK
 
 
