@@ -502,7 +502,10 @@ def item_heatmap(
     sets = {s.id: s for s in ins.option_sets}
     labels = {it.id: {float(o.value): o.label for o in sets[it.options].options} for it in items}
     text = [f"{k + 1}. {(it.text or it.descriptor or it.id).strip()}" for k, it in enumerate(items)]
-    short = [t if len(t) <= 48 else t[:47] + "…" for t in text]
+    # the wording on up to two lines of about 48 characters (a critical item such as PHQ-9 item 9 must not lose
+    # its end to an ellipsis); only longer items are shortened, the tooltip has the full text
+    short = [_two_lines(t, 48) for t in text]
+    wrapped = any("\n" in t for t in short)
     values = matrix.ravel()
     item_idx = np.tile(np.arange(n_items), n_rows)
     lo, hi = plan.lo[item_idx], plan.hi[item_idx]
@@ -525,7 +528,8 @@ def item_heatmap(
     })
     frame = frame[np.tile(shown, n_rows)]
     domain = [float(np.nanmin(plan.lo)), float(np.nanmax(plan.hi))]
-    y = alt.Y("item:N", sort=short, title=None, axis=alt.Axis(labelLimit=320))
+    y = alt.Y("item:N", sort=short, title=None,
+              axis=alt.Axis(labelLimit=320, labelExpr="split(datum.label, '\\n')", labelLineHeight=12))
     xcol = alt.X("administration:O", sort=list(dict.fromkeys(columns)), title="Administration date",
                  axis=alt.Axis(labelAngle=-30))
     tooltip = [alt.Tooltip("administration:O", title="Date"), alt.Tooltip("item_text:N", title="Item"),
@@ -540,8 +544,19 @@ def item_heatmap(
     pid = patient if patient is not None else (rows["patient"].iloc[0] if "patient" in rows.columns else None)
     title = title or f"{_abbrev(definition)} item answers" + (f" — patient {pid}" if pid is not None else "")
     size = {"width": width} if width else {"width": alt.Step(56)}
-    return alt.layer(cells, values_layer).properties(title=alt.Title(title, subtitle=subtitle), height=alt.Step(22),
+    return alt.layer(cells, values_layer).properties(title=alt.Title(title, subtitle=subtitle),
+                                                     height=alt.Step(30 if wrapped else 22),
                                                      **size)
+
+
+def _two_lines(text: str, width: int) -> str:
+    """``text`` on one line, or two joined by a newline; cut with "…" only beyond two lines."""
+    if len(text) <= width:
+        return text
+    lines = textwrap.wrap(text, width=width, break_long_words=True, break_on_hyphens=False)
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width=width, placeholder="…")]
+    return "\n".join(lines)
 
 
 def _answer_labels(labels: dict[str, dict[float, str]], item_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -654,7 +669,8 @@ def jacobson_plot(
 
 # -- output -----------------------------------------------------------------------------------------------
 def save_chart(chart: alt.TopLevelMixin, path: Path | str, *, scale_factor: float = 2.0) -> Path:
-    """Write a chart by extension: ``.png`` / ``.svg`` (vl-convert), ``.json`` (Vega-Lite spec), ``.html``."""
+    """Write a chart by extension: ``.png`` / ``.svg`` (vl-convert), ``.json`` (Vega-Lite spec), ``.html``
+    (self-contained and offline, see :func:`html_page`)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in CHART_SUFFIXES:
@@ -662,7 +678,7 @@ def save_chart(chart: alt.TopLevelMixin, path: Path | str, *, scale_factor: floa
     if suffix == ".json":
         path.write_text(chart.to_json(), encoding="utf-8")
     elif suffix == ".html":
-        chart.save(str(path))
+        path.write_text(html_page(chart), encoding="utf-8")
     else:
         import vl_convert as vlc
 
@@ -673,3 +689,82 @@ def save_chart(chart: alt.TopLevelMixin, path: Path | str, *, scale_factor: floa
         else:
             path.write_text(vlc.vegalite_to_svg(spec, vl_version=version), encoding="utf-8")
     return path
+
+
+#: vega-embed options of the HTML page: export as PNG/SVG only; no "view source" and no "open in the Vega
+#: editor" (which would send the chart's data, patient scores, to vega.github.io)
+HTML_EMBED_OPTIONS: dict[str, Any] = {"renderer": "svg",
+                                      "actions": {"export": True, "source": False, "compiled": False,
+                                                  "editor": False}}
+_HTML_INIT = """(function () {
+  var target = document.getElementById("psyscore-chart");
+  var spec = JSON.parse(document.getElementById("psyscore-spec").textContent);
+  var options = JSON.parse(document.getElementById("psyscore-options").textContent);
+  window.vegaEmbed(target, spec, options).then(function () {
+    target.setAttribute("data-rendered", "true");
+  }).catch(function (error) {
+    target.textContent = "The chart could not be drawn: " + error;
+  });
+})();"""
+
+
+def _json_in_html(value: object) -> str:
+    """JSON that cannot end the ``<script>`` element holding it: ``< > &`` and the JavaScript line
+    separators as ``\\uXXXX`` escapes (a label ``</script><script>…`` stays text)."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                    ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
+def _script_safe(code: str) -> str:
+    """Library code inside an inline ``<script>``: ``</script`` and ``<!--`` cannot occur in it (inside JS
+    strings, regular expressions and comments ``<\\/`` and ``<\\!`` mean the same)."""
+    import re
+
+    return re.sub(r"<(/script|!--)", lambda m: "<\\" + m.group(1), code, flags=re.IGNORECASE)
+
+
+def html_page(chart: alt.TopLevelMixin) -> str:
+    """A self-contained HTML page that draws the chart offline and loads nothing.
+
+    Vega, Vega-Lite and vega-embed come from the installed ``vl-convert-python`` (its JavaScript bundle),
+    inlined: no CDN, no request. The specification and its data sit in a ``type="application/json"``
+    element with ``<``, ``>`` and ``&`` escaped, so no label, title or answer can close it and run as
+    script. A Content-Security-Policy allows only the page's own two scripts (by SHA-256; Vega compiles its
+    expressions, hence ``'unsafe-eval'``), no network connection, and images only from ``data:``/``blob:``
+    (the PNG export): an injected script, should one ever get into the page, would not run.
+    """
+    import base64
+    import hashlib
+
+    import vl_convert as vlc
+
+    version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
+    bundle = _script_safe(vlc.javascript_bundle(vl_version=version))
+    digests = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode() + "'"
+                       for code in (bundle, _HTML_INIT))
+    csp = (f"default-src 'none'; script-src {digests} 'unsafe-eval'; style-src 'unsafe-inline'; "
+           "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">',
+        '<meta name="referrer" content="no-referrer">',
+        "<title>psyscore chart</title>",
+        f"<script>{bundle}</script>",
+        "</head>",
+        "<body>",
+        '<div id="psyscore-chart"></div>',
+        f'<script type="application/json" id="psyscore-spec">{_json_in_html(chart.to_dict())}</script>',
+        f'<script type="application/json" id="psyscore-options">{_json_in_html(HTML_EMBED_OPTIONS)}</script>',
+        f"<script>{_HTML_INIT}</script>",
+        "</body>",
+        "</html>",
+        "",
+    ])

@@ -190,3 +190,14 @@ def test_the_check_catches_what_it_should() -> None:
             axis["title"] = " ".join(axis["title"]) if isinstance(axis["title"], list) else axis["title"]
     with pytest.raises(AssertionError, match="y-axis title runs past the plot"):
         check_layout(alt.LayerChart.from_dict(bad))
+
+
+def test_heatmap_shows_the_whole_wording_of_a_critical_item() -> None:
+    """PHQ-9 item 9 was cut to "Thoughts that you would be better off dead o…"; it wraps onto two lines now."""
+    d = LIB["phq9"]
+    _, data = _history("phq9", [[3] * 9, [0] * 9], DATES[:2])
+    _, boxes, _ = scene(charts.item_heatmap(data, d))
+    labels = [b.text for b in boxes if b.role.startswith("axis-label")]
+    wording = " ".join(d.definition.items[8].text.split())
+    assert f"9. {wording}" in labels
+    assert not any(label.endswith("…") and label.startswith("9.") for label in labels)
