@@ -526,10 +526,22 @@ def normed_history(history_frame: pd.DataFrame, library: Library, norms: Any, *,
     :func:`with_norms` fills the columns. For a patient page or report built from stored scores.
     """
     sex_known = sex is not None and str(sex).strip().lower() in ("f", "female", "w", "woman", "m", "male", "man")
-    tables = default_norms(norms, history_frame, sex_known=sex_known, age_known=birth_date is not None)
+    tables = [t for t in default_norms(norms, history_frame, sex_known=sex_known, age_known=birth_date is not None)
+              if _versions_known(library, t.instrument_id, history_frame)]
     if not tables:
         return history_frame, []
     return with_norms(history_frame, library, tables, sex=sex, birth_date=birth_date), tables
+
+
+def _versions_known(library: Library, instrument_id: str, history_frame: pd.DataFrame) -> bool:
+    """Whether the library holds every version of the instrument the history names (norms need them)."""
+    versions = {str(v) for v in history_frame.loc[history_frame["instrument"] == instrument_id, "instrument_version"]}
+    try:
+        for v in versions:
+            library.get_version(instrument_id, v)
+    except (KeyError, LookupError, ValueError):
+        return False
+    return True
 
 
 def _finish(long: pd.DataFrame) -> pd.DataFrame:
