@@ -277,8 +277,8 @@ class Notifications:
             contact = s.scalar(select(PatientIdentifiers.contact)
                                .where(PatientIdentifiers.patient_id == a.patient_id))
             if (find_email if channel == "email" else find_phone)(contact) is None:
-                what = "an e-mail address" if channel == "email" else "a phone number"
-                raise StoreError(f"patient {a.patient_id} has no {what} in their contact details: add one to the "
+                what = "no e-mail address" if channel == "email" else "no phone number"
+                raise StoreError(f"patient {a.patient_id} has {what} in their contact details: add one to the "
                                  "patient's record, or hand the code over in person")
             plan = s.get(InvitationPlan, assignment_id)
             if plan is None:
