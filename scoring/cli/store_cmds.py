@@ -278,6 +278,12 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from scoring.store.notify import check_email, check_url
+
+    if args.email:  # checked before the account is made
+        check_email(args.email)
+    if args.webhook:
+        check_url(args.webhook)
     password = _read_password(args)
     with open_clinic(args) as clinic:
         user = clinic.users.add(_system(), args.name, args.role, password)
