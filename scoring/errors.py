@@ -21,7 +21,7 @@ CATALOG: dict[str, tuple[Severity, str]] = {
     "E101": ("error", "YAML syntax error"),
     "E102": ("error", "duplicate key in a mapping"),
     "E103": ("error", "document is not a mapping"),
-    "E104": ("error", "YAML anchor or alias (refused: aliases can expand a small file into gigabytes)"),
+    "E104": ("error", "YAML aliases expand the file too far (billion laughs) or are recursive"),
     "E105": ("error", "file too large or nested too deeply"),
     "E110": ("error", "unknown key"),
     "E111": ("error", "required key missing"),

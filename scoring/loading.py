@@ -5,10 +5,11 @@ for duplicate keys, constructed with PyYAML's safe constructor and handed to the
 of every kind become :class:`~scoring.errors.Issue` objects located at ``file:line path``.
 
 Hostile files end with an issue, in bounded memory and time, before anything is composed: only regular
-files of at most :data:`MAX_YAML_BYTES` are read (``/dev/zero``, pipes and folders are refused); anchors,
-aliases and merge keys are refused (``E104``: an alias makes a small file expand into gigabytes, the
-"billion laughs"); nesting deeper than :data:`MAX_YAML_DEPTH` is refused (``E105``). The check reads the
-event stream once, without building a tree.
+files of at most :data:`MAX_YAML_BYTES` are read (``/dev/zero``, pipes and folders are refused); aliases
+(``*name``, also in merge keys) are allowed for small repeated parts, but a document whose aliases expand it
+to more than :data:`MAX_YAML_NODES` values (the "billion laughs") or that refers to itself is refused
+(``E104``); nesting deeper than :data:`MAX_YAML_DEPTH` is refused (``E105``). The check reads the event
+stream once and counts the expanded size of each anchor without expanding anything.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ M = TypeVar("M", bound=BaseModel)
 MAX_YAML_BYTES = 1_048_576
 #: deepest nesting of mappings and lists accepted (bundled definitions nest fewer than 10 levels)
 MAX_YAML_DEPTH = 50
-#: at most this many anchor/alias names are listed one by one (then a count)
-_MAX_ALIAS_ISSUES = 3
-_ALIAS_HINT = ("write the repeated part out in full: definitions and norm metadata may not use YAML anchors "
-               "(&name), aliases (*name) or merge keys (<<: *name), because an alias can make a small file "
-               "expand into gigabytes")
+#: most values (scalars, lists, mappings) a document may hold once its aliases are expanded; the bundled
+#: definitions hold a few thousand, the 342-byte "billion laughs" 9**9
+MAX_YAML_NODES = 50_000
+_ALIAS_HINT = ("use anchors (&name) and aliases (*name) only to repeat small parts, such as a missing-data "
+               "rule, or write the repeated part out in full")
 
 
 @dataclass
@@ -108,45 +109,60 @@ def _too_large(size: str, file: str) -> Issue:
 
 
 def _structure_issues(text: str, file: str) -> list[Issue]:
-    """Anchors, aliases and too-deep nesting, found from the event stream (nothing is composed or expanded)."""
-    issues: list[Issue] = []
-    seen: set[tuple[str, str]] = set()
-    uses = 0
-    depth = 0
+    """Aliases that expand too far or refer to themselves, and too-deep nesting, found from the event stream
+    without composing or expanding anything: the expanded size of every anchored node is counted once."""
+    stack: list[list] = []  # per open collection: [values in it so far (aliases expanded), its anchor]
+    sizes: dict[str, int] = {}  # anchor -> values it stands for
+    open_anchors: set[str] = set()
+    total = 0
     loader = yaml.SafeLoader(text)
     try:
         while loader.check_event():
             event = loader.get_event()
             line = event.start_mark.line + 1
-            if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-                kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
-                uses += 1
-                if (kind, event.anchor) not in seen and len(seen) < _MAX_ALIAS_ISSUES:
-                    seen.add((kind, event.anchor))  # each name once, at its first use
-                    issues.append(Issue("E104", f"YAML {kind}{event.anchor} is not allowed", file, line, "",
-                                        _ALIAS_HINT))
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
-                    issues.append(Issue("E105", f"mappings and lists are nested more than {MAX_YAML_DEPTH} levels "
-                                        "deep", file, line, "",
-                                        "check the indentation; a definition nests fewer than 10 levels"))
-                    break
+            size = 0
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor in open_anchors:
+                    return [Issue("E104", f"YAML alias *{event.anchor} refers to the node it is inside (a "
+                                  "recursive structure)", file, line, "", _ALIAS_HINT)]
+                size = sizes.get(event.anchor, 1)  # an undefined alias is reported by the composer
+            elif isinstance(event, yaml.ScalarEvent):
+                size = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.CollectionStartEvent):
+                if len(stack) >= MAX_YAML_DEPTH:
+                    return [Issue("E105", f"mappings and lists are nested more than {MAX_YAML_DEPTH} levels "
+                                  "deep", file, line, "", "check the indentation; a definition nests fewer than "
+                                  "10 levels")]
+                stack.append([1, event.anchor])
+                if event.anchor is not None:
+                    open_anchors.add(event.anchor)
             elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
+                size, anchor = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+                    open_anchors.discard(anchor)
+            if size:
+                if stack:
+                    stack[-1][0] += size
+                else:
+                    total += size
+            if isinstance(event, yaml.AliasEvent) and total + sum(c for c, _ in stack) > MAX_YAML_NODES:
+                return [Issue("E104", f"YAML aliases expand this file to more than {MAX_YAML_NODES:,} values "
+                              f"(at alias *{event.anchor}, which stands for {size:,}): a small file that expands "
+                              "like this (a \"billion laughs\") is refused", file, line, "", _ALIAS_HINT)]
     finally:
         loader.dispose()
-    if uses > len(seen):
-        issues.append(Issue("E104", f"{uses} YAML anchors and aliases in all ({len(seen)} listed above)",
-                            file, None, "", "remove every one of them"))
-    return issues
+    return []
 
 
 def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, list[Issue]]:
     """Parse YAML text safely. Returns the document (None if unreadable) and the issues found.
 
-    Texts longer than :data:`MAX_YAML_BYTES`, anchors and aliases, and nesting deeper than
-    :data:`MAX_YAML_DEPTH` are refused before the document is built (``E104``, ``E105``).
+    Texts longer than :data:`MAX_YAML_BYTES`, aliases that expand the document beyond
+    :data:`MAX_YAML_NODES` values or refer to themselves, and nesting deeper than :data:`MAX_YAML_DEPTH`
+    are refused before the document is built (``E104``, ``E105``).
     """
     issues: list[Issue] = []
     doc = SourceDoc(file=file, data=None)

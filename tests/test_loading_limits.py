@@ -1,6 +1,7 @@
 """Hostile definition files end with a located issue, in bounded memory: the YAML "billion laughs" (aliases
-that expand a 342-byte file into 9⁹ strings), files that are devices or pipes (``/dev/zero``), files larger
-than :data:`scoring.loading.MAX_YAML_BYTES` and nesting deeper than :data:`scoring.loading.MAX_YAML_DEPTH`.
+that expand a 342-byte file into 9⁹ strings; small aliases stay allowed), files that are devices or pipes
+(``/dev/zero``), files larger than :data:`scoring.loading.MAX_YAML_BYTES` and nesting deeper than
+:data:`scoring.loading.MAX_YAML_DEPTH`.
 
 Memory is measured in a fresh interpreter (tracemalloc peak and the growth of the peak resident set) under an
 address-space limit, so a regression fails the test instead of exhausting the machine.
@@ -8,6 +9,7 @@ address-space limit, so a regression fails the test instead of exhausting the ma
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from scoring import load_definition, load_library, validate
-from scoring.loading import MAX_YAML_BYTES, MAX_YAML_DEPTH, parse_yaml
+from scoring.loading import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
 
 #: 9 levels of 9 aliases: 9**9 ≈ 387 million strings once expanded
 BILLION_LAUGHS = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
@@ -46,7 +48,7 @@ rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"codes": sorted({i.code for i in report.errors}),
                   "lib_codes": sorted({i.code for i in lib.report.errors if "lol" in i.file}),
                   "norm_codes": sorted({i.code for i in norms.report.errors}),
-                  "phq9_loaded": "phq9" in lib, "score_exit": code,
+                  "phq9_loaded": "phq9" in lib, "who5_loaded": "who5" in lib, "score_exit": code,
                   "peak_mb": peak / 2 ** 20, "rss_growth_mb": (rss_after - rss_before) / 1024}))
 """
 
@@ -68,6 +70,7 @@ def test_billion_laughs_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     assert result["lib_codes"] == ["E104"]
     assert result["norm_codes"] == ["E104"]
     assert result["phq9_loaded"], "a refused file in a configured folder must not stop the bundled ones loading"
+    assert result["who5_loaded"], "small aliases (WHO-5 repeats its missing-data rule) are still read"
     assert result["score_exit"] == 0
     assert result["peak_mb"] < MEMORY_LIMIT_MB, result
     assert result["rss_growth_mb"] < MEMORY_LIMIT_MB, result
@@ -78,18 +81,39 @@ def test_alias_issue_is_located_and_says_how_to_fix(tmp_path: Path) -> None:
     path.write_text(BILLION_LAUGHS, encoding="utf-8")
     definition, issues = load_definition(path)
     assert definition is None
-    first = issues[0]
-    assert (first.code, first.file, first.line) == ("E104", str(path), 1)
-    assert "anchor &a" in first.message and "write the repeated part out in full" in (first.hint or "")
-    assert any(i.line == 2 and "alias *a" in i.message for i in issues)
-    assert len(issues) <= 5, "each anchor/alias name once at most, then a count"
-    assert "81 YAML anchors and aliases" in str(issues[-1])
+    assert len(issues) == 1
+    issue = issues[0]
+    assert (issue.code, issue.file, issue.line) == ("E104", str(path), 5)  # the alias that crosses the bound
+    assert f"expand this file to more than {MAX_YAML_NODES:,} values" in issue.message
+    assert "write the repeated part out in full" in (issue.hint or "")
 
 
-def test_merge_key_is_refused() -> None:
-    doc, issues = parse_yaml("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n", "merge.yaml")
+def test_small_aliases_and_merge_keys_still_work() -> None:
+    """The bundled WHO-5, DASS-21 and Mini-IPIP repeat their missing-data rule with an alias."""
+    doc, issues = parse_yaml("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\nagain: *b\n", "merge.yaml")
+    assert not issues and doc is not None
+    assert doc.data == {"base": {"x": 1}, "other": {"x": 1, "y": 2}, "again": {"x": 1}}
+    lib = load_library()
+    assert {"who5", "dass21"} <= set(lib), [str(i) for i in lib.report.errors]
+
+
+def test_recursive_alias_is_refused() -> None:
+    doc, issues = parse_yaml("a: &a\n  - 1\n  - *a\n", "self.yaml")
     assert doc is None
-    assert {(i.code, i.line) for i in issues} == {("E104", 1), ("E104", 3)}
+    assert [(i.code, i.line) for i in issues] == [("E104", 3)]
+    assert "refers to the node it is inside" in issues[0].message
+
+
+def test_expansion_just_under_the_bound_is_accepted() -> None:
+    """The bound counts expanded values exactly: 9**4 strings in nested lists pass, 9**5 do not."""
+    def laughs(levels: int) -> str:
+        names = "abcdefghi"[:levels]
+        return "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
+            f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in itertools.pairwise(names))
+    ok, ok_issues = parse_yaml(laughs(4), "ok.yaml")
+    assert ok is not None and not ok_issues
+    bad, bad_issues = parse_yaml(laughs(5), "bad.yaml")
+    assert bad is None and [i.code for i in bad_issues] == ["E104"]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
