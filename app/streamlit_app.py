@@ -6,7 +6,7 @@ the role again itself. Patients on the tablet get the kiosk only; staff get thei
 
 import streamlit as st
 
-from ui import state
+from ui import resources, state, widgets
 
 
 def page(name: str, title: str, icon: str, *, default: bool = False) -> st.Page:
@@ -35,4 +35,9 @@ else:  # a tablet or a browser nobody signed in on: the code screen first
 staff = mode in ("therapist", "admin", "researcher")
 st.set_page_config(page_title="psyscore", page_icon="🧮", layout="wide" if staff else "centered",
                    initial_sidebar_state="auto" if staff else "collapsed")
-st.navigation(pages, position="sidebar" if staff else "hidden").run()
+current = st.navigation(pages, position="sidebar" if staff else "hidden")
+me = state.staff()
+if me is not None and mode in ("therapist", "admin"):  # open alerts on every staff page, polled without a reload
+    widgets.alert_banner(state.clinic(), me.actor, caseload_link=mode == "therapist")
+resources.notifier(state.settings().database_url)  # the outbox delivery thread, once per server process
+current.run()

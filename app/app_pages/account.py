@@ -30,6 +30,23 @@ with st.form("w_password", clear_on_submit=True):
                 st.error(str(exc))
             else:
                 st.success("Password changed.")
+st.subheader("Alert notices")
+st.caption("Where psyscore tells you that an alert needs your attention. The message holds no patient "
+           "information: only that an alert is waiting, and a link to sign in.")
+contact = clinic.notifications.contact(me.actor, me.user_id)
+with st.form("w_contact"):
+    email = st.text_input("E-mail address", value=contact.email or "", key="w_contact_email")
+    hook = st.text_input("Webhook (Teams, Slack or an EHR bridge; optional)", value=contact.webhook_url or "",
+                         key="w_contact_webhook")
+    if st.form_submit_button("Save"):
+        try:
+            clinic.notifications.set_contact(me.actor, me.user_id, email=email.strip() or None,
+                                             webhook_url=hook.strip() or None, clear_email=not email.strip(),
+                                             clear_webhook=not hook.strip())
+        except StoreError as exc:
+            st.error(str(exc))
+        else:
+            st.success("Saved.")
 if st.button("Sign out", key="w_account_sign_out"):
     state.sign_out("You are signed out.")
     st.rerun()

@@ -1,10 +1,12 @@
-"""The therapist's caseload: open alerts first, each patient's latest score and band per instrument, the
-last administration and due or overdue assignments. A patient is opened from here only."""
+"""The therapist's caseload: open alerts first (refreshed every few seconds, acknowledged here), each
+patient's latest score and band per instrument, the last administration and due or overdue assignments.
+A patient is opened from here only."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from scoring.store import StoreError
 from ui import state, widgets
 
 me = state.require_staff("therapist")
@@ -27,21 +29,43 @@ def open_patient(patient_id: int) -> None:
     st.switch_page("app_pages/patient.py")
 
 
-open_alerts = [a for a in alerts if a.status == "open"]
-if alerts:
-    st.subheader(f"Alerts — {len(open_alerts)} open, {len(alerts) - len(open_alerts)} acknowledged")
-    for a in alerts:
+OPEN_SEEN = "psyscore_caseload_open_alerts"
+st.session_state[OPEN_SEEN] = sorted(a.id for a in alerts if a.status == "open")  # what this run's table shows
+
+
+@st.fragment(run_every=widgets.ALERT_POLL)
+def alerts_panel() -> None:
+    """Open and acknowledged alerts, first on the page, refreshed without a reload; a new or acknowledged
+    alert reruns the page so that the table below puts its patient first."""
+    now = [a for a in clinic.alerts.list(me.actor) if a.patient_id in names]
+    open_ids = sorted(a.id for a in now if a.status == "open")
+    if st.session_state.get(OPEN_SEEN) != open_ids:  # changed since the table was drawn: draw the page again
+        st.rerun()
+    if not now:
+        st.success("No open alerts.")
+        return
+    st.subheader(f"Alerts — {len(open_ids)} open, {len(now) - len(open_ids)} acknowledged")
+    for a in now:
         with st.container(border=True):
-            left, right = st.columns([5, 1])
+            left, ack, go = st.columns([5, 1, 1])
             left.markdown(f"{'🔴' if a.status == 'open' else '🟠'} **{names[a.patient_id]}** · "
                           f"{widgets.instrument_label(clinic.library, a.instrument_id)} {a.item_id} · "
                           f"{a.status} · raised {widgets.when(a.raised_at)}"
                           + ("" if a.still_critical else " · answer since changed"))
             left.caption(a.message)
-            if right.button("Open", key=f"w_alert_open_{a.id}"):
+            if a.status == "open" and ack.button("Acknowledge", key=f"w_alert_ack_{a.id}", type="primary"):
+                try:
+                    clinic.alerts.acknowledge(me.actor, a.id)
+                except StoreError as exc:
+                    st.error(str(exc))
+                else:
+                    state.flash("Alert acknowledged.", "success")
+                    st.rerun()
+            if go.button("Open", key=f"w_alert_open_{a.id}"):
                 open_patient(a.patient_id)
-else:
-    st.success("No open alerts.")
+
+
+alerts_panel()
 
 st.subheader("Patients")
 table = widgets.caseload_table(patients, latest, alerts, assignments, clinic.library)

@@ -181,6 +181,9 @@ with tab_assign:
                                 key="w_assign_hours")
         due = c2.date_input("Due date (optional)", value=None, key="w_assign_due")
         every = c3.selectbox("Repeat", ["never", "weekly", "every 2 weeks", "every 4 weeks"], key="w_assign_every")
+        send = st.radio("Also send the link to the patient", ["no", "by e-mail", "by SMS"], horizontal=True,
+                        key="w_assign_send", help="To the address or phone number in the patient's contact details, "
+                        "with reminders until done; the message holds no clinical content")
         submitted = st.form_submit_button("Assign and show the code", type="primary")
     if submitted:
         repeat = {"never": None, "weekly": 7, "every 2 weeks": 14, "every 4 weeks": 28}[every]
@@ -193,6 +196,7 @@ with tab_assign:
             st.error(str(exc))
         else:
             widgets.handover(issued, cfg.public_url)
+            widgets.send_invitation(clinic, me.actor, issued, {"by e-mail": "email", "by SMS": "sms"}.get(send))
     st.subheader("Assignments")
     assigned = clinic.assignments.for_patient(me.actor, pid)
     if not assigned:

@@ -51,6 +51,18 @@ with right:
         clinic.users.disable(me.actor, target.id)
         state.flash(f"{who} disabled.", "success")
         st.rerun()
+    with st.form("w_user_contact"):
+        current = clinic.notifications.contact(me.actor, target.id)
+        email = st.text_input("E-mail for alert notices", value=current.email or "", key=f"w_user_email_{target.id}")
+        if st.form_submit_button("Save e-mail"):
+            try:
+                clinic.notifications.set_contact(me.actor, target.id, email=email.strip() or None,
+                                                 clear_email=not email.strip())
+            except StoreError as exc:
+                st.error(str(exc))
+            else:
+                state.flash(f"E-mail of {who} saved.", "success")
+                st.rerun()
     with st.form("w_user_reset", clear_on_submit=True):
         new = st.text_input("New password for the selected user", type="password")
         if st.form_submit_button("Reset password"):

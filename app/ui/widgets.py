@@ -1,20 +1,24 @@
-"""Reusable display helpers for staff pages: labels, dates, the caseload table, links and QR codes.
+"""Reusable display helpers for staff pages: labels, dates, the caseload table, links and QR codes, the
+open-alerts banner.
 
-They arrange what the store returns for display; they compute no scores and run no queries.
+They arrange what the store returns for display and compute no scores; only the banner asks the store
+itself (one cheap count, every few seconds, in a fragment).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
 
 import scoring
-from scoring.store import AlertInfo, AssignmentInfo, IssuedCode, PatientSummary
+from scoring.store import Actor, AlertInfo, AssignmentInfo, Clinic, IssuedCode, PatientSummary, StoreError
+
+ALERT_POLL = timedelta(seconds=5)  # an alert shows on every staff page within this (plus one store query)
 
 
 def instrument_label(library: scoring.Library, instrument_id: str) -> str:
@@ -111,3 +115,37 @@ def handover(issued: IssuedCode, public_url: str | None) -> None:
         left.caption("One-time link (or scan the QR code with the tablet):")
         left.code(link, language=None, wrap_lines=True)
         right.image(qr_png(link), caption="Scan with the tablet to start", width=220)
+
+
+def alert_banner(clinic: Clinic, actor: Actor, *, caseload_link: bool) -> None:
+    """A banner with the number of open alerts of the signed-in user's patients, refreshed every
+    :data:`ALERT_POLL` without a reload (an ``st.fragment`` polling one indexed count)."""
+
+    @st.fragment(run_every=ALERT_POLL)
+    def _banner() -> None:
+        try:
+            count, newest = clinic.alerts.open_summary(actor)
+        except StoreError:  # a disabled account: the page's own check signs it out
+            return
+        if not count:
+            return
+        with st.container(key="psy_alert_banner"):
+            st.warning(f"**{count} open alert{'s' if count != 1 else ''}** for your patients — newest raised "
+                     f"{when(newest)}. " + ("Acknowledge on the caseload." if caseload_link else ""), icon="🚨")
+            if caseload_link:
+                st.page_link("app_pages/caseload.py", label="Open the caseload", icon="👥")
+
+    _banner()
+
+
+def send_invitation(clinic: Clinic, actor: Actor, issued: IssuedCode, channel: str | None) -> None:
+    """Queue the assignment's link for the patient's e-mail or phone (``channel`` None: nothing to send)."""
+    if channel is None:
+        return
+    try:
+        clinic.notifications.invite(actor, issued.assignment_id, channel)
+    except StoreError as exc:
+        st.error(f"The link was not sent: {exc}")
+    else:
+        st.success(f"The link goes to the patient by {'e-mail' if channel == 'email' else 'SMS'} (a fresh link, "
+                   "made when it is sent), with reminders until the questionnaire is done or the code expires.")

@@ -40,4 +40,4 @@ def test_caches_hold_no_user_data_and_the_url_selects_no_patient() -> None:
         if path.name != "kiosk.py":
             assert "query_params" not in text, path  # only the kiosk reads its session token from the URL
     resources = (APP_DIR / "ui" / "resources.py").read_text(encoding="utf-8")
-    assert re.findall(r"def (\w+)\(", resources) == ["library", "norms", "clinic"]
+    assert re.findall(r"def (\w+)\(", resources) == ["library", "norms", "clinic", "notifier"]
