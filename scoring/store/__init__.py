@@ -26,6 +26,7 @@ from scoring.store.administration import (
 from scoring.store.alerts import AlertActionInfo, AlertInfo, Alerts
 from scoring.store.assignments import AssignmentInfo, Assignments, Batteries, BatteryInfo, IssuedCode
 from scoring.store.audit import Actor
+from scoring.store.battery_texts import BatteryTexts, BatteryTranslation
 from scoring.store.catalogue import Catalogue, InstrumentStatus
 from scoring.store.clinic import AuditRow, Clinic
 from scoring.store.context import AlertNotice
@@ -52,6 +53,7 @@ from scoring.store.patients import EventInfo, PatientRecord, Patients, PatientSu
 from scoring.store.research import EXPORTABLE_TABLES, InstrumentCount, ResearchSource
 from scoring.store.results import Mismatch, RescoreReport, ScaleScore
 from scoring.store.security import RedeemPolicy, password_hasher
+from scoring.store.sessions import SessionInfo, StaffSessions
 from scoring.store.users import UserInfo, Users
 
 __all__ = [
@@ -73,6 +75,8 @@ __all__ = [
     "AuthenticationError",
     "Batteries",
     "BatteryInfo",
+    "BatteryTexts",
+    "BatteryTranslation",
     "Catalogue",
     "Claimed",
     "Clinic",
@@ -106,6 +110,8 @@ __all__ = [
     "SavedAnswer",
     "ScaleScore",
     "SchemaError",
+    "SessionInfo",
+    "StaffSessions",
     "Store",
     "StoreError",
     "TicketInvalidError",

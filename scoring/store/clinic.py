@@ -16,6 +16,7 @@ from scoring.store.administration import Administrations
 from scoring.store.alerts import Alerts
 from scoring.store.assignments import Assignments, Batteries
 from scoring.store.audit import Actor
+from scoring.store.battery_texts import BatteryTexts
 from scoring.store.catalogue import Catalogue
 from scoring.store.context import AlertNotice, Context
 from scoring.store.db import Store
@@ -27,6 +28,7 @@ from scoring.store.patients import Patients
 from scoring.store.research import ResearchSource
 from scoring.store.results import RescoreReport, rescore_check
 from scoring.store.security import RedeemPolicy, password_hasher
+from scoring.store.sessions import StaffSessions
 from scoring.store.users import Users
 
 
@@ -98,6 +100,7 @@ class Clinic:
         if problems:
             raise DefinitionChangedError("; ".join(problems))
         self.users = Users(self._ctx)
+        self.sessions = StaffSessions(self._ctx)
         self.patients = Patients(self._ctx)
         self.batteries = Batteries(self._ctx)
         self.assignments = Assignments(self._ctx, self.batteries)
@@ -106,6 +109,7 @@ class Clinic:
         self.alerts = Alerts(self._ctx)
         self.research = ResearchSource(self._ctx)
         self.catalogue = Catalogue(self._ctx)
+        self.battery_texts = BatteryTexts(self._ctx)
         self.notifications = Notifications(self._ctx)
 
     def rescore_check(self) -> RescoreReport:

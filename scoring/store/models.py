@@ -157,6 +157,22 @@ class ConsentText(Base):
     created_at: Mapped[datetime]
 
 
+class BatteryText(Base):
+    """A battery's instructions and consent in another language than the battery's own (the default).
+
+    ``consent_version`` is the default consent version this consent translates: after the consent changes,
+    an older translation is no longer shown (the tablet falls back to the default language instead)."""
+
+    __tablename__ = "battery_texts"
+
+    battery_id: Mapped[int] = mapped_column(ForeignKey("batteries.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    instructions: Mapped[str | None] = mapped_column(Text)
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_version: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+
 class Assignment(Base):
     """A battery for a patient. Codes, links and kiosk tickets are stored as SHA-256 hashes only."""
 
@@ -371,6 +387,25 @@ class InstrumentSetting(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     changed_at: Mapped[datetime]
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class StaffSession(Base):
+    """A staff sign-in held by the server: the browser keeps only an HttpOnly cookie whose SHA-256 is
+    ``session_hash``. The sign-in page first gets a one-time ``exchange`` token (hash here, valid briefly)
+    that the app's cookie route swaps for the session cookie. Revoked at sign-out, disable and password
+    change; rows are kept (``revoked_at``/``revoked_reason``)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    exchange_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    exchange_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "skipped")

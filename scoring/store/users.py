@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from scoring.store import audit
+from scoring.store import audit, sessions
 from scoring.store.audit import Actor
 from scoring.store.context import Context
 from scoring.store.errors import (
@@ -138,7 +138,8 @@ class Users:
             self._dummy_hash = self._ctx.hasher.hash("psyscore-dummy-password")
         self._verify(self._dummy_hash, password)
 
-    def _change(self, actor: Actor, user_id: int, action: str, **values: object) -> UserInfo:
+    def _change(self, actor: Actor, user_id: int, action: str, revoke: str | None = None,
+                **values: object) -> UserInfo:
         now = self._ctx.store.now()
         with self._ctx.store.write() as s:
             me = audit.require_user(s, actor, ("admin", "therapist", "researcher"))
@@ -149,19 +150,22 @@ class Users:
                 raise NotFoundError(f"no user {user_id}")
             for key, value in values.items():
                 setattr(u, key, value)
-            audit.record(s, now, actor, action, object_type="user", object_id=u.id)
+            ended = sessions.revoke_user(s, u.id, now, revoke) if revoke else 0
+            audit.record(s, now, actor, action, object_type="user", object_id=u.id,
+                         detail={"sessions_ended": ended} if ended else None)
             return _info(u)
 
     def set_password(self, actor: Actor, user_id: int, password: str) -> UserInfo:
         """Set a new password (the user themself or an admin); clears a lockout."""
         check_password_strength(password)
-        return self._change(actor, user_id, "user_password_changed", password_hash=self._ctx.hasher.hash(password),
+        return self._change(actor, user_id, "user_password_changed", revoke="password_changed",
+                            password_hash=self._ctx.hasher.hash(password),
                             failed_logins=0, locked_until=None)
 
     def disable(self, actor: Actor, user_id: int) -> UserInfo:
         """Disable an account (admins): every later call with this user's actor is refused."""
         self._require_admin(actor)
-        return self._change(actor, user_id, "user_disabled", disabled=True)
+        return self._change(actor, user_id, "user_disabled", revoke="disabled", disabled=True)
 
     def enable(self, actor: Actor, user_id: int) -> UserInfo:
         self._require_admin(actor)
