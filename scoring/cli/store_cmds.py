@@ -120,6 +120,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("instruments", nargs="+", metavar="ID", help="instrument ids in order (id@version pins a version)")
     q.add_argument("--instructions", help="text shown before the first questionnaire")
     q.add_argument("--consent-file", type=Path, metavar="F", help="consent text the patient agrees to first")
+    q.add_argument("--instructions-in", action="append", default=[], metavar="LANG=FILE",
+                   help="the instructions in another language, e.g. es=instrucciones.txt (repeatable); "
+                        "--instructions is the default language")
+    q.add_argument("--consent-in", action="append", default=[], metavar="LANG=FILE",
+                   help="the consent text in another language, e.g. es=consentimiento.txt (repeatable); "
+                        "--consent-file is the default language")
     _db_option(q)
     q.set_defaults(func=cmd_battery_add)
     q = bsub.add_parser("list", help="list batteries", description="List batteries.")
@@ -337,15 +343,46 @@ def cmd_patient_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _language_file(option: str, spec: str) -> tuple[str, str]:
+    """``LANG=FILE`` of a per-language text option: the language code and the file's text."""
+    from scoring.store import StoreError
+    from scoring.store.battery_texts import check_language
+
+    lang, sep, name = spec.partition("=")
+    if not sep or not name:
+        raise UsageError(f"{option} {spec!r}: write it as LANG=FILE, e.g. {option} es=text_es.txt")
+    try:
+        lang = check_language(lang)
+    except StoreError as exc:
+        raise UsageError(f"{option} {spec!r}: {exc}") from exc
+    path = Path(name)
+    if not path.is_file():
+        raise UsageError(f"{option} {spec!r}: no such file: {path}")
+    text = path.read_text(encoding="utf-8").strip()
+    if not text:
+        raise UsageError(f"{option} {spec!r}: {path} is empty")
+    return lang, text
+
+
 def cmd_battery_add(args: argparse.Namespace) -> int:
     consent = None
     if args.consent_file is not None:
         if not args.consent_file.is_file():
             raise UsageError(f"no such file: {args.consent_file}")
         consent = args.consent_file.read_text(encoding="utf-8").strip() or None
+    translated: dict[str, dict[str, str]] = {}
+    for option, kind, values in (("--instructions-in", "instructions", args.instructions_in),
+                                 ("--consent-in", "consent_text", args.consent_in)):
+        for spec in values:
+            lang, text = _language_file(option, spec)
+            translated.setdefault(lang, {})[kind] = text
+    if consent is None and any("consent_text" in v for v in translated.values()):
+        raise UsageError("--consent-in translates the consent text: give --consent-file too")
     with open_clinic(args) as clinic:
         b = clinic.batteries.add(_system(), args.name, args.instruments, instructions=args.instructions,
                                  consent_text=consent)
+        for lang, texts in translated.items():
+            clinic.battery_texts.set(_system(), b.id, lang, **texts)
     print(f"battery {b.name!r} (id {b.id}): {', '.join(i for i, _ in b.instruments)}"
           + (f"; consent text version {b.consent_version}" if b.consent_version else ""))
     return EXIT_OK

@@ -26,6 +26,7 @@ from scoring.store.administration import (
     info,
 )
 from scoring.store.audit import Actor
+from scoring.store.battery_texts import shown_texts
 from scoring.store.context import AlertNotice, Context
 from scoring.store.errors import (
     CodeInvalidError,
@@ -67,6 +68,8 @@ class KioskSession:
     #: a critical answer was given in this assignment: the tablet shows the support message again after a reload
     #: (the patient never sees the alert itself)
     critical_answer_given: bool = False
+    #: the language of ``instructions`` and ``consent_text``: None for the battery's own (default) text
+    text_language: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -174,10 +177,8 @@ class Kiosk:
     def _session(self, s: Session, a: Assignment, ticket: str) -> KioskSession:
         battery = s.get(Battery, a.battery_id)
         assert battery is not None
-        consent_text = None
-        if battery.consent_version is not None:
-            consent_text = s.scalar(select(ConsentText.text).where(ConsentText.battery_id == battery.id,
-                                                                   ConsentText.version == battery.consent_version))
+        shown = shown_texts(s, battery, a.language)  # the patient's language when translated whole
+        consent_text = shown.consent_text
         agreed = s.scalar(select(Consent.id).where(Consent.assignment_id == a.id)) is not None
         adms = list(s.scalars(select(Administration).where(Administration.assignment_id == a.id)
                               .order_by(Administration.position)))
@@ -186,7 +187,8 @@ class Kiosk:
             select(Alert.id).where(Alert.administration_id.in_([x.id for x in adms])).limit(1)) is not None
         return KioskSession(
             ticket=ticket, assignment_id=a.id, expires_at=a.ticket_expires_at or self._ctx.store.now(),
-            instructions=battery.instructions, consent_text=consent_text, consent_version=battery.consent_version,
+            instructions=shown.instructions, consent_text=consent_text, text_language=shown.language,
+            consent_version=battery.consent_version,
             consent_needed=consent_text is not None and not agreed,
             administrations=tuple(info(x, len(answered[x.id])) for x in adms),
             critical_answer_given=critical,
