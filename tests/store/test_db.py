@@ -78,6 +78,29 @@ def test_audit_log_is_append_only(store: Store) -> None:
         assert s.scalar(select(AuditEntry.action)) == "login"
 
 
+def test_audit_rows_cannot_be_replaced(store: Store) -> None:
+    """REPLACE deletes the old row without firing DELETE triggers (recursive_triggers is off): refused too."""
+    with store.write() as s:
+        s.add(AuditEntry(at=store.now(), actor="system", action="login"))
+    with store.read() as s:
+        row_id, at = s.execute(select(AuditEntry.id, text("at")).select_from(AuditEntry)).one()
+    if store.dialect == "sqlite":
+        statements = [f"INSERT OR REPLACE INTO audit_log (id, at, actor, action, ok) "
+                      f"VALUES ({row_id}, '{at}', 'system', 'forged', 1)",
+                      f"REPLACE INTO audit_log (id, at, actor, action, ok) "
+                      f"VALUES ({row_id}, '{at}', 'system', 'forged', 1)"]
+    else:
+        statements = [f"INSERT INTO audit_log (id, at, actor, action, ok) VALUES ({row_id}, now(), 'system', 'forged', "
+                      "true) ON CONFLICT (id) DO UPDATE SET action = excluded.action"]
+    for stmt in statements:
+        with pytest.raises(DBAPIError, match="append-only"), store.write() as s:
+            s.execute(text(stmt))
+    with store.read() as s:
+        assert s.execute(select(AuditEntry.id, AuditEntry.action)).all() == [(row_id, "login")]
+    with store.write() as s:  # new rows still go in
+        s.add(AuditEntry(at=store.now(), actor="system", action="logout"))
+
+
 def test_uninitialised_and_outdated_schema(tmp_path: Path, library) -> None:
     with Store(tmp_path / "new.db") as store:
         assert store.is_empty()
