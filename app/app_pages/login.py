@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scoring.store import AccountLockedError, AuthenticationError
+from scoring.store import AuthenticationError
 from ui import state
 
 if state.kiosk() is not None:  # a patient's tablet session: no staff sign-in here
@@ -20,10 +20,9 @@ with st.form("w_login", clear_on_submit=True):  # the password does not stay in 
 if submitted:
     try:
         info = state.clinic().users.authenticate(username, password)
-    except AccountLockedError:
-        st.error("Too many failed sign-ins: this account is locked for a while. Ask an admin, or try again later.")
-    except AuthenticationError:
-        st.error("Wrong user name or password, or the account is disabled.")
+    except AuthenticationError:  # one answer for an unknown name, a wrong password, a disabled or locked account
+        st.error("Wrong user name or password, or the account is disabled or locked after too many failed "
+                 "sign-ins (then ask an admin, or try again later).")
     else:
         state.sign_in(info.id, info.username, info.role)
         st.rerun()

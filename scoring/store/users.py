@@ -17,7 +17,6 @@ from scoring.store import audit, sessions
 from scoring.store.audit import Actor
 from scoring.store.context import Context
 from scoring.store.errors import (
-    AccountLockedError,
     AuthenticationError,
     ConflictError,
     NotFoundError,
@@ -29,7 +28,7 @@ from scoring.store.models import ROLES, User
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
-WRONG = "wrong user name or password, or the account is disabled"
+WRONG = "wrong user name or password, or the account is disabled or locked after too many failed sign-ins"
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class Users:
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self._dummy_hash: str | None = None
+        self._dummy_hash = ctx.hasher.hash("psyscore-dummy-password")  # ready before the first unknown name
 
     def add(self, actor: Actor, username: str, role: str, password: str) -> UserInfo:
         """Create an account (admins and the system only)."""
@@ -91,10 +90,10 @@ class Users:
 
         Raises
         ------
-        AccountLockedError
-            After ``MAX_FAILED_LOGINS`` failures in a row, for ``LOCKOUT``.
         AuthenticationError
-            Wrong name or password, or a disabled account (one message).
+            Wrong name or password, a disabled account, or an account locked after ``MAX_FAILED_LOGINS``
+            failures in a row (for ``LOCKOUT``): one message, and an Argon2 verification in every case
+            (a dummy hash for unknown names), so neither the answer nor its timing tells which names exist.
         """
         now = self._ctx.store.now()
         error: AuthenticationError | None = None
@@ -105,10 +104,12 @@ class Users:
                 audit.record(s, now, Actor.system("login"), "login_failed", ok=False, detail={"reason": "unknown"})
                 error = AuthenticationError(WRONG)
             elif u.locked_until is not None and u.locked_until > now:
+                # answer exactly as for an unknown name (same message, same Argon2 work): a lockout must not
+                # tell an outsider that the name exists; staff see the lock on the Users page
+                self._verify(u.password_hash, password)
                 audit.record(s, now, Actor.user(u.id, u.role), "login_failed", ok=False, object_type="user",
                              object_id=u.id, detail={"reason": "locked"})
-                error = AccountLockedError("too many failed logins: the account is locked for a while",
-                                           u.locked_until)
+                error = AuthenticationError(WRONG)
             elif not self._verify(u.password_hash, password) or u.disabled:
                 reason = "disabled" if u.disabled else "password"
                 if not u.disabled:
@@ -134,8 +135,6 @@ class Users:
             return False
 
     def _verify_dummy(self, password: str) -> None:
-        if self._dummy_hash is None:
-            self._dummy_hash = self._ctx.hasher.hash("psyscore-dummy-password")
         self._verify(self._dummy_hash, password)
 
     def _change(self, actor: Actor, user_id: int, action: str, revoke: str | None = None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import event, select
 
 from scoring.store import (
     EXPORTABLE_TABLES,
-    AccountLockedError,
     Actor,
     AuthenticationError,
     Clinic,
@@ -84,8 +84,12 @@ def test_login_lockout_and_disabled(clinic: Clinic) -> None:
     for _ in range(5):
         with pytest.raises(AuthenticationError):
             clinic.users.authenticate("lena", "wrong password")
-    with pytest.raises(AccountLockedError):
+    with pytest.raises(AuthenticationError) as locked:  # locked, even with the right password
         clinic.users.authenticate("lena", PASSWORD)
+    with pytest.raises(AuthenticationError) as unknown:
+        clinic.users.authenticate("nobody", PASSWORD)
+    assert type(locked.value) is type(unknown.value) is AuthenticationError  # not AccountLockedError
+    assert str(locked.value) == str(unknown.value)
     clinic.users.set_password(SYSTEM, user.id, "another long password")
     assert clinic.users.authenticate("lena", "another long password").id == user.id
     clinic.users.disable(SYSTEM, user.id)
@@ -93,7 +97,36 @@ def test_login_lockout_and_disabled(clinic: Clinic) -> None:
         clinic.users.authenticate("lena", "another long password")
     with clinic.store.read() as s:
         rows = s.execute(select(AuditEntry.action, AuditEntry.ok).where(AuditEntry.action.like("login%"))).all()
-    assert rows.count(("login", True)) == 2 and rows.count(("login_failed", False)) == 8
+    assert rows.count(("login", True)) == 2 and rows.count(("login_failed", False)) == 9
     with clinic.store.read() as s:
         stored = s.execute(select(AuditEntry.detail)).scalars().all()
     assert all(PASSWORD not in str(d) for d in stored)
+
+
+class CountingHasher(PasswordHasher):
+    """A real (cheap) Argon2id hasher that counts verifications."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.verified = 0
+
+    def verify(self, hash, password) -> bool:
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+def test_locked_and_unknown_names_answer_alike_and_both_run_argon2(store, library) -> None:
+    hasher = CountingHasher()
+    clinic = Clinic(store, library, hasher=hasher)
+    clinic.users.add(SYSTEM, "lena", "therapist", PASSWORD)
+    for _ in range(5):
+        with pytest.raises(AuthenticationError):
+            clinic.users.authenticate("lena", "wrong password")
+    answers = []
+    for name in ("lena", "nobody"):
+        before = hasher.verified
+        with pytest.raises(AuthenticationError) as exc:
+            clinic.users.authenticate(name, PASSWORD)
+        answers.append((type(exc.value), str(exc.value), hasher.verified - before))
+    assert answers[0] == answers[1]
+    assert answers[0][2] == 1  # one Argon2 verification each
