@@ -5,7 +5,8 @@ Every view of a patient's record is audited in the transaction that reads it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from scoring.store import audit
 from scoring.store.audit import Actor
 from scoring.store.context import Context
-from scoring.store.errors import ConflictError, NotFoundError, StoreError
+from scoring.store.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
 from scoring.store.models import (
     SEXES,
     Administration,
@@ -117,7 +118,7 @@ class Patients:
     def get(self, actor: Actor, patient_id: int) -> PatientRecord:
         """The patient's record with identifiers; the view is audited."""
         now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
+        with self._audited_denial(actor, patient_id, "record"), self._ctx.store.write() as s:
             audit.require_patient(s, actor, patient_id)
             p = s.get(Patient, patient_id)
             ident = s.get(PatientIdentifiers, patient_id)
@@ -170,13 +171,39 @@ class Patients:
             return rows
 
     def find(self, actor: Actor, external_id: str) -> int:
-        """The internal id of the patient with this external id (within the actor's reach)."""
+        """The internal id of the patient with this external id (within the actor's reach).
+
+        A patient outside the actor's care team answers like an unknown external id (the error names no
+        id); the refusal is audited.
+        """
         with self._ctx.store.read() as s:
             pid = s.scalar(select(PatientIdentifiers.patient_id).where(PatientIdentifiers.external_id == external_id))
             if pid is None:
                 raise NotFoundError("no patient with this external id")
-            audit.require_patient(s, actor, pid)
-            return pid
+            try:
+                audit.require_patient(s, actor, pid)
+            except PermissionDeniedError:
+                denied = True
+            else:
+                return pid
+        if denied:
+            self._audit_denied(actor, pid, "find")
+        raise NotFoundError("no patient with this external id")
+
+    def _audit_denied(self, actor: Actor, patient_id: int, view: str) -> None:
+        """Record a refused look at a patient's record (its own transaction: the refused one rolled back)."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.record(s, now, actor, "patient_access_denied", ok=False, patient_id=patient_id,
+                         object_type="patient", object_id=patient_id, detail={"view": view})
+
+    @contextmanager
+    def _audited_denial(self, actor: Actor, patient_id: int, view: str) -> Iterator[None]:
+        try:
+            yield
+        except PermissionDeniedError:
+            self._audit_denied(actor, patient_id, view)
+            raise
 
     def add_to_care_team(self, actor: Actor, patient_id: int, user_id: int) -> None:
         now = self._ctx.store.now()
@@ -212,7 +239,7 @@ class Patients:
             return e.id
 
     def events(self, actor: Actor, patient_id: int) -> list[EventInfo]:
-        with self._ctx.store.read() as s:
+        with self._audited_denial(actor, patient_id, "events"), self._ctx.store.read() as s:
             audit.require_patient(s, actor, patient_id)
             rows = s.scalars(select(Event).where(Event.patient_id == patient_id).order_by(Event.date, Event.id))
             return [EventInfo(e.id, e.patient_id, e.date, e.label, e.note, e.created_by) for e in rows]
@@ -225,7 +252,7 @@ class Patients:
         band, severity, valid, prorated, n_answered``. The view is audited.
         """
         now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
+        with self._audited_denial(actor, patient_id, "history"), self._ctx.store.write() as s:
             audit.require_patient(s, actor, patient_id)
             q = (select(Administration.id, Administration.instrument_id, Administration.instrument_version,
                         Administration.completed_at, Score.scale_id, Score.value, Score.band, Score.severity,
@@ -285,7 +312,7 @@ class Patients:
         (as scored), then one float column per item of the pinned definitions (NaN = unanswered).
         """
         now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
+        with self._audited_denial(actor, patient_id, "answers"), self._ctx.store.write() as s:
             audit.require_patient(s, actor, patient_id)
             q = (select(Administration).where(Administration.patient_id == patient_id,
                                               Administration.status == "completed")

@@ -13,6 +13,7 @@ from scoring.store import (
     Actor,
     AuthenticationError,
     Clinic,
+    NotFoundError,
     PermissionDeniedError,
 )
 from scoring.store.models import AuditEntry
@@ -130,3 +131,22 @@ def test_locked_and_unknown_names_answer_alike_and_both_run_argon2(store, librar
         answers.append((type(exc.value), str(exc.value), hasher.verified - before))
     assert answers[0] == answers[1]
     assert answers[0][2] == 1  # one Argon2 verification each
+
+
+def test_other_team_find_reveals_no_id_and_denied_views_are_audited(clinic: Clinic, therapist, patient: int) -> None:
+    other = clinic.users.add(SYSTEM, "olga", "therapist", PASSWORD).actor
+    with pytest.raises(NotFoundError) as unknown:
+        clinic.patients.find(other, "MRN-NOBODY")
+    with pytest.raises(NotFoundError) as foreign:
+        clinic.patients.find(other, "MRN-SENTINEL-1")
+    assert str(foreign.value) == str(unknown.value) and str(patient) not in str(foreign.value)
+    assert clinic.patients.find(therapist, "MRN-SENTINEL-1") == patient
+    for view in (clinic.patients.get, clinic.patients.history, clinic.patients.answer_table, clinic.patients.events):
+        with pytest.raises(PermissionDeniedError):
+            view(other, patient)
+    with clinic.store.read() as s:
+        rows = s.execute(select(AuditEntry.action, AuditEntry.user_id, AuditEntry.patient_id, AuditEntry.ok,
+                                AuditEntry.detail).where(AuditEntry.action == "patient_access_denied")
+                         .order_by(AuditEntry.id)).all()
+    assert [(r.user_id, r.patient_id, r.ok) for r in rows] == [(other.user_id, patient, False)] * 5
+    assert [r.detail["view"] for r in rows] == ["find", "record", "history", "answers", "events"]
