@@ -353,6 +353,13 @@ class Administrations:
                 return self._make_prompt(definition, adm, item, k, len(shown), answers)
         return None
 
+    def prompts(self, s: Session, adm: Administration) -> tuple[ItemPrompt, ...]:
+        """Every item shown to this respondent now, in order, with its stored answer (the one-page layout)."""
+        definition = self.definition(s, adm)
+        answers = current_answers(s, [adm.id])[adm.id]
+        shown = shown_items(definition, answers, adm.respondent_sex)
+        return tuple(self._make_prompt(definition, adm, item, k, len(shown), answers) for k, item in enumerate(shown))
+
     def prompt_for(self, s: Session, adm: Administration, item_id: str, offset: int = 0) -> ItemPrompt:
         definition = self.definition(s, adm)
         answers = current_answers(s, [adm.id])[adm.id]

@@ -29,6 +29,7 @@ from scoring.store.audit import Actor
 from scoring.store.battery_texts import shown_texts
 from scoring.store.context import AlertNotice, Context
 from scoring.store.errors import (
+    AnswerRejectedError,
     CodeInvalidError,
     ConsentRequiredError,
     NotFoundError,
@@ -51,6 +52,11 @@ from scoring.store.security import is_short_code, new_token, normalize_code, sec
 
 INVALID = "This code is not valid. Please ask your clinician for a new one."
 KIOSK = Actor.kiosk()
+#: the tablet's layouts: one question per screen, or the whole questionnaire on one page
+LAYOUTS = ("item", "page")
+#: ``Assignment.kiosk_screen`` when the tablet reports screens but shows no question (instructions, consent,
+#: support message, the end of a questionnaire); NULL means the client never reported a screen
+NO_QUESTION = "-"
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,11 @@ class KioskSession:
     critical_answer_given: bool = False
     #: the language of ``instructions`` and ``consent_text``: None for the battery's own (default) text
     text_language: str | None = None
+    #: the layout the patient chose on this ticket (``item`` or ``page``; None: not chosen, the tablet's default)
+    layout: str | None = None
+    #: the question the tablet shows: (administration id, item id), item id None for the whole questionnaire
+    #: on one page; None when no question is on screen (or the client never reported one)
+    screen: tuple[int, str | None] | None = None
 
     @property
     def finished(self) -> bool:
@@ -191,7 +202,7 @@ class Kiosk:
             consent_version=battery.consent_version,
             consent_needed=consent_text is not None and not agreed,
             administrations=tuple(info(x, len(answered[x.id])) for x in adms),
-            critical_answer_given=critical,
+            critical_answer_given=critical, layout=a.kiosk_layout, screen=_parse_screen(a.kiosk_screen),
         )
 
     # -- tickets --------------------------------------------------------------------------------------------
@@ -274,15 +285,84 @@ class Kiosk:
             nxt = self._adm.prompt_for(s, adm, item_id, offset=1)
             return None if nxt.item_id == item_id else nxt
 
-    def save_answer(self, ticket: str, administration_id: int, item_id: str, value: object) -> SavedAnswer:
-        """Store one answer now (None = skip). Raises :class:`AnswerRejectedError` and stores nothing if invalid."""
+    # -- what the tablet shows: a tap is bound to the question it was made on ------------------------------------
+    def show_item(self, ticket: str, administration_id: int | None = None, item_id: str | None = None, *,
+                  idle: timedelta | None = None) -> ItemPrompt | None:
+        """The question the tablet shows now, recorded as the ticket's screen.
+
+        From then on :meth:`save_answer` takes an answer only for this question (a tap made on one question
+        can never answer another). ``item_id`` None: the next unanswered item of the administration; when
+        every shown item is answered this returns None and no question is on screen. ``idle`` extends the
+        ticket like :meth:`touch` in the same transaction.
+        """
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now, lock=True)
+            self._require_consent(s, a)
+            adm = self._administration(s, a, administration_id, lock=False)
+            prompt = self._adm.prompt(s, adm) if item_id is None else self._adm.prompt_for(s, adm, item_id)
+            a.kiosk_screen = f"{adm.id}:{prompt.item_id}" if prompt is not None else NO_QUESTION
+            _keep_alive(a, now, idle)
+            return prompt
+
+    def show_page(self, ticket: str, administration_id: int, *,
+                  idle: timedelta | None = None) -> tuple[ItemPrompt, ...]:
+        """Every item of the administration on one page, recorded as the screen: answers to any of them are
+        taken, answers to other questionnaires refused. ``idle`` as for :meth:`show_item`."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now, lock=True)
+            self._require_consent(s, a)
+            adm = self._administration(s, a, administration_id, lock=False)
+            prompts = self._adm.prompts(s, adm)
+            a.kiosk_screen = f"{adm.id}:*"
+            _keep_alive(a, now, idle)
+            return prompts
+
+    def show_no_question(self, ticket: str, *, idle: timedelta | None = None) -> None:
+        """The tablet shows no question (instructions, consent, support message): every answer is refused."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            a = self._assignment(s, ticket, now, lock=True)
+            a.kiosk_screen = NO_QUESTION
+            _keep_alive(a, now, idle)
+
+    def set_layout(self, ticket: str, layout: str) -> None:
+        """Keep the layout the patient chose with the ticket, so that a reload resumes with it."""
+        if layout not in LAYOUTS:
+            raise StoreError(f"unknown kiosk layout {layout!r}; use one of: {', '.join(LAYOUTS)}")
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            self._assignment(s, ticket, now, lock=True).kiosk_layout = layout
+
+    def save_answer(self, ticket: str, administration_id: int, item_id: str, value: object, *,
+                    idle: timedelta | None = None) -> SavedAnswer:
+        """Store one answer now (None = skip). Raises :class:`AnswerRejectedError` and stores nothing if invalid.
+
+        Once the tablet reports its screens (:meth:`show_item`, :meth:`show_page`), only an answer to the
+        question on screen is taken; any other is refused with code ``not_on_screen`` (the stored answers
+        stay as they were). ``idle`` extends the ticket like :meth:`touch` in the same transaction.
+        """
         now = self._ctx.store.now()
         notices: list[AlertNotice] = []
         with self._ctx.store.write() as s:
-            a = self._assignment(s, ticket, now)
-            self._require_consent(s, a)
+            a = self._assignment(s, ticket, now)  # not locked first: the administration's row lock comes first,
+            self._require_consent(s, a)           # as in complete() (no lock-order deadlock on PostgreSQL)
             adm = self._administration(s, a, administration_id, lock=True)
+            screen = a.kiosk_screen
+            if screen is not None and screen not in (f"{adm.id}:{item_id}", f"{adm.id}:*"):
+                shown = _parse_screen(screen)
+                if shown is None:
+                    where = "no question is on screen"
+                elif shown[0] != adm.id:
+                    where = "the tablet shows another questionnaire"
+                else:
+                    where = f"the tablet shows {shown[1]}"
+                raise AnswerRejectedError(
+                    f"answer to {item_id} refused: {where} (a tap is taken only for the question it was made on); "
+                    "nothing was stored and the stored answers are unchanged", "not_on_screen", item_id)
             saved = self._adm.save_in(s, adm, item_id, value, KIOSK, now, notices)
+            _keep_alive(a, now, idle)
         self._ctx.notify(notices)
         return saved
 
@@ -295,6 +375,8 @@ class Kiosk:
             self._require_consent(s, a)
             adm = self._administration(s, a, administration_id, lock=True)
             result = self._adm.complete_in(s, adm, KIOSK, now, notices)
+            if a.kiosk_screen is not None:
+                a.kiosk_screen = NO_QUESTION  # the finished questionnaire takes no more taps
         self._ctx.notify(notices)
         return result
 
@@ -343,3 +425,17 @@ class Kiosk:
                 a.ticket_hash = None
                 audit.record(s, now, KIOSK, "kiosk_session_ended", patient_id=a.patient_id,
                              object_type="assignment", object_id=a.id)
+
+
+def _keep_alive(a: Assignment, now: datetime, idle: timedelta | None) -> None:
+    if idle is not None:
+        if idle <= timedelta(0):
+            raise StoreError("the idle timeout must be positive")
+        a.ticket_expires_at = now + idle
+
+
+def _parse_screen(screen: str | None) -> tuple[int, str | None] | None:
+    if not screen or screen == NO_QUESTION:
+        return None
+    adm, _, item = screen.partition(":")
+    return int(adm), (None if item == "*" else item)

@@ -196,6 +196,10 @@ class Assignment(Base):
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    #: the tablet: the layout the patient chose (``item``/``page``) and the question on screen
+    #: (``<administration id>:<item id>``, ``<administration id>:*`` for one page; NULL: none) — migration 0007
+    kiosk_layout: Mapped[str | None] = mapped_column(String(8))
+    kiosk_screen: Mapped[str | None] = mapped_column(String(160))
 
 
 class Consent(Base):

@@ -16,6 +16,7 @@ from scoring.store import (
     NotFoundError,
     RedeemPolicy,
     Store,
+    StoreError,
     TicketInvalidError,
     TooManyAttemptsError,
     password_hasher,
@@ -256,3 +257,69 @@ def test_translation_alert_hook_and_audit_reader(store: Store, library, patient:
     updated = next(r for r in rows if r.action == "patient_updated")
     assert updated.detail == {"fields": ["contact"]}
     assert all("sentinel" not in str(r.detail).lower() for r in rows)
+
+
+def _answers(clinic: Clinic, adm: int) -> list[tuple[str, int, float | None]]:
+    with clinic.store.read() as s:
+        return [tuple(r) for r in s.execute(select(Answer.item_id, Answer.revision, Answer.value)
+                                            .where(Answer.administration_id == adm).order_by(Answer.id))]
+
+
+def test_a_tap_is_bound_to_the_question_on_screen(clinic: Clinic, therapist, patient: int) -> None:
+    session = clinic.kiosk.redeem(clinic.assignments.assign(therapist, patient, instruments=["phq9", "gad7"]).token)
+    ticket, phq, gad = session.ticket, session.administrations[0].id, session.administrations[1].id
+    assert session.screen is None and session.layout is None  # nothing reported yet
+    clinic.kiosk.save_answer(ticket, phq, "phq9_1", 1)  # a client that reports no screens is not bound
+    first = clinic.kiosk.show_item(ticket, phq, idle=timedelta(minutes=5))
+    assert first is not None and first.item_id == "phq9_2"
+    assert clinic.kiosk.resume(ticket).screen == (phq, "phq9_2")
+    # the double tap of the bug: the second tap lands on the next question before it was shown
+    for item_id, adm in (("phq9_3", phq), ("phq9_1", phq), ("gad7_1", gad)):
+        with pytest.raises(AnswerRejectedError, match=f"answer to {item_id} refused") as err:
+            clinic.kiosk.save_answer(ticket, adm, item_id, 2)
+        assert err.value.code == "not_on_screen" and err.value.item_id == item_id
+    assert "the tablet shows phq9_2" in str(pytest.raises(
+        AnswerRejectedError, clinic.kiosk.save_answer, ticket, phq, "phq9_3", 2).value)
+    assert _answers(clinic, phq) == [("phq9_1", 1, 1.0)]  # nothing stored, nothing lost
+    clinic.kiosk.save_answer(ticket, phq, "phq9_2", 3)
+    with pytest.raises(AnswerRejectedError):  # still phq9_2 on screen until the tablet shows the next one
+        clinic.kiosk.save_answer(ticket, phq, "phq9_3", 0)
+    clinic.kiosk.save_answer(ticket, phq, "phq9_2", 2)  # changing the answer on screen is a new revision
+    assert clinic.kiosk.show_item(ticket, phq).item_id == "phq9_3"
+    with pytest.raises(AnswerRejectedError, match="phq9_2 refused: the tablet shows phq9_3"):
+        clinic.kiosk.save_answer(ticket, phq, "phq9_2", 0)  # a stale tap on the question before
+    back = clinic.kiosk.show_item(ticket, phq, "phq9_1")  # going back makes that question the current one
+    assert back.item_id == "phq9_1" and back.current == 1
+    clinic.kiosk.save_answer(ticket, phq, "phq9_1", 0)
+    assert _answers(clinic, phq) == [("phq9_1", 1, 1.0), ("phq9_2", 1, 3.0), ("phq9_2", 2, 2.0), ("phq9_1", 2, 0.0)]
+    clinic.kiosk.show_no_question(ticket)  # e.g. the support message
+    with pytest.raises(AnswerRejectedError, match="no question is on screen"):
+        clinic.kiosk.save_answer(ticket, phq, "phq9_1", 3)
+    clinic.kiosk.show_item(ticket, phq, "phq9_5")
+    with pytest.raises(AnswerRejectedError, match="another questionnaire"):
+        clinic.kiosk.save_answer(ticket, gad, "gad7_1", 3)
+
+
+def test_one_page_layout_takes_every_item_of_its_questionnaire_only(clinic: Clinic, therapist, patient: int) -> None:
+    session = clinic.kiosk.redeem(clinic.assignments.assign(therapist, patient, instruments=["gad7", "phq9"]).token)
+    ticket, gad, phq = session.ticket, session.administrations[0].id, session.administrations[1].id
+    clinic.kiosk.set_layout(ticket, "page")
+    with pytest.raises(StoreError, match="unknown kiosk layout 'grid'; use one of: item, page"):
+        clinic.kiosk.set_layout(ticket, "grid")
+    prompts = clinic.kiosk.show_page(ticket, gad)
+    assert [p.item_id for p in prompts] == [f"gad7_{i}" for i in range(1, 8)] and not any(p.answered for p in prompts)
+    for item_id in ("gad7_7", "gad7_1", "gad7_4"):  # any order: all of them are on screen
+        clinic.kiosk.save_answer(ticket, gad, item_id, 1)
+    with pytest.raises(AnswerRejectedError, match="another questionnaire") as err:
+        clinic.kiosk.save_answer(ticket, phq, "phq9_1", 1)
+    assert err.value.code == "not_on_screen"
+    resumed = clinic.kiosk.resume(ticket)  # a reload: the layout and the screen come back from the store
+    assert resumed.layout == "page" and resumed.screen == (gad, None)
+    assert [p.answered for p in clinic.kiosk.show_page(ticket, gad)] == [True, False, False, True, False, False, True]
+    for i in (2, 3, 5, 6):
+        clinic.kiosk.save_answer(ticket, gad, f"gad7_{i}", 0)
+    clinic.kiosk.complete(ticket, gad)
+    assert clinic.kiosk.resume(ticket).screen is None  # the finished questionnaire takes no more taps
+    with pytest.raises(AnswerRejectedError, match="no question is on screen"):
+        clinic.kiosk.save_answer(ticket, phq, "phq9_1", 1)
+    assert _answers(clinic, phq) == []
