@@ -41,7 +41,7 @@ def test_kill_9_mid_run_then_restart_delivers_every_row(clinic: Clinic, store_ur
     smtp.delay = 0.15
     first = worker(store_url, smtp, "--interval", "0.2", "--lease", "3s", "--batch", "4")
     try:
-        smtp.wait_for(4, timeout=60)
+        smtp.wait_for(5, timeout=60)  # mid-way through the second batch of 4: three rows still claimed
     finally:
         os.kill(first.pid, signal.SIGKILL)  # the worker this test started
         first.communicate(timeout=10)
