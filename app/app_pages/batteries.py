@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from scoring.store import StoreError
-from ui import state, widgets
+from ui import battery_texts_ui, state, widgets
 
 me = state.require_staff("admin")
 clinic = state.clinic()
@@ -25,6 +25,7 @@ for b in batteries:
                 clinic.batteries.set_consent(me.actor, b.id, text.strip())
                 state.flash("Consent text saved as a new version.", "success")
                 st.rerun()
+        battery_texts_ui.translations(clinic, me.actor, b, state.settings().battery_language)
 if not batteries:
     st.caption("No batteries yet.")
 

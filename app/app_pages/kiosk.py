@@ -38,7 +38,7 @@ cfg = state.settings()
 clinic = state.clinic()
 kiosk = clinic.kiosk
 if state.staff() is not None:  # never reached through navigation; a second guard all the same
-    st.error("Sign out before handing the tablet to a patient.")
+    st.error(t("staff_signed_in", st.session_state.get("psyscore_kiosk_language", "en")))
     st.stop()
 kiosk_ui.inject_css()
 
@@ -68,8 +68,9 @@ def end_session(message_key: str | None) -> None:
     for key in (state.KIOSK, state.CODE_DIGITS, "psyscore_kiosk_language"):
         st.session_state.pop(key, None)
     st.query_params.clear()
-    if message_key:
+    if message_key:  # the code screen that shows why stays in the patient's language (no mixed screen)
         state.flash(t(message_key, lang), "info")
+        st.session_state["psyscore_kiosk_language"] = lang
 
 
 def activity(ks: state.KioskState) -> bool:
@@ -89,7 +90,8 @@ def activity(ks: state.KioskState) -> bool:
 def begin(session: KioskSession) -> None:
     ks = state.KioskState(ticket=session.ticket, layout=cfg.kiosk_layout)
     ks.started = any(a.answered for a in session.administrations) and not session.consent_needed
-    ks.support_shown = session.critical_answer_given  # after a reload the support message is shown again
+    # after a reload the support message is shown again, first (never on the final screen)
+    ks.support_pending = ks.support_shown = session.critical_answer_given and not session.finished
     st.session_state[state.KIOSK] = ks
     st.session_state.pop(state.CODE_DIGITS, None)
     kiosk.touch(session.ticket, cfg.kiosk_idle)
@@ -177,9 +179,7 @@ def code_screen() -> None:
 def completion_screen(ks: state.KioskState) -> None:
     lang = language()
     st.title(t("thanks_title", lang))
-    st.markdown(t("thanks", lang))
-    if ks.support_shown:
-        st.html(f'<div class="psy-support">{_escape(cfg.support_message)}</div>')
+    st.markdown(t("thanks", lang))  # the same for everyone: nothing here tells a critical answer was given
     if st.button(t("finish", lang), key="w_finish", type="primary", width="stretch"):
         end_session(None)
         st.rerun()
@@ -214,7 +214,10 @@ def choose_language(ks: state.KioskState, code: str) -> None:
 
 
 def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
-    lang = language()
+    # the battery's text in the patient's language when it is translated, else this whole screen in the
+    # battery's own language (one screen never mixes two languages)
+    has_text = bool(session.instructions or (session.consent_needed and session.consent_text))
+    lang = cfg.battery_language if has_text and session.text_language is None else language()
     st.title(t("instructions", lang))
     choices = languages(session)
     if len(choices) > 1:
@@ -243,7 +246,7 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
 def support_screen(ks: state.KioskState) -> None:
     lang = language()
     st.title(t("support_title", lang))
-    st.html(f'<div class="psy-support" data-testid="psy-support">{_escape(cfg.support_message)}</div>')
+    st.html(f'<div class="psy-support" data-testid="psy-support">{_escape(cfg.support_message(lang))}</div>')
     if st.button(t("continue", lang), key="w_support_continue", type="primary", width="stretch") and activity(ks):
         ks.support_pending = False
         st.rerun()
@@ -394,7 +397,7 @@ except TicketInvalidError:
     st.rerun()
 state.show_flash()
 current = next((a for a in session.administrations if a.status in ("pending", "in_progress")), None)
-if current is not None and current.language in kiosk_ui.TEXT:
+if current is not None and kiosk_ui.shipped(current.language):
     st.session_state["psyscore_kiosk_language"] = current.language
 if not ks.started or session.consent_needed:
     welcome_screen(ks, session)

@@ -1,5 +1,5 @@
-"""Kiosk look and words: large touch targets (CSS injected on kiosk pages only), interface text in the
-languages the definitions are translated into, the code keypad."""
+"""Kiosk look and words: large touch targets (CSS injected on kiosk pages only), interface text from the
+message catalogue of each language (``scoring/messages/<code>.json``), the code keypad."""
 
 from __future__ import annotations
 
@@ -7,88 +7,26 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from scoring import messages
+
 #: Minimum height of every touch target on the kiosk, in CSS pixels (WCAG 2.5.5 asks for 44; we use 56).
 TOUCH_TARGET_PX = 56
 
-LANGUAGE_NAMES = {"en": "English", "es": "Español", "de": "Deutsch", "fr": "Français", "it": "Italiano",
-                  "pt": "Português", "nl": "Nederlands", "pl": "Polski", "tr": "Türkçe"}
-
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "code_title": "Welcome",
-        "code_help": "Please enter the code you were given.",
-        "start": "Start",
-        "clear": "Clear",
-        "delete": "⌫ Delete",
-        "invalid": "This code is not valid. Please check it or ask the staff at the desk for a new one.",
-        "too_many": "Too many wrong codes. Please wait a few minutes or ask the staff at the desk.",
-        "ended": "Your session has ended. Please ask the staff at the desk if you need a new code.",
-        "idle": "Your session was closed because the tablet was not used for a while. Your answers are saved.",
-        "instructions": "Before you start",
-        "consent": "Consent",
-        "agree": "I agree — start",
-        "begin": "Start the questionnaires",
-        "language": "Language",
-        "questionnaire": "Questionnaire {j} of {m}",
-        "question": "Question {k} of {n}",
-        "back": "◀ Back",
-        "next": "Next ▶",
-        "skip": "Skip this question",
-        "answered_all": "You have answered every question of this questionnaire.",
-        "change_hint": "You can go back to change an answer, or continue.",
-        "continue": "Continue ▶",
-        "support_title": "Thank you for telling us",
-        "thanks_title": "Thank you!",
-        "thanks": "You have finished. Your answers have been saved. Please hand the tablet back to the staff.",
-        "finish": "Finish",
-        "one_page": "Show all questions on one page",
-        "one_item": "Show one question at a time",
-        "saved": "Saved",
-        "staff": "Staff sign-in",
-    },
-    "es": {
-        "code_title": "Bienvenido/a",
-        "code_help": "Escriba el código que le dieron.",
-        "start": "Empezar",
-        "clear": "Borrar todo",
-        "delete": "⌫ Borrar",
-        "invalid": "Este código no es válido. Compruébelo o pida uno nuevo en recepción.",
-        "too_many": "Demasiados códigos incorrectos. Espere unos minutos o pregunte en recepción.",
-        "ended": "Su sesión ha terminado. Pida un código nuevo en recepción si lo necesita.",
-        "idle": "Su sesión se cerró porque la tableta no se usó durante un rato. Sus respuestas están guardadas.",
-        "instructions": "Antes de empezar",
-        "consent": "Consentimiento",
-        "agree": "Acepto — empezar",
-        "begin": "Empezar los cuestionarios",
-        "language": "Idioma",
-        "questionnaire": "Cuestionario {j} de {m}",
-        "question": "Pregunta {k} de {n}",
-        "back": "◀ Atrás",
-        "next": "Siguiente ▶",
-        "skip": "Saltar esta pregunta",
-        "answered_all": "Ha contestado todas las preguntas de este cuestionario.",
-        "change_hint": "Puede volver atrás para cambiar una respuesta, o continuar.",
-        "continue": "Continuar ▶",
-        "support_title": "Gracias por decírnoslo",
-        "thanks_title": "¡Gracias!",
-        "thanks": "Ha terminado. Sus respuestas se han guardado. Por favor, devuelva la tableta al personal.",
-        "finish": "Terminar",
-        "one_page": "Mostrar todas las preguntas en una página",
-        "one_item": "Mostrar una pregunta cada vez",
-        "saved": "Guardado",
-        "staff": "Acceso del personal",
-    },
-}
-
 
 def t(key: str, language: str | None = "en", **values: object) -> str:
-    """Interface text in ``language`` (English when there is no translation)."""
-    table = TEXT.get((language or "en").split("-")[0], TEXT["en"])
-    return table.get(key, TEXT["en"][key]).format(**values)
+    """Patient-facing text in ``language`` from its message catalogue (``scoring/messages``; English when the
+    language is not shipped)."""
+    return messages.message(key, language, **values)
+
+
+def shipped(language: str | None) -> bool:
+    """True when the tablet's own words exist in ``language``."""
+    return messages.resolve_language(language) == (language or "").split("-")[0].lower()
 
 
 def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
+    """A language named in itself (the same on every screen, whatever the tablet's language)."""
+    return messages.ENDONYMS.get(code, code)
 
 
 KIOSK_CSS = f"""
@@ -126,7 +64,8 @@ def keypad(digits: str, on_key: Callable[[str], None], *, max_digits: int, langu
     """A 3 × 4 numeric keypad of large buttons (1–9, clear, 0, delete); ``on_key`` gets the key pressed."""
     shown = digits + "_" * (max_digits - len(digits))
     grouped = " ".join(shown[i:i + 4] for i in range(0, len(shown), 4))
-    st.html(f'<div class="psy-code" data-testid="psy-code" aria-live="polite">{grouped}</div>')
+    st.html(f'<div class="psy-code" data-testid="psy-code" aria-live="polite" '
+            f'aria-label="{t("code_display_label", language)}">{grouped}</div>')
     rows = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("clear", "0", "delete"))
     for row in rows:
         cols = st.columns(3, gap="small")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from scoring import messages
 from scoring.store import default_url
 
 ENV_KIOSK_IDLE = "PSYSCORE_KIOSK_IDLE_SECONDS"
@@ -14,15 +15,10 @@ ENV_STAFF_MAX = "PSYSCORE_STAFF_SESSION_HOURS"
 ENV_KIOSK_LAYOUT = "PSYSCORE_KIOSK_LAYOUT"
 ENV_SUPPORT = "PSYSCORE_KIOSK_SUPPORT_MESSAGE"
 ENV_SUPPORT_FILE = "PSYSCORE_KIOSK_SUPPORT_FILE"
+# per language: PSYSCORE_KIOSK_SUPPORT_MESSAGE_ES / PSYSCORE_KIOSK_SUPPORT_FILE_ES (the unsuffixed ones are English)
 ENV_CLINIC_NAME = "PSYSCORE_CLINIC_NAME"
 ENV_PUBLIC_URL = "PSYSCORE_PUBLIC_URL"
-
-DEFAULT_SUPPORT_MESSAGE = (
-    "Thank you for answering honestly. If you are having thoughts of harming yourself, please tell a member "
-    "of staff now — they are here to help. If you are in danger right now, call your local emergency number "
-    "(112 in Europe, 911 in the USA, 999 in the UK) or a crisis line such as 988 (USA) or 116 123 (Samaritans, "
-    "UK and Ireland)."
-)
+ENV_BATTERY_LANGUAGE = "PSYSCORE_BATTERY_LANGUAGE"  # the language batteries' own instructions/consent are in
 
 
 @dataclass(frozen=True)
@@ -34,9 +30,17 @@ class AppSettings:
     staff_idle: timedelta = timedelta(minutes=30)
     staff_max: timedelta = timedelta(hours=12)
     kiosk_layout: str = "item"  # "item": one question per screen; "page": the whole questionnaire
-    support_message: str = DEFAULT_SUPPORT_MESSAGE
+    #: the support/crisis message by language code, as the clinic configured it (the clinic's own crisis line)
+    support_messages: dict[str, str] = field(default_factory=dict)
     clinic_name: str | None = None
     public_url: str | None = None
+    battery_language: str = "en"
+
+    def support_message(self, language: str | None) -> str:
+        """The support message shown after a critical answer, in ``language``: the clinic's own text for that
+        language, else the catalogue's default for it (which names no phone number: set your local crisis line)."""
+        code = messages.resolve_language(language)
+        return self.support_messages.get(code) or messages.message("support_default", code)
 
 
 def _number(environ: dict[str, str], name: str, default: float) -> float:
@@ -51,14 +55,19 @@ def _number(environ: dict[str, str], name: str, default: float) -> float:
 def load_settings(environ: dict[str, str] | None = None) -> AppSettings:
     """Settings from the environment (``psyscore app`` passes ``--db`` as ``PSYSCORE_DATABASE_URL``)."""
     env = dict(os.environ if environ is None else environ)
-    support = env.get(ENV_SUPPORT, "").strip()
-    support_file = env.get(ENV_SUPPORT_FILE, "").strip()
-    if not support and support_file:
-        try:
-            with open(support_file, encoding="utf-8") as fh:
-                support = fh.read().strip()
-        except OSError:
-            support = ""
+    support: dict[str, str] = {}
+    for code in messages.shipped_languages():
+        suffix = "" if code == messages.REFERENCE else "_" + code.upper()
+        text = env.get(ENV_SUPPORT + suffix, "").strip()
+        path = env.get(ENV_SUPPORT_FILE + suffix, "").strip()
+        if not text and path:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    text = fh.read().strip()
+            except OSError:
+                text = ""
+        if text:
+            support[code] = text
     layout = env.get(ENV_KIOSK_LAYOUT, "item").strip().lower()
     return AppSettings(
         database_url=default_url(env),
@@ -66,7 +75,8 @@ def load_settings(environ: dict[str, str] | None = None) -> AppSettings:
         staff_idle=timedelta(minutes=_number(env, ENV_STAFF_IDLE, 30)),
         staff_max=timedelta(hours=_number(env, ENV_STAFF_MAX, 12)),
         kiosk_layout=layout if layout in ("item", "page") else "item",
-        support_message=support or DEFAULT_SUPPORT_MESSAGE,
+        support_messages=support,
         clinic_name=env.get(ENV_CLINIC_NAME, "").strip() or None,
         public_url=env.get(ENV_PUBLIC_URL, "").strip().rstrip("/") or None,
+        battery_language=messages.resolve_language(env.get(ENV_BATTERY_LANGUAGE, "").strip() or None),
     )

@@ -1,0 +1,141 @@
+"""The tablet in Spanish: every screen from the Spanish catalogue and the battery's Spanish texts; an
+untranslated battery text falls back to the default language for the whole screen; the support message in
+the patient's language and configurable; the thank-you screen identical whether or not a critical item was
+endorsed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scoring import messages
+
+from .conftest import Seeded
+from .helpers import button, new_app, option_buttons, page_text, progress, type_code
+
+ES_INSTR = "Conteste pensando en las últimas dos semanas."
+ES_CONSENT = "Mis respuestas se guardan para mi tratamiento."
+ES = messages.catalogue("es")
+EN = messages.catalogue("en")
+
+
+def _english_words_left(text: str) -> list[str]:
+    """English catalogue phrases on a Spanish screen (the words both languages share are left out)."""
+    return [v for k, v in EN.items() if v != ES[k] and len(v) > 8 and v in text]
+
+
+def _answer_all(at) -> None:
+    """Answer every remaining question with its first option, through every questionnaire."""
+    for _ in range(40):
+        if option_buttons(at):
+            option_buttons(at)[0].click().run()
+        elif at.title and at.title[0].value == ES["support_title"]:
+            button(at, ES["continue"]).click().run()
+        elif any(b.key == "w_finish_questionnaire" for b in at.button):
+            at.button(key="w_finish_questionnaire").click().run()
+        else:
+            return
+
+
+def _spanish_session(seeded: Seeded, *, translated: bool = True):
+    if translated:
+        seeded.clinic.battery_texts.set(seeded.admin, "Mood", "es", instructions=ES_INSTR, consent_text=ES_CONSENT)
+    issued = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, battery="Mood")
+    at = new_app().run()
+    type_code(at, issued.code)
+    at.button(key="w_lang_es").click().run()
+    return at
+
+
+def test_spanish_consent_instructions_support_and_thanks(seeded: Seeded) -> None:
+    at = _spanish_session(seeded)
+    text = page_text(at)
+    assert at.title[0].value == "Antes de empezar" and ES_INSTR in text and ES_CONSENT in text
+    assert "Please answer" not in text and "My answers" not in text and not _english_words_left(text)
+    button(at, "Acepto — empezar").click().run()
+    assert "Pregunta 1 de 10" in progress(at) and "Cuestionario 1 de 2" in progress(at)
+    for _ in range(8):
+        option_buttons(at)[0].click().run()
+    option_buttons(at)[2].click().run()  # PHQ-9 item 9 endorsed: the support message, in Spanish
+    text = page_text(at)
+    assert at.title[0].value == "Gracias por decírnoslo" and ES["support_default"] in text
+    assert not _english_words_left(text) and "tell a member of staff" not in text
+    _answer_all(at)
+    text = page_text(at)
+    assert at.title[0].value == "¡Gracias!" and ES["thanks"] in text and ES["support_default"] not in text
+    assert [b.label for b in at.button] == ["Terminar"] and not _english_words_left(text)
+
+
+def _thanks_screen(seeded: Seeded, item9: int) -> tuple[str, list[str]]:
+    issued = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, instruments=["phq9"])
+    at = new_app().run()
+    type_code(at, issued.code)
+    button(at, "Start the questionnaires").click().run()
+    for k in range(1, 10):
+        option_buttons(at)[item9 if k == 9 else 0].click().run()
+        if at.title and at.title[0].value == "Thank you for telling us":
+            button(at, "Continue ▶").click().run()
+    option_buttons(at)[0].click().run()
+    at.button(key="w_finish_questionnaire").click().run()
+    assert at.title[0].value == "Thank you!"
+    return page_text(at), [b.label for b in at.button]
+
+
+def test_thank_you_screen_is_the_same_with_or_without_a_critical_answer(seeded: Seeded) -> None:
+    critical = _thanks_screen(seeded, item9=3)
+    plain = _thanks_screen(seeded, item9=0)
+    assert any(a.item_id == "phq9_9" and a.status == "open" for a in seeded.clinic.alerts.list(seeded.theo))
+    assert critical == plain
+    assert EN["support_default"] not in critical[0] and "psy-support" not in critical[0]
+
+
+def test_untranslated_battery_text_shows_the_whole_screen_in_the_default_language(seeded: Seeded) -> None:
+    at = _spanish_session(seeded, translated=False)
+    text = page_text(at)
+    assert at.title[0].value == "Before you start" and "Please answer about the last two weeks." in text
+    assert "I agree — start" in text and not any(v in text for k, v in ES.items() if v != EN[k] and len(v) > 8)
+    button(at, "I agree — start").click().run()
+    assert "Pregunta 1 de 10" in progress(at)  # the questionnaire itself is in Spanish (its own translation)
+
+
+def test_configured_support_message_per_language(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSYSCORE_KIOSK_SUPPORT_MESSAGE", "Call the clinic's crisis line 0000.")
+    monkeypatch.setenv("PSYSCORE_KIOSK_SUPPORT_MESSAGE_ES", "Llame a la línea de crisis de la clínica: 0000.")
+    at = _spanish_session(seeded)
+    button(at, "Acepto — empezar").click().run()
+    for k in range(1, 10):
+        option_buttons(at)[1 if k == 9 else 0].click().run()
+    text = page_text(at)
+    assert "Llame a la línea de crisis de la clínica: 0000." in text and "Call the clinic" not in text
+
+
+def test_spanish_idle_timeout_and_code_errors(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSYSCORE_KIOSK_IDLE_SECONDS", "1")
+    at = _spanish_session(seeded)
+    button(at, "Acepto — empezar").click().run()
+    option_buttons(at)[0].click().run()
+    time.sleep(1.3)
+    at.run()
+    text = page_text(at)
+    assert at.title[0].value == "Bienvenido/a" and ES["idle"] in text and not _english_words_left(text)
+    type_code(at, "00000000")
+    text = page_text(at)
+    assert ES["invalid"] in text and ES["code_help"] in text and not _english_words_left(text)
+    assert {"⌫ Borrar", "Borrar todo", "Empezar"} <= {b.label for b in at.button}
+
+
+def test_admin_enters_battery_texts_per_language_on_the_batteries_page(seeded: Seeded) -> None:
+    from .helpers import sign_in
+
+    at = sign_in(new_app(), "ada")
+    at.switch_page("app_pages/batteries.py").run()
+    mood = next(b for b in seeded.clinic.batteries.list(seeded.admin) if b.name == "Mood")
+    assert at.selectbox(key=f"w_battery_text_lang_{mood.id}").options == ["Español (es)"]
+    at.text_area(key=f"w_battery_text_instr_{mood.id}").input(ES_INSTR)
+    at.text_area(key=f"w_battery_text_consent_{mood.id}").input(ES_CONSENT)
+    button(at, "Save texts in this language").click().run()
+    [tr] = seeded.clinic.battery_texts.list(seeded.admin, "Mood")
+    assert (tr.language, tr.instructions, tr.consent_text, tr.consent_version, tr.current) == (
+        "es", ES_INSTR, ES_CONSENT, 1, True)
+    assert "Español" in page_text(at) and ES_CONSENT in page_text(at)
