@@ -9,7 +9,6 @@ shown here, and no staff session lives in a kiosk session.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 from datetime import timedelta
 
@@ -32,7 +31,7 @@ from ui.kiosk_ui import t
 
 SESSION_PARAM = "session"  # the kiosk ticket (a reload resumes with it)
 LINK_PARAM = "link"  # a one-time link token from the therapist's QR code or link
-CODE_LENGTH = 8
+CODE_LENGTH = state.clinic().kiosk.code_digits  # one constant: scoring.store.security.CODE_DIGITS
 
 cfg = state.settings()
 clinic = state.clinic()
@@ -45,13 +44,12 @@ kiosk_ui.inject_css()
 
 # -- helpers ---------------------------------------------------------------------------------------------------
 def client_key() -> str:
-    """Who is typing codes, for the store's attempt limits: the tablet's address, else this session."""
-    ip = getattr(st.context, "ip_address", None)
-    if ip:
-        return f"ip:{ip}"
-    if state.CLIENT_KEY not in st.session_state:
-        st.session_state[state.CLIENT_KEY] = secrets.token_hex(16)
-    return "session:" + st.session_state[state.CLIENT_KEY]
+    """Who is typing codes, for the store's attempt limits: the tablet's network address, never this browser
+    session (a new session must not reset the count); X-Forwarded-For only through a configured proxy."""
+    from scoring.store.security import kiosk_client
+
+    headers = getattr(st.context, "headers", None) or {}
+    return kiosk_client(getattr(st.context, "ip_address", None), headers.get("X-Forwarded-For"))
 
 
 def language() -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from scoring.store import audit
@@ -41,6 +42,7 @@ from scoring.store.models import (
     Administration,
     Alert,
     Assignment,
+    AuditEntry,
     Battery,
     BatteryInstrument,
     Consent,
@@ -121,58 +123,106 @@ class Kiosk:
         client_key = secret_hash("client", client)
         now = self._ctx.store.now()
         failed = blocked = False
+        # one transaction: the per-client check, the lookup and the recording of a wrong code (SQLite: BEGIN
+        # IMMEDIATE serialises writers; PostgreSQL: a transaction lock per client key), so parallel guessers
+        # from one client cannot pass the limit between the check and the record
         with self._ctx.store.write() as s:
-            if short and self._too_many(s, client_key, now):
+            if short:
+                self._lock_client(s, client_key)
+                blocked = self._too_many(s, client_key, now)
+            if blocked:
                 audit.record(s, now, KIOSK, "code_redeem_blocked", ok=False, detail={"kind": "code"})
-                blocked = True
-        if blocked:
-            raise TooManyAttemptsError("Too many wrong codes. Please wait a few minutes or ask your clinician.")
-        with self._ctx.store.write() as s:
-            column = Assignment.code_hash if short else Assignment.token_hash
-            digest = secret_hash("code" if short else "token", text)
-            a = s.scalar(select(Assignment).where(column == digest))
-            usable = (a is not None and a.cancelled_at is None and a.completed_at is None
-                      and a.code_expires_at is not None and a.code_expires_at > now)
-            if not usable:
-                if a is None and short:
-                    s.add(RedeemFailure(at=now, client=client_key))
-                audit.record(s, now, KIOSK, "code_redeem_failed", ok=False,
-                             patient_id=a.patient_id if a is not None else None,
-                             object_type="assignment" if a is not None else None,
-                             object_id=a.id if a is not None else None,
-                             detail={"kind": "code" if short else "link"})
-                failed = True
             else:
-                assert a is not None
-                ticket = new_token()
-                expires = now + policy.ticket_ttl
-                # atomic single use: only the transaction that still sees the hash wins
-                won = s.execute(
-                    update(Assignment).where(Assignment.id == a.id, column == digest)
-                    .values(code_hash=None, token_hash=None, redeemed_at=func.coalesce(Assignment.redeemed_at, now),
-                            ticket_hash=secret_hash("ticket", ticket), ticket_expires_at=expires)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if won != 1:
+                column = Assignment.code_hash if short else Assignment.token_hash
+                digest = secret_hash("code" if short else "token", text)
+                a = s.scalar(select(Assignment).where(column == digest))
+                usable = (a is not None and a.cancelled_at is None and a.completed_at is None
+                          and a.code_expires_at is not None and a.code_expires_at > now)
+                if not usable:
+                    if short:
+                        s.add(RedeemFailure(at=now, client=client_key))
+                        self._burst_check(s, now)
+                    audit.record(s, now, KIOSK, "code_redeem_failed", ok=False,
+                                 patient_id=a.patient_id if a is not None else None,
+                                 object_type="assignment" if a is not None else None,
+                                 object_id=a.id if a is not None else None,
+                                 detail={"kind": "code" if short else "link"})
                     failed = True
                 else:
-                    s.expire(a)
-                    self._ensure_administrations(s, a, now)
-                    audit.record(s, now, KIOSK, "code_redeemed", patient_id=a.patient_id,
-                                 object_type="assignment", object_id=a.id,
-                                 detail={"kind": "code" if short else "link"})
-                    return self._session(s, a, ticket)
+                    assert a is not None
+                    ticket = new_token()
+                    expires = now + policy.ticket_ttl
+                    # atomic single use: only the transaction that still sees the hash wins
+                    won = s.execute(
+                        update(Assignment).where(Assignment.id == a.id, column == digest)
+                        .values(code_hash=None, token_hash=None,
+                                redeemed_at=func.coalesce(Assignment.redeemed_at, now),
+                                ticket_hash=secret_hash("ticket", ticket), ticket_expires_at=expires)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+                    if won != 1:
+                        failed = True
+                    else:
+                        s.expire(a)
+                        self._ensure_administrations(s, a, now)
+                        audit.record(s, now, KIOSK, "code_redeemed", patient_id=a.patient_id,
+                                     object_type="assignment", object_id=a.id,
+                                     detail={"kind": "code" if short else "link"})
+                        return self._session(s, a, ticket)
+        if blocked:
+            raise TooManyAttemptsError("Too many wrong codes. Please wait a few minutes or ask your clinician.")
         if failed:
             raise CodeInvalidError(INVALID)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @property
+    def code_digits(self) -> int:
+        """How many digits a short code has (the tablet keypad's length)."""
+        return self._ctx.policy.code_digits
+
+    @staticmethod
+    def _lock_client(s: Session, client_key: str) -> None:
+        """Serialise the redemptions of one client until the transaction ends (PostgreSQL advisory lock)."""
+        if s.get_bind().dialect.name == "postgresql":
+            key = int.from_bytes(bytes.fromhex(client_key[:16]), "big", signed=True)
+            s.execute(sql_text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
     def _too_many(self, s: Session, client_key: str, now: datetime) -> bool:
+        """This client's wrong short codes reached the limit of the window (other clients are not affected)."""
         p = self._ctx.policy
         mine = s.scalar(select(func.count()).select_from(RedeemFailure).where(
             RedeemFailure.client == client_key, RedeemFailure.at > now - p.client_window))
-        everyone = s.scalar(select(func.count()).select_from(RedeemFailure).where(
-            RedeemFailure.at > now - p.global_window))
-        return (mine or 0) >= p.client_failures or (everyone or 0) >= p.global_failures
+        return (mine or 0) >= p.client_failures
+
+    def _burst_check(self, s: Session, now: datetime) -> None:
+        """Many wrong codes from all clients together: audit ``code_guessing_burst`` once per burst window.
+
+        Nobody is locked out by it (a clinic-wide lock would let anyone block every patient's code); the
+        event is for staff (the audit log; :meth:`guessing_bursts`).
+        """
+        p = self._ctx.policy
+        since = now - p.burst_window
+        everyone = s.scalar(select(func.count()).select_from(RedeemFailure).where(RedeemFailure.at > since)) or 0
+        if everyone < p.burst_failures:
+            return
+        s.flush()
+        already = s.scalar(select(AuditEntry.id).where(AuditEntry.action == "code_guessing_burst",
+                                                        AuditEntry.at > since).limit(1))
+        if already is None:
+            clients = s.scalar(select(func.count(func.distinct(RedeemFailure.client)))
+                               .where(RedeemFailure.at > since)) or 0
+            audit.record(s, now, Actor.system("kiosk-guard"), "code_guessing_burst", ok=False,
+                         detail={"failures": int(everyone), "clients": int(clients),
+                                 "window_minutes": int(p.burst_window.total_seconds() // 60)})
+
+    def guessing_bursts(self, actor: Actor, *, since: datetime | None = None) -> list[tuple[datetime, dict]]:
+        """Bursts of wrong codes (admins): ``(time, detail)`` newest first, for a staff warning."""
+        with self._ctx.store.read() as s:
+            audit.require_user(s, actor, ("admin",))
+            q = select(AuditEntry.at, AuditEntry.detail).where(AuditEntry.action == "code_guessing_burst")
+            if since is not None:
+                q = q.where(AuditEntry.at > since)
+            return [(at, detail or {}) for at, detail in s.execute(q.order_by(AuditEntry.id.desc()))]
 
     def _ensure_administrations(self, s: Session, a: Assignment, now: datetime) -> None:
         if s.scalar(select(func.count()).select_from(Administration).where(Administration.assignment_id == a.id)):

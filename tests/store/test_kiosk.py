@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from scoring.store import (
     CodeInvalidError,
     ConsentRequiredError,
     NotFoundError,
+    PermissionDeniedError,
     RedeemPolicy,
     Store,
     StoreError,
@@ -21,7 +23,8 @@ from scoring.store import (
     TooManyAttemptsError,
     password_hasher,
 )
-from scoring.store.models import Alert, AlertAction, Answer, AuditEntry, Score
+from scoring.store.models import Alert, AlertAction, Answer, AuditEntry, RedeemFailure, Score
+from scoring.store.security import kiosk_client
 
 from .conftest import SYSTEM, Clock
 
@@ -36,7 +39,7 @@ def _answer_all(clinic: Clinic, ticket: str, values: dict[str, object], adm_id: 
 
 def test_full_flow_scores_alert_and_audit(clinic: Clinic, therapist, patient: int) -> None:
     issued = clinic.assignments.assign(therapist, patient, instruments=["phq9", "gad7"])
-    assert len(issued.code.replace(" ", "")) == 8 and len(issued.token) >= 43
+    assert len(issued.code.replace(" ", "")) == 12 and len(issued.token) >= 43
     session = clinic.kiosk.redeem(issued.code)
     assert [a.instrument_id for a in session.administrations] == ["phq9", "gad7"]
     first = clinic.kiosk.next_item(session.ticket)
@@ -142,35 +145,87 @@ def test_resume_after_reload_from_stored_answers(store: Store, library, therapis
 
 def test_codes_single_use_expiry_and_attempt_limits(store_url: str, library, tmp_path) -> None:
     clock = Clock()
-    policy = RedeemPolicy(client_failures=3, global_failures=5)
+    policy = RedeemPolicy(client_failures=3, burst_failures=5)
     with Store(store_url, clock=clock) as store:
         store.upgrade()
         clinic = Clinic(store, library, hasher=password_hasher(fast=True), policy=policy)
         t = clinic.users.add(SYSTEM, "t", "therapist", "long enough pw").actor
+        admin = clinic.users.add(SYSTEM, "a", "admin", "long enough pw").actor
         pid = clinic.patients.add(t, "P")
         issued = clinic.assignments.assign(t, pid, instruments=["phq2"], expires_in=timedelta(hours=2))
+        assert len(issued.code.replace(" ", "")) == clinic.kiosk.code_digits == 12
         clock.advance(hours=3)
         with pytest.raises(CodeInvalidError):
             clinic.kiosk.redeem(issued.code)
         fresh = clinic.assignments.issue_code(t, issued.assignment_id)
-        for guess in ("00000000", "11111111", "22222222"):
+        for guess in ("0" * 12, "1" * 12, "2" * 12):
             with pytest.raises(CodeInvalidError):
                 clinic.kiosk.redeem(guess, client="tablet-1")
         with pytest.raises(TooManyAttemptsError):  # even the right code, from this client, for now
             clinic.kiosk.redeem(fresh.code, client="tablet-1")
-        for guess in ("33333333", "44444444"):
+        for n, guess in enumerate(("3" * 12, "4" * 12, "5" * 12)):
             with pytest.raises(CodeInvalidError):
-                clinic.kiosk.redeem(guess, client="tablet-2")
-        with pytest.raises(TooManyAttemptsError):  # the global limit
-            clinic.kiosk.redeem(fresh.code, client="tablet-3")
-        assert clinic.kiosk.redeem(fresh.token, client="tablet-3").assignment_id == issued.assignment_id
+                clinic.kiosk.redeem(guess, client=f"rotating-{n}")
+        bursts = clinic.kiosk.guessing_bursts(admin)  # 1 (expired) + 3 + 3 wrong codes >= 5: staff see a burst
+        assert len(bursts) == 1 and bursts[0][1]["failures"] >= 5
+        # no clinic-wide lock: another tablet still redeems the right code
+        assert clinic.kiosk.redeem(fresh.code, client="tablet-3").assignment_id == issued.assignment_id
         with store.read() as s:
             blocked = s.scalar(select(func.count()).select_from(AuditEntry)
                                .where(AuditEntry.action == "code_redeem_blocked"))
-        assert blocked == 2
+        assert blocked == 1
         clock.advance(hours=2)
         with pytest.raises(CodeInvalidError):  # used
             clinic.kiosk.redeem(fresh.code, client="tablet-3")
+        with pytest.raises(PermissionDeniedError):
+            clinic.kiosk.guessing_bursts(t)
+
+
+def test_parallel_guessers_from_one_client_get_no_more_than_the_limit(store_url: str, library) -> None:
+    """The per-client check and the recording of a wrong code are one transaction: 8 threads, limit 5."""
+    policy = RedeemPolicy(client_failures=5)
+    with Store(store_url) as store:
+        store.upgrade()
+        clinic = Clinic(store, library, hasher=password_hasher(fast=True), policy=policy)
+        n = 8
+        barrier = threading.Barrier(n)
+        outcomes: list[str] = []
+        lock = threading.Lock()
+
+        def guess(k: int) -> None:
+            barrier.wait()
+            for j in range(3):
+                try:
+                    clinic.kiosk.redeem(f"{k:06d}{j:06d}", client="one-tablet")
+                except CodeInvalidError:
+                    result = "wrong"
+                except TooManyAttemptsError:
+                    result = "blocked"
+                with lock:
+                    outcomes.append(result)
+
+        threads = [threading.Thread(target=guess, args=(k,)) for k in range(n)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert len(outcomes) == 3 * n
+        assert outcomes.count("wrong") == 5  # exactly the limit, whatever the interleaving
+        with store.read() as s:
+            assert s.scalar(select(func.count()).select_from(RedeemFailure)) == 5
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "proxies", "expected"), [
+    ("192.0.2.7", None, "", "ip:192.0.2.7"),
+    (None, None, "", "ip:loopback"),  # every browser session on this machine is one client
+    ("2001:db8::1", None, "", "ip:2001:db8::/64"),
+    ("2001:db8::ffff:1", None, "", "ip:2001:db8::/64"),  # another address of the same /64
+    ("192.0.2.7", "203.0.113.1", "", "forwarded:unconfigured-proxy"),  # forged header, no proxy configured
+    ("192.0.2.7", "203.0.113.2", "", "forwarded:unconfigured-proxy"),  # rotating it changes nothing
+    ("203.0.113.9", "203.0.113.9", "127.0.0.1", "ip:203.0.113.9"),  # resolved by the server for a trusted proxy
+])
+def test_kiosk_client_key_cannot_be_rotated(peer, forwarded, proxies, expected) -> None:
+    assert kiosk_client(peer, forwarded, proxies) == expected
 
 
 def test_ticket_reaches_only_its_own_assignment(clinic: Clinic, therapist, patient: int) -> None:
