@@ -40,4 +40,5 @@ me = state.staff()
 if me is not None and mode in ("therapist", "admin"):  # open alerts on every staff page, polled without a reload
     widgets.alert_banner(state.clinic(), me.actor, caseload_link=mode == "therapist")
 resources.notifier(state.settings().database_url)  # the outbox delivery thread, once per server process
+state.cookie_script()  # after sign-in/out: the browser swaps the one-time token for the HttpOnly cookie
 current.run()

@@ -28,8 +28,9 @@ with st.form("w_password", clear_on_submit=True):
                 st.error("The current password is wrong.")
             except StoreError as exc:
                 st.error(str(exc))
-            else:
-                st.success("Password changed.")
+            else:  # every session of this account ends, this one too
+                state.sign_out("Password changed: please sign in again with the new password.", revoke=False)
+                st.rerun()
 st.subheader("Alert notices")
 st.caption("Where psyscore tells you that an alert needs your attention. The message holds no patient "
            "information: only that an alert is waiting, and a link to sign in.")

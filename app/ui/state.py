@@ -1,13 +1,17 @@
 """Per-session state (``st.session_state`` only), staff sign-in, timeouts and the role check every page does.
 
-Keys are constants here so that pages and tests agree on them. A staff session lives only in the
-server-side ``st.session_state`` (no cookie): a reload signs the user out. Every staff page calls
-:func:`require_staff` first; it re-checks the account against the store (a disabled account loses access
-at once) and applies the idle and absolute timeouts.
+Keys are constants here so that pages and tests agree on them. A staff sign-in is a server-side session in
+the store (:class:`scoring.store.StaffSessions`) bound to the HttpOnly ``psyscore_staff`` cookie that
+:mod:`ui.session_routes` sets: a reload, a typed URL or a second tab finds it through ``st.context.cookies``
+and stays signed in; no secret is ever in the URL. Every staff page calls :func:`require_staff` first; it
+re-checks the account and the session against the store (sign-out, disable and password change end it in
+every tab) and applies the idle and absolute timeouts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +29,10 @@ FLASH = "psyscore_flash"
 CODE_DIGITS = "psyscore_code_digits"
 CLIENT_KEY = "psyscore_client_key"
 STAFF_DEVICE = "psyscore_staff_device"  # this browser session signed a staff member in: default to the sign-in page
+COOKIE_TOKEN = "psyscore_cookie_token"  # a one-time exchange token for the cookie route, sent by the next run
+COOKIE_CLEAR = "psyscore_cookie_clear"  # expire the cookie in the browser on the next run
+COOKIE_DEAD = "psyscore_cookie_dead"  # the cookie this connection sent was refused: do not ask the store again
+COOKIE = "psyscore_staff"  # the same name as ui.session_routes.COOKIE
 
 ROLES = ("admin", "therapist", "researcher")
 
@@ -38,6 +46,7 @@ class StaffSession:
     role: str
     signed_in: float = field(default_factory=time.monotonic)
     last_seen: float = field(default_factory=time.monotonic)
+    session_id: int | None = None  # the store's session (None only where the store session could not start)
 
     @property
     def actor(self) -> Actor:
@@ -82,27 +91,81 @@ def show_flash() -> None:
 
 # -- staff ----------------------------------------------------------------------------------------------------
 def staff() -> StaffSession | None:
+    """The signed-in staff member of this browser session, resumed from the session cookie after a reload
+    or in a new tab (when the store still holds the session live)."""
     value = st.session_state.get(STAFF)
-    return value if isinstance(value, StaffSession) else None
+    if isinstance(value, StaffSession):
+        return value
+    if kiosk() is not None:
+        return None
+    secret = _cookie()
+    if not secret or st.session_state.get(COOKIE_DEAD) == secret:
+        return None
+    cfg = settings()
+    info = clinic().sessions.resume(secret, cfg.staff_idle, cfg.staff_max)
+    if info is None:
+        st.session_state[COOKIE_DEAD] = secret
+        return None
+    me = StaffSession(info.user_id, info.username, info.role, session_id=info.id)
+    st.session_state[STAFF] = me
+    st.session_state[STAFF_DEVICE] = True
+    return me
+
+
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no request context (a bare script run)
+        return None
+    return value if isinstance(value, str) else None
 
 
 def sign_in(user_id: int, username: str, role: str) -> StaffSession:
-    """Start a staff session; any kiosk state in this browser session is dropped first."""
-    for key in (KIOSK, PATIENT, CODE_DIGITS):
+    """Start a staff session (in the store, and the cookie on the next run); kiosk state is dropped first."""
+    for key in (KIOSK, PATIENT, CODE_DIGITS, COOKIE_DEAD):
         st.session_state.pop(key, None)
     me = StaffSession(user_id, username, role)
+    me.session_id, token = clinic().sessions.begin(me.actor)
+    st.session_state[COOKIE_TOKEN] = token
     st.session_state[STAFF] = me
     return me
 
 
-def sign_out(message: str | None = None) -> None:
-    """End the staff session: every per-user key goes (patient selection included)."""
+def sign_out(message: str | None = None, *, revoke: bool = True) -> None:
+    """End the staff session: revoked in the store (every tab), the cookie expired, every per-user key gone."""
+    me = st.session_state.get(STAFF)
+    if revoke and isinstance(me, StaffSession) and me.session_id is not None:
+        with contextlib.suppress(StoreError):
+            clinic().sessions.end(me.actor, me.session_id)
+    dead = _cookie()
     for key in list(st.session_state.keys()):
         if str(key).startswith("psyscore_") or str(key).startswith("w_"):
             del st.session_state[key]
     st.session_state[STAFF_DEVICE] = True
+    st.session_state[COOKIE_CLEAR] = True
+    if dead:
+        st.session_state[COOKIE_DEAD] = dead
     if message:
         flash(message)
+
+
+def cookie_script() -> None:
+    """Send a pending cookie exchange (after sign-in) or expiry (after sign-out) from the browser: a same-origin
+    POST with the one-time token in the body; the HttpOnly cookie comes back in the answer."""
+    token = st.session_state.pop(COOKIE_TOKEN, None)
+    clear = st.session_state.pop(COOKIE_CLEAR, None)
+    if token:
+        body = json.dumps({"token": token})
+        st.html(f"<script>fetch('/_psyscore/session',{{method:'POST',credentials:'same-origin',"
+                f"headers:{{'Content-Type':'application/json'}},body:{json.dumps(body)}}});</script>",
+                unsafe_allow_javascript=True)
+    elif clear:
+        st.html("<script>fetch('/_psyscore/signout',{method:'POST',credentials:'same-origin'});</script>",
+                unsafe_allow_javascript=True)
+
+
+ENDED = {"signed_out": "You are signed out.", "password_changed": "Your password was changed: please sign in again.",
+         "disabled": "Your account is disabled or no longer exists."}
 
 
 def staff_expired(me: StaffSession, cfg: AppSettings, now: float | None = None) -> str | None:
@@ -136,6 +199,10 @@ def require_staff(*roles: str) -> StaffSession:
     if reason:
         sign_out(reason)
         st.rerun()
+    ended = clinic().sessions.check(me.session_id, cfg.staff_idle, cfg.staff_max) if me.session_id else None
+    if ended:
+        sign_out(ENDED.get(ended, "Your session has ended: please sign in again."), revoke=False)
+        st.rerun()
     try:
         info = clinic().users.get(me.actor, me.user_id)
     except (PermissionDeniedError, StoreError):
@@ -167,8 +234,11 @@ def staff_idle_watch() -> None:
         me = staff()
         if me is not None:
             reason = staff_expired(me, cfg)
-            if reason:
-                sign_out(reason)
+            ended = None if reason or me.session_id is None else clinic().sessions.check(
+                me.session_id, cfg.staff_idle, cfg.staff_max, touch=False)
+            if reason or ended:
+                sign_out(reason or ENDED.get(str(ended), "Your session has ended: please sign in again."),
+                         revoke=not ended)
                 st.rerun(scope="app")
 
     _watch()

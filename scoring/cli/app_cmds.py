@@ -21,6 +21,8 @@ ENV_DATABASE_URL = "PSYSCORE_DATABASE_URL"  # the same name as scoring.store.ENV
 ENV_KIOSK_IDLE = "PSYSCORE_KIOSK_IDLE_SECONDS"
 ENV_KIOSK_LAYOUT = "PSYSCORE_KIOSK_LAYOUT"
 ENV_PUBLIC_URL = "PSYSCORE_PUBLIC_URL"
+ENV_TRUSTED_PROXIES = "PSYSCORE_TRUSTED_PROXIES"  # the same name as scoring.store.security.TRUSTED_PROXIES_ENV
+ENV_FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"  # uvicorn's list of proxies whose X-Forwarded-For it believes
 
 
 def _seconds(text: str) -> int:
@@ -50,12 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="kiosk default: one question per screen (item, the default) or the whole questionnaire")
     p.add_argument("--public-url", metavar="URL",
                    help="address patients' links and QR codes start with (default: the address staff use)")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="a reverse proxy (IP address or network, repeatable) whose X-Forwarded-For header names the "
+                   "tablet; without it the header is ignored, so a forged one cannot dodge the code attempt limits")
     p.set_defaults(func=cmd_app)
 
 
 def streamlit_command(port: int, address: str) -> list[str]:
     """The streamlit invocation with psyscore's hardened server settings."""
-    entry = bundled_dir("app") / "streamlit_app.py"
+    entry = bundled_dir("app") / "server.py"  # streamlit_app.py with the staff-session cookie routes
     return [
         sys.executable, "-m", "streamlit", "run", str(entry),
         "--server.port", str(port),
@@ -112,7 +117,19 @@ def cmd_app(args: argparse.Namespace) -> int:
     host = "localhost" if args.address in ("0.0.0.0", "::") else args.address
     print(f"psyscore app on http://{host}:{args.port}  —  patients' tablet: http://{host}:{args.port}/ ; "
           f"staff sign-in: http://{host}:{args.port}/login", file=sys.stderr)
-    proc = subprocess.Popen(streamlit_command(args.port, args.address), env=env)
+    # uvicorn (Streamlit's server) trusts X-Forwarded-For from loopback unless told otherwise: only the
+    # configured proxies (an empty list trusts none); the app reads the same list for its client key
+    proxies = ",".join(p.strip() for p in args.trusted_proxy if p.strip())
+    env[ENV_FORWARDED_ALLOW_IPS] = proxies
+    env[ENV_TRUSTED_PROXIES] = proxies
+    command = streamlit_command(args.port, args.address)
+    if os.name == "posix":
+        # replace this process by the server: its command line (shown by ps) no longer holds the --db URL,
+        # which may contain a password; the URL reaches the server through its environment only
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(command[0], command, env)
+    proc = subprocess.Popen(command, env=env)
 
     def forward(signum: int, _frame: object) -> None:  # stopping psyscore app stops the server it started
         proc.send_signal(signum)

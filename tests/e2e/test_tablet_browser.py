@@ -268,8 +268,9 @@ def test_therapist_dashboard(server: Server, browser) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Caseload").wait_for()
     _settle(page)
-    # the staff session lives on the server only: no login cookie (Streamlit's XSRF cookie is not a session)
-    assert {c["name"] for c in context.cookies()} <= {"_streamlit_xsrf"}
+    # the staff session lives on the server; the browser holds only its HttpOnly cookie (and Streamlit's XSRF one)
+    assert {c["name"] for c in context.cookies()} <= {"_streamlit_xsrf", "psyscore_staff"}
+    assert all(c["httpOnly"] for c in context.cookies() if c["name"] == "psyscore_staff")
     _shot(page, "therapist-1-caseload.png")
     page.get_by_role("button", name="Open", exact=True).first.click()
     page.get_by_role("heading", name="Alice Example").wait_for()
