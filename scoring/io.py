@@ -7,6 +7,8 @@ defusedxml, which is a runtime dependency.
 
 from __future__ import annotations
 
+import csv
+import io
 import zipfile
 from pathlib import Path
 
@@ -16,6 +18,9 @@ from scoring.errors import PsyscoreError
 
 MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".xlsx")
+#: delimiters a CSV file may use; the one found is kept in ``frame.attrs["delimiter"]``
+CSV_DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 #: first characters that make a spreadsheet run a cell as a formula (OWASP CSV Injection), fullwidth forms too
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
@@ -40,15 +45,57 @@ def read_table(path: Path | str, *, max_uncompressed: int = MAX_XLSX_UNCOMPRESSE
         raise FileNotFoundError(f"no such file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise TableError(f"{path}: not a readable UTF-8 CSV file: {exc}") from exc
-        except pd.errors.EmptyDataError as exc:
-            raise TableError(f"{path}: the file is empty") from exc
+        return _read_csv(path)
     if suffix == ".xlsx":
         return _read_xlsx(path, max_uncompressed)
     raise TableError(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
+
+
+def _sniff(text: str) -> str:
+    """The delimiter of a CSV text: the candidate that splits the header line into the most fields."""
+    first = next(iter(text.splitlines()), "")
+    try:
+        return csv.Sniffer().sniff(first, delimiters="".join(CSV_DELIMITERS)).delimiter if first.strip() else ","
+    except csv.Error:
+        counts = {d: first.count(d) for d in CSV_DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def check_header(names: list[str], path: Path | str) -> None:
+    """Refuse duplicate column names (also names equal but for case), naming every column involved."""
+    seen: dict[str, list[str]] = {}
+    for k, name in enumerate(names):
+        seen.setdefault(str(name).strip().lower(), []).append(f"{name!r} (column {k + 1})")
+    dups = [cols for cols in seen.values() if len(cols) > 1]
+    if dups:
+        listed = "; ".join(" and ".join(cols) for cols in dups)
+        raise TableError(f"{path}: duplicate column names: {listed}. Column names are matched ignoring case; "
+                         "keep one column per item (conflicting answers are never resolved silently)")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TableError(f"{path}: not a readable UTF-8 CSV file ({exc.reason} at byte {exc.start}); "
+                         "save it as CSV UTF-8") from exc
+    if not text.strip():
+        raise TableError(f"{path}: the file is empty")
+    delimiter = _sniff(text)
+    try:
+        rows = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, na_filter=False,
+                           header=None, engine="python" if delimiter == "|" else "c")
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise TableError(f"{path}: not a readable CSV file ({DELIMITER_NAMES[delimiter]}-separated): {exc}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise TableError(f"{path}: the file is empty") from exc
+    names = [str(v) for v in rows.iloc[0].tolist()] if len(rows) else []
+    check_header(names, path)
+    frame = rows.iloc[1:].reset_index(drop=True)
+    frame.columns = names
+    frame.attrs["delimiter"] = delimiter
+    return frame
 
 
 def _read_xlsx(path: Path, max_uncompressed: int) -> pd.DataFrame:
@@ -64,35 +111,64 @@ def _read_xlsx(path: Path, max_uncompressed: int) -> pd.DataFrame:
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # data_only=False: formula cells keep their formula text and are reported as bad cells (never scored)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for malformed files
         raise TableError(f"{path}: cannot open the workbook: {exc}") from exc
     try:
         ws = wb.worksheets[0]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # never trust a stale <dimension> header: read every row and column
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
             return pd.DataFrame()
-        names = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
-        data = [list(r) for r in rows if any(v is not None for v in r)]
+        raw = [list(r) for r in rows]
+    except Exception as exc:  # malformed sheet XML
+        raise TableError(f"{path}: cannot read the first worksheet: {exc}") from exc
     finally:
         wb.close()
-    frame = pd.DataFrame(data, columns=names, dtype=object)
-    return frame
+    width = max([len(header)] + [len(r) for r in raw])
+    header = list(header) + [None] * (width - len(header))
+    while width and header[width - 1] is None and all(len(r) < width or r[width - 1] is None for r in raw):
+        width -= 1
+    names = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(header[:width])]
+    check_header(names, path)
+    data = [[_cell(v) for v in (r + [None] * width)[:width]] for r in raw if any(v is not None for v in r)]
+    return pd.DataFrame(data, columns=names, dtype=object)
+
+
+def _cell(value: object) -> object:
+    """Formula objects (array/data-table formulas) as their text, so validation reports them."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    text = getattr(value, "text", None)
+    return text if isinstance(text, str) else value
 
 
 def write_table(frame: pd.DataFrame, path: Path | str, *, index: bool = False) -> Path:
-    """Write CSV or XLSX by extension."""
+    """Write CSV or XLSX by extension; every text cell and column name goes through :func:`neutralise`."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise TableError(f"{path}: unsupported output type {suffix!r}; use .csv or .xlsx")
+    out = guard_formulas(frame)
     if suffix == ".csv":
-        frame.to_csv(path, index=index)
-    elif suffix == ".xlsx":
-        out = frame.copy()
+        out.to_csv(path, index=index)
+    else:
         for col in out.columns:  # openpyxl cannot write pandas NA scalars
             if out[col].dtype.name in ("string", "boolean", "Int64", "str"):
                 out[col] = out[col].astype(object).where(out[col].notna(), None)
         out.to_excel(path, index=index, engine="openpyxl")
-    else:
-        raise TableError(f"{path}: unsupported output type {suffix!r}; use .csv or .xlsx")
     return path
+
+
+def guard_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells and column names cannot run as spreadsheet formulas."""
+    out = frame.copy()
+    out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
+    for k in range(out.shape[1]):
+        col = out.iloc[:, k]
+        if col.dtype == object or col.dtype.name in ("string", "str"):
+            out.isetitem(k, col.map(lambda v: neutralise(v) if isinstance(v, str) else v))
+    return out

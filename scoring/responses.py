@@ -15,10 +15,13 @@ import numpy as np
 import pandas as pd
 
 from scoring.engine.plan import Plan
-from scoring.errors import did_you_mean
+from scoring.errors import PsyscoreError, did_you_mean
 
 FAILURE_COLUMNS = ("row", "item", "value", "code", "message")
-DEFAULT_MISSING = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+#: the words that mean "not answered", compared ignoring case and surrounding spaces (an empty cell too);
+#: any other text in an item column is a bad cell. Documented in the README and ``psyscore score --help``.
+MISSING_WORDS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none")
+DEFAULT_MISSING = MISSING_WORDS
 
 #: failure code -> what it means (docs and tests read this table)
 FAILURE_CODES: dict[str, str] = {
@@ -31,6 +34,7 @@ FAILURE_CODES: dict[str, str] = {
     "out_of_range": "a value below the lowest or above the highest answer code",
     "not_an_option": "a value inside the range that is not one of the item's answer codes",
     "not_finite": "infinity is not an answer",
+    "formula": "a spreadsheet formula (=…); nothing computed by a spreadsheet is scored as an answer",
     "not_shown": "an answer to an item whose gate was closed; it is ignored",
     "not_applicable": "an answer to an item that does not apply to this respondent; it is ignored",
 }
@@ -82,9 +86,13 @@ def _codes_text(allowed: np.ndarray) -> str:
     return ", ".join(vals)
 
 
-def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_values: Sequence[str]
-                 ) -> tuple[np.ndarray, list[pd.DataFrame]]:
-    """Validate one item column. Returns float values (NaN where missing or bad) and failure frames."""
+def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_values: Sequence[str],
+                 *, accept_integral_floats: bool = False) -> tuple[np.ndarray, list[pd.DataFrame]]:
+    """Validate one item column. Returns float values (NaN where missing or bad) and failure frames.
+
+    ``missing_values`` are compared ignoring case. With ``accept_integral_floats`` a text cell such as
+    ``2.0`` (as written by statistics packages) is read as 2; ``2.5`` is still refused.
+    """
     n = len(series)
     index = series.index
     integer_codes = bool(np.all(allowed == np.round(allowed)))
@@ -126,15 +134,21 @@ def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_valu
             is_num = obj.map(lambda v: isinstance(v, (int, float, np.number))).to_numpy(dtype=bool) & ~is_bool
         is_null = obj.isna().to_numpy() & ~is_num
         text = obj.where(~(is_num | is_bool | is_null), "").astype(str).str.strip()
-        text_arr = text.to_numpy(dtype=object)
-        is_missing_token = np.isin(text_arr, list(missing_values)) & ~(is_num | is_bool)
-        is_text = ~(is_num | is_bool | is_null | is_missing_token)
+        words = [str(w).strip().lower() for w in missing_values]
+        is_missing_token = np.isin(text.str.lower().to_numpy(dtype=object), words) & ~(is_num | is_bool)
+        is_formula = text.str.startswith("=").to_numpy(dtype=bool) & ~(is_num | is_bool | is_null)
+        is_formula &= ~is_missing_token
+        fail(is_formula, obj, "formula", "a spreadsheet formula is not an answer; type the answer code itself "
+             f"({codes}) or leave the cell empty")
+        is_text = ~(is_num | is_bool | is_null | is_missing_token | is_formula)
         fail(is_bool, obj, "bool_value", f"true/false is not an answer code; use one of {codes}")
         numeric = np.full(n, np.nan)
         if is_num.any():
             numeric[is_num] = pd.to_numeric(obj[is_num], errors="coerce").to_numpy(dtype=float)
         if is_text.any():
             pattern = _INT_RE if integer_codes else _DEC_RE
+            if accept_integral_floats and integer_codes:
+                pattern = r"-?[0-9]+(?:\.0+)?"
             canonical = text.str.fullmatch(pattern).to_numpy(dtype=bool) & is_text
             numeric[canonical] = pd.to_numeric(text[canonical], errors="coerce").to_numpy(dtype=float)
             unparsed = canonical & np.isnan(numeric)  # never let a cell vanish silently
@@ -170,6 +184,7 @@ def check_responses(
     data: pd.DataFrame,
     *,
     missing_values: Sequence[str] = DEFAULT_MISSING,
+    accept_integral_floats: bool = False,
 ) -> ResponseCheck:
     """Validate a responses frame against a compiled plan.
 
@@ -180,13 +195,16 @@ def check_responses(
     data
         One row per administration, one column per item id; other columns pass through.
     missing_values
-        Text cells that mean "not answered".
+        Text cells that mean "not answered" (compared ignoring case).
+    accept_integral_floats
+        Read text such as ``2.0`` as the whole number 2 (``2.5`` is still refused).
+
+    Column names are matched to item ids ignoring case and surrounding spaces; two columns that match
+    the same name are an error naming both.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"responses must be a pandas DataFrame, not {type(data).__name__}")
-    if data.columns.duplicated().any():
-        dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
-        raise ValueError(f"duplicate column names in the responses: {', '.join(dup)}; each item needs one column")
+    data = match_item_columns(data, plan.item_ids)
     n = len(data)
     # column-major: each item column is written and read contiguously
     matrix = np.empty((n, len(plan.item_ids)), order="F")
@@ -211,11 +229,33 @@ def check_responses(
                 frames.append(_failure_frame([None], item, [""], "missing_column",
                                              f"no column {item!r}: every row counts it as unanswered"))
             continue
-        values, col_frames = check_column(data[item], item, plan.allowed[k], missing_values)
+        values, col_frames = check_column(data[item], item, plan.allowed[k], missing_values,
+                                          accept_integral_floats=accept_integral_floats)
         matrix[:, k] = values
         frames.extend(col_frames)
     failures, positions = sort_failures(frames, plan.item_ids)
     return ResponseCheck(matrix, failures, passthrough, plan.item_ids, positions)
+
+
+class DuplicateColumnError(PsyscoreError, ValueError):
+    """Two columns of a responses table have the same name (ignoring case)."""
+
+
+def match_item_columns(data: pd.DataFrame, item_ids: Sequence[str]) -> pd.DataFrame:
+    """``data`` with columns renamed to the item id they equal ignoring case and spaces; duplicates refused."""
+    groups: dict[str, list[str]] = {}
+    for col in data.columns:
+        groups.setdefault(str(col).strip().lower(), []).append(str(col))
+    dups = [cols for cols in groups.values() if len(cols) > 1]
+    if dups:
+        listed = "; ".join(" and ".join(repr(c) for c in cols) for cols in dups)
+        raise DuplicateColumnError(f"duplicate column names in the responses: {listed} (names are matched "
+                                   "ignoring case); keep one column per item — conflicting answers are never "
+                                   "resolved silently")
+    lookup = {i.lower(): i for i in item_ids}
+    rename = {c: lookup[str(c).strip().lower()] for c in data.columns
+              if str(c).strip().lower() in lookup and c != lookup[str(c).strip().lower()]}
+    return data.rename(columns=rename) if rename else data
 
 
 def sort_failures(frames: list[pd.DataFrame], item_order: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:

@@ -90,7 +90,7 @@ def test_arbitrary_cells_are_scored_or_reported(rows: list[list[object]]) -> Non
                 continue
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 continue
-            if isinstance(value, str) and value.strip() in DEFAULT_MISSING:
+            if isinstance(value, str) and value.strip().lower() in DEFAULT_MISSING:
                 continue
             valid_cells += 1
         assert valid_cells == answered[r], (row, result.failures)

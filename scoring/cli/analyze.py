@@ -30,6 +30,8 @@ reversed first. Statistics are defined as in R's psych package (alpha, omega wit
 ORDER = 60
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from scoring.cli.inputs import add_input_options
+
     p = sub.add_parser(
         "analyze",
         help="reliability of an instrument's scales (alpha, omega, item statistics) on a response file",
@@ -56,13 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "complete cases only, or both (default)")
     p.add_argument("--ci-level", type=float, default=0.95, metavar="P",
                    help="coverage of alpha's confidence intervals (default 0.95)")
+    add_input_options(p)
     p.set_defaults(func=cmd_analyze)
 
 
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from scoring.io import read_table
+    from scoring.cli.inputs import check_bad_share, check_output, read_responses, require_items
     from scoring.reliability import REPORT_SUFFIXES, analyze
 
     if args.output.suffix.lower() not in REPORT_SUFFIXES:
@@ -71,16 +74,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"--ci-level must be between 0 and 1, not {args.ci_level}")
     if (args.input is None) == (args.db is None):
         raise UsageError("give either INPUT (a CSV/XLSX file) or --db URL, not both")
+    check_output(args.input, args.output)
     lib = cli_library(args.definitions)
     if args.db is not None:
         definition, data = _from_store(args.db, lib, args.instrument, args.instrument_version)
         source = f"{args.db} ({len(data)} completed administration(s))"
     else:
         definition = lib.get_version(args.instrument, args.instrument_version)
-        data = read_table(args.input)
+        data = read_responses(args.input)
+        require_items(args.input, list(data.columns), definition.plan.item_ids, definition.id)
         source = str(args.input)
     missing = ("pairwise", "listwise") if args.missing == "both" else (args.missing,)
-    report = analyze(definition, data, missing=missing, ci_level=args.ci_level)
+    report = analyze(definition, data, missing=missing, ci_level=args.ci_level,
+                     accept_integral_floats=args.accept_integral_floats)
+    if args.input is not None:
+        check_bad_share(source, report.failures, len(data) * len(definition.plan.item_ids), args.allow_bad)
     written = report.write(args.output)
     if len(report.failures):
         print(f"{source}: {len(report.failures)} bad cell(s) analysed as missing; run 'psyscore score' "

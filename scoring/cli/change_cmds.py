@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="criterion for the Jacobson-Truax RCI (default 1.96, i.e. 95%% two-tailed)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 without writing the history if any answer fails validation")
+    p.add_argument("--allow-bad", action="store_true",
+                   help="go on even when more than 20%% of the item cells fail validation")
     add_definitions_option(p)
     p.set_defaults(func=cmd_change)
 
@@ -89,17 +91,23 @@ def cmd_change(args: argparse.Namespace) -> int:
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
     if not args.z > 0:
         raise UsageError(f"--z must be positive, not {args.z}")
-    lib = cli_library(args.definitions)
-    data = _read(args.input)
-    result = score_history(data, lib, instrument=args.instrument, z=args.z, strict=args.strict)
+    from scoring.cli.inputs import check_bad_share, check_output, read_responses, where
+
     fpath = failures_path(args.output)
+    check_output(args.input, args.output, fpath)
+    lib = cli_library(args.definitions)
+    data = read_responses(args.input)
+    data.index = range(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
+    result = score_history(data, lib, instrument=args.instrument, z=args.z, strict=args.strict)
     if not result.failures.empty:
         print(f"{args.input}: {len(result.failures)} bad cell(s) counted as unanswered; see {fpath}", file=sys.stderr)
         for _, row in result.failures.head(10).iterrows():
-            where = f"row {row['row']}, " if row["row"] is not None else ""
-            print(f"  {row['instrument']} {where}{row['item']}: {row['value']!r}: {row['message']} [{row['code']}]",
-                  file=sys.stderr)
+            print(f"  {row['instrument']} {where(row['row'])}{row['item']}: {row['value']!r}: {row['message']} "
+                  f"[{row['code']}]", file=sys.stderr)
         write_table(result.failures, fpath)
+        items = {i for name in lib for i in lib[name].plan.item_ids}
+        n_cells = len(data) * sum(1 for c in data.columns if c in items)
+        check_bad_share(args.input, result.failures, n_cells, args.allow_bad)
     elif fpath.exists():
         fpath.unlink()  # a stale failures file from an earlier run would mislead
     frame = result.frame.copy()

@@ -41,9 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Print the JSON Schema generated from the definition models.")
     p.set_defaults(func=cmd_schema)
 
+    from scoring.cli.inputs import MISSING_HELP, add_input_options
+
     p = sub.add_parser("score", help="score a CSV/XLSX file of responses",
-                       description="Score one row per administration (one column per item id). Bad cells are "
-                       "listed in OUTPUT's failures file (<output>.failures.<ext>) and counted as unanswered.")
+                       description="Score one row per administration (one column per item id, matched ignoring "
+                       "case; a CSV's delimiter is detected). Bad cells are listed in OUTPUT's failures file "
+                       "(<output>.failures.<ext>) and counted as unanswered. " + MISSING_HELP)
     p.add_argument("id", help="instrument id, e.g. phq9")
     p.add_argument("input", type=Path, help="responses, .csv or .xlsx")
     p.add_argument("-o", "--output", type=Path, required=True, help="scores, .csv or .xlsx")
@@ -52,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--norms", metavar="NORM_ID",
                    help="add percentile/z/T columns from this norm table (see 'psyscore norms'); uses the input's "
                    "age (completed years) and sex columns where the table is stratified by them")
+    add_input_options(p)
     add_definitions_option(p)
     p.set_defaults(func=cmd_score)
 
@@ -182,27 +186,31 @@ def failures_path(output: Path) -> Path:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from scoring.cli.inputs import check_bad_share, check_output, read_responses, require_items, where
     from scoring.engine import score
-    from scoring.io import read_table, write_table
+    from scoring.io import write_table
 
     if args.output.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
+    fpath = failures_path(args.output)
+    check_output(args.input, args.output, fpath)
     lib = _library(args)
     d = _get(lib, args.id, args.instrument_version)
-    data = read_table(args.input)
+    data = read_responses(args.input)
+    require_items(args.input, list(data.columns), d.plan.item_ids, d.id)
     table = _norm_table(args, lib, d, list(data.columns)) if getattr(args, "norms", None) else None
-    result = score(d, data)
-    fpath = failures_path(args.output)
+    result = score(d, data, accept_integral_floats=args.accept_integral_floats)
     if not result.failures.empty:
         print(f"{args.input}: {result.summary()}", file=sys.stderr)
         for _, row in result.failures.head(10).iterrows():
-            where = f"row {_row_label(row['row'])}, " if row["row"] is not None else ""
-            print(f"  {where}{row['item']}: {row['value']!r}: {row['message']} [{row['code']}]", file=sys.stderr)
+            print(f"  {where(_row_label(row['row']))}{row['item']}: {row['value']!r}: {row['message']} "
+                  f"[{row['code']}]", file=sys.stderr)
         if len(result.failures) > 10:
             print(f"  … {len(result.failures) - 10} more in {fpath}", file=sys.stderr)
         failures = result.failures.copy()
         failures["row"] = failures["row"].map(_row_label)
         write_table(failures, fpath)
+        check_bad_share(args.input, result.failures, len(data) * len(d.plan.item_ids), args.allow_bad)
         if args.strict:
             print("strict mode: no scores written", file=sys.stderr)
             return EXIT_ERROR

@@ -50,6 +50,7 @@ def score(
     *,
     strict: bool = False,
     missing_values: Sequence[str] = DEFAULT_MISSING,
+    accept_integral_floats: bool = False,
 ) -> ScoreResult:
     """Score response data for one instrument.
 
@@ -64,7 +65,9 @@ def score(
         Raise :class:`~scoring.errors.ResponseValidationError` when any cell fails validation instead of
         counting it as missing.
     missing_values
-        Text cells that mean "not answered".
+        Text cells that mean "not answered" (compared ignoring case).
+    accept_integral_floats
+        Read text such as ``2.0`` as 2 (files written by statistics packages); ``2.5`` is still refused.
 
     Returns
     -------
@@ -86,7 +89,8 @@ def score(
             f"score() takes a Definition (e.g. load_library()['phq9']), not {type(definition).__name__}"
         )
     plan = definition.plan
-    checked = check_responses(plan, data, missing_values=missing_values)
+    checked = check_responses(plan, data, missing_values=missing_values,
+                              accept_integral_floats=accept_integral_floats)
     passthrough = data[checked.passthrough]
     scores, applied = score_matrix(plan, checked.matrix, passthrough, data.index)
     clash = [c for c in checked.passthrough if c in scores.columns]

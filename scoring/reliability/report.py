@@ -209,6 +209,7 @@ def analyze(
     *,
     missing: Sequence[str] = ("pairwise", "listwise"),
     ci_level: float = 0.95,
+    accept_integral_floats: bool = False,
 ) -> ReliabilityReport:
     """Reliability of every scale of an instrument on a set of responses.
 
@@ -223,6 +224,8 @@ def analyze(
         Missing-data methods to report, each giving one row per scale: ``"pairwise"`` and/or ``"listwise"``.
     ci_level
         Coverage of alpha's confidence intervals.
+    accept_integral_floats
+        Read text such as ``2.0`` as 2, as :func:`scoring.score` does with the same option.
 
     Returns
     -------
@@ -261,11 +264,11 @@ def analyze(
     for method in methods:
         check_missing(method)
     plan = definition.plan
-    checked = check_responses(plan, data)
+    checked = check_responses(plan, data, accept_integral_floats=accept_integral_floats)
     keyed = np.where(plan.reverse, plan.lo + plan.hi - checked.matrix, checked.matrix)
     # input columns named like score columns (a precomputed "total", say) would be duplicated in the scores
     clashes = [c for c in data.columns if str(c) in set(plan.output_columns) and str(c) not in plan.item_ids]
-    scored = score(definition, data.drop(columns=clashes)).scores
+    scored = score(definition, data.drop(columns=clashes), accept_integral_floats=accept_integral_floats).scores
     reverse = dict(zip(plan.item_ids, plan.reverse.tolist(), strict=True))
     ident = {"instrument_id": definition.id, "instrument_version": definition.version}
     scale_rows: list[dict[str, Any]] = []

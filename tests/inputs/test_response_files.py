@@ -1,0 +1,241 @@
+"""Issue 10 items 1-5, 14, 15, 19: response files for score/analyze/change are never scored silently."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from scoring.cli import main
+from scoring.io import read_table, write_table
+from scoring.responses import FAILURE_CODES, MISSING_WORDS
+
+ITEMS = [f"phq9_{i}" for i in range(1, 10)]
+ROW = [3, 0, 1, 2, 0, 0, 1, 0, 3]  # total 10
+README = Path(__file__).parents[2] / "README.md"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], sep: str = ",") -> Path:
+    lines = [sep.join(header)] + [sep.join(str(v) for v in r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# item 1: duplicate columns
+def test_duplicate_item_column_in_csv_is_an_error_naming_both(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", [*ITEMS, "phq9_1"], [[*ROW, 0]])
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 1
+    assert "'phq9_1' (column 1)" in err and "'phq9_1' (column 10)" in err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_duplicate_item_column_differing_in_case_is_an_error(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", [*ITEMS, "PHQ9_2"], [[*ROW, 3]])
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 1 and "'phq9_2'" in err and "'PHQ9_2'" in err
+    assert "Traceback" not in err
+
+
+def test_duplicate_column_in_xlsx_is_a_clean_error(tmp_path: Path, capsys) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append([*ITEMS, "phq9_1"])
+    wb.active.append([*ROW, 0])
+    wb.save(tmp_path / "r.xlsx")
+    code, _, err = run(capsys, "score", "phq9", str(tmp_path / "r.xlsx"), "-o", str(tmp_path / "s.csv"))
+    assert code == 1 and "duplicate column names" in err and "(column 10)" in err
+
+
+# item 2: formula cells
+def test_xlsx_formula_cell_is_a_bad_cell_with_its_own_code(tmp_path: Path, capsys) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append(ITEMS)
+    wb.active.append(["=1+1", *ROW[1:]])
+    wb.save(tmp_path / "r.xlsx")
+    frame = read_table(tmp_path / "r.xlsx")
+    assert frame.loc[0, "phq9_1"] == "=1+1"
+    code, _, err = run(capsys, "score", "phq9", str(tmp_path / "r.xlsx"), "-o", str(tmp_path / "s.csv"))
+    assert code == 0
+    fails = pd.read_csv(tmp_path / "s.failures.csv", dtype=str)
+    assert fails.loc[0, "code"] == "formula" and fails.loc[0, "item"] == "phq9_1"
+    assert "formula" in err
+
+
+def test_xlsx_formula_with_cached_value_is_not_scored(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append(ITEMS)
+    wb.active.append(["=1+1", *ROW[1:]])
+    wb.save(tmp_path / "r.xlsx")
+    # add the cached value a spreadsheet program would store beside the formula
+    with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet = sheet.replace("<f>1+1</f><v></v>", "<f>1+1</f><v>2</v>").replace("<f>1+1</f><v/>", "<f>1+1</f><v>2</v>")
+    if "<v>2</v>" not in sheet:
+        sheet = sheet.replace("<f>1+1</f>", "<f>1+1</f><v>2</v>")
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(tmp_path / "c.xlsx", "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    frame = read_table(tmp_path / "c.xlsx")
+    assert frame.loc[0, "phq9_1"] == "=1+1"
+
+
+# item 3: delimiters, case, no item column
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab")])
+def test_semicolon_and_tab_files_are_sniffed_and_said(tmp_path: Path, capsys, sep: str, name: str) -> None:
+    src = write_csv(tmp_path / "r.csv", ITEMS, [ROW], sep=sep)
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 0, err
+    assert f"{name}-separated" in err
+    assert pd.read_csv(tmp_path / "s.csv")["total"].tolist() == [10]
+
+
+def test_upper_case_headers_are_matched(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", [i.upper() for i in ITEMS], [ROW])
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "s.csv")["total"].tolist() == [10]
+
+
+def test_no_item_column_exits_non_zero_with_a_hint(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", ["a", "b"], [[1, 2]])
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 1 and "no column of the file is an item of phq9" in err
+    assert not (tmp_path / "s.csv").exists()
+    code, _, err = run(capsys, "analyze", str(src), "--instrument", "phq9", "-o", str(tmp_path / "a.json"))
+    assert code == 1 and "no column of the file is an item" in err
+
+
+def test_column_level_problem_prints_column_not_row_nan(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", ITEMS[:-1], [ROW[:-1]] * 5)
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 0
+    assert "row nan" not in err
+    assert re.search(r"column phq9_9: .*\[missing_column\]", err)
+
+
+# item 4: most cells fail
+def test_mostly_bad_file_exits_non_zero_unless_allowed(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", ITEMS, [[f"{v}.0" for v in ROW]] * 4)
+    code, _, err = run(capsys, "analyze", str(src), "--instrument", "phq9", "-o", str(tmp_path / "a.json"))
+    assert code == 1 and "FAILED validation" in err and "--accept-integral-floats" in err
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 1 and "FAILED validation" in err
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"), "--allow-bad")
+    assert code == 0 and "WARNING" in err
+
+
+def test_accept_integral_floats_reads_2_0_but_refuses_2_5(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", ITEMS, [[f"{v}.0" for v in ROW], ["2.5", *[f"{v}.0" for v in ROW[1:]]]])
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"),
+                       "--accept-integral-floats")
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "s.csv")["total"].tolist()[0] == 10
+    fails = pd.read_csv(tmp_path / "s.failures.csv", dtype=str)
+    assert fails["value"].tolist() == ["2.5"]
+    code, _, err = run(capsys, "analyze", str(src), "--instrument", "phq9", "-o", str(tmp_path / "a.json"),
+                       "--accept-integral-floats")
+    assert code == 0, err
+
+
+# item 5: missing words
+@pytest.mark.parametrize("word", ["NA", "na", "N/A", "n/a", "nan", "NaN", "None", "NONE", "null", "Null", " "])
+def test_missing_words_are_one_case_insensitive_list(word: str) -> None:
+    import scoring
+
+    lib = scoring.load_library()
+    frame = pd.DataFrame([[word, *ROW[1:]]], columns=ITEMS, dtype=object)
+    res = scoring.score(lib["phq9"], frame)
+    assert res.failures.empty
+    assert int(res.scores["total_n_answered"].iloc[0]) == 8
+
+
+def test_missing_words_are_in_help_and_readme(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    out = capsys.readouterr().out
+    text = README.read_text(encoding="utf-8")
+    for word in MISSING_WORDS:
+        if word:
+            assert repr(word) in " ".join(out.split()), word
+            assert f"`{word}`" in text, word
+
+
+def test_readme_lists_every_failure_code() -> None:
+    text = README.read_text(encoding="utf-8")
+    missing = [code for code in FAILURE_CODES if f"`{code}`" not in text]
+    assert not missing
+
+
+# item 14: formula injection in outputs
+def test_outputs_neutralise_formulas(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", ["note", *ITEMS], [['=HYPERLINK("http://x")', "=1+1", *ROW[1:]]])
+    for ext in ("csv", "xlsx"):
+        out = tmp_path / f"s.{ext}"
+        code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(out))
+        assert code == 0, err
+        for path in (out, tmp_path / f"s.failures.{ext}"):
+            if ext == "csv":
+                cells = path.read_text(encoding="utf-8")
+                assert ",=" not in cells and not cells.startswith("=")
+            else:
+                wb = openpyxl.load_workbook(path)
+                values = [c.value for row in wb.active.iter_rows() for c in row]
+                assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+                assert any(isinstance(v, str) and v.startswith("'=") for v in values)
+
+
+def test_write_table_neutralises_column_names_and_cells(tmp_path: Path) -> None:
+    write_table(pd.DataFrame({"=x": ["@SUM(1)", "ok"]}), tmp_path / "o.csv")
+    assert tmp_path.joinpath("o.csv").read_text().splitlines() == ["'=x", "'@SUM(1)", "ok"]
+
+
+# item 15: stale <dimension>
+def test_stale_xlsx_dimension_does_not_drop_rows(tmp_path: Path, capsys) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append(ITEMS)
+    for _ in range(6):
+        wb.active.append(ROW)
+    wb.save(tmp_path / "r.xlsx")
+    with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    assert re.search(r'<dimension ref="A1:I7"\s*/>', sheet)
+    parts["xl/worksheets/sheet1.xml"] = re.sub(r'<dimension ref="A1:I7"\s*/>', '<dimension ref="A1:B2"/>',
+                                               sheet).encode()
+    with zipfile.ZipFile(tmp_path / "stale.xlsx", "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    code, _, err = run(capsys, "score", "phq9", str(tmp_path / "stale.xlsx"), "-o", str(tmp_path / "s.csv"))
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "s.csv")["total"].tolist() == [10] * 6
+
+
+# item 19: output paths
+def test_output_onto_its_input_is_refused(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", ITEMS, [ROW])
+    before = src.read_bytes()
+    for argv in (["score", "phq9", str(src), "-o", str(src)],
+                 ["change", str(src), "-o", str(src)]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and "is the input file" in err
+        assert src.read_bytes() == before
+
+
+def test_output_into_a_missing_folder_is_created(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "r.csv", ITEMS, [ROW])
+    out = tmp_path / "new" / "deeper" / "s.csv"
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(out))
+    assert code == 0 and "created the output folder" in err
+    assert pd.read_csv(out)["total"].tolist() == [10]
