@@ -26,7 +26,7 @@ from scoring.store import (
     TicketInvalidError,
     TooManyAttemptsError,
 )
-from ui import kiosk_ui, state
+from ui import kiosk_input, kiosk_ui, state
 from ui.kiosk_ui import t
 
 SESSION_PARAM = "session"  # the kiosk ticket (a reload resumes with it)
@@ -40,6 +40,8 @@ if state.staff() is not None:  # never reached through navigation; a second guar
     st.error(t("staff_signed_in", st.session_state.get("psyscore_kiosk_language", "en")))
     st.stop()
 kiosk_ui.inject_css()
+kiosk_input.tap_guard()  # taps wait for the answer to the previous tap and for the new question to be seen
+CODE_RESET = "psyscore_code_reset"  # a new value clears the keypad's digits in the browser
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -71,12 +73,15 @@ def end_session(message_key: str | None) -> None:
         st.session_state["psyscore_kiosk_language"] = lang
 
 
-def activity(ks: state.KioskState) -> bool:
-    """Record a tap: the idle clock restarts here and in the store. False when the session already ended."""
+def activity(ks: state.KioskState, touch: bool = True) -> bool:
+    """Record a tap: the idle clock restarts here and in the store (``touch``; False when the store call that
+    follows extends the ticket itself). False when the session already ended."""
     if time.monotonic() - ks.last_activity > cfg.kiosk_idle.total_seconds():
         end_session("idle")
         return False
     ks.last_activity = time.monotonic()
+    if not touch:
+        return True
     try:
         kiosk.touch(ks.ticket, cfg.kiosk_idle)
     except TicketInvalidError:
@@ -86,8 +91,13 @@ def activity(ks: state.KioskState) -> bool:
 
 
 def begin(session: KioskSession) -> None:
-    ks = state.KioskState(ticket=session.ticket, layout=cfg.kiosk_layout)
-    ks.started = any(a.answered for a in session.administrations) and not session.consent_needed
+    # a reload resumes where the patient was: the layout they chose and the question on screen (kept with
+    # the ticket by the store), also before the first answer and in the one-page layout
+    ks = state.KioskState(ticket=session.ticket, layout=session.layout or cfg.kiosk_layout)
+    ks.started = ((session.screen is not None or any(a.answered for a in session.administrations))
+                  and not session.consent_needed)
+    if session.screen is not None and session.screen[1] is not None:
+        ks.item = (session.screen[0], session.screen[1])
     # after a reload the support message is shown again, first (never on the final screen)
     ks.support_pending = ks.support_shown = session.critical_answer_given and not session.finished
     st.session_state[state.KIOSK] = ks
@@ -105,21 +115,6 @@ def redeem(code: str) -> None:
     except CodeInvalidError:
         state.flash(t("invalid", language()), "error")
     st.session_state.pop(state.CODE_DIGITS, None)
-
-
-def on_key(key: str) -> None:
-    digits = st.session_state.get(state.CODE_DIGITS, "")
-    if key == "clear":
-        digits = ""
-    elif key == "delete":
-        digits = digits[:-1]
-    elif key.isdigit() and len(digits) < CODE_LENGTH:
-        digits += key
-    st.session_state[state.CODE_DIGITS] = digits
-
-
-def on_start() -> None:
-    redeem(st.session_state.get(state.CODE_DIGITS, ""))
 
 
 def idle_watch() -> None:
@@ -168,10 +163,14 @@ def code_screen() -> None:
     st.title(t("code_title", lang))
     state.show_flash()
     st.markdown(t("code_help", lang))
-    digits = st.session_state.get(state.CODE_DIGITS, "")
-    kiosk_ui.keypad(digits, on_key, max_digits=CODE_LENGTH, language=lang)
-    st.button(t("start", lang), key="w_code_start", type="primary", width="stretch",
-              disabled=len(digits) != CODE_LENGTH, on_click=on_start)
+    # the digits are collected in the browser (no tap can be dropped); the whole code comes with Start
+    labels = {k: t(k, lang) for k in ("clear", "delete", "start")} | {"display_label": t("code_display_label", lang)}
+    code = kiosk_input.code_keypad(key="w_code", max_digits=CODE_LENGTH, labels=labels,
+                                   reset=st.session_state.get(CODE_RESET, 0))
+    if code:
+        redeem(code)
+        st.session_state[CODE_RESET] = st.session_state.get(CODE_RESET, 0) + 1
+        st.rerun()
 
 
 def completion_screen(ks: state.KioskState) -> None:
@@ -181,6 +180,7 @@ def completion_screen(ks: state.KioskState) -> None:
     if st.button(t("finish", lang), key="w_finish", type="primary", width="stretch"):
         end_session(None)
         st.rerun()
+    kiosk_input.screen_marker("done", next_run(ks))
 
 
 def _escape(text: str) -> str:
@@ -203,6 +203,13 @@ def languages(session: KioskSession) -> list[str]:
 def switch_layout(ks: state.KioskState) -> None:
     if activity(ks):
         ks.layout = "item" if ks.layout == "page" else "page"
+        kiosk.set_layout(ks.ticket, ks.layout)  # kept with the ticket: a reload resumes with this layout
+
+
+def next_run(ks: state.KioskState) -> int:
+    """A new number for every run that draws a guarded screen (the tap guard sees the server answered)."""
+    ks.runs += 1
+    return ks.runs
 
 
 def choose_language(ks: state.KioskState, code: str) -> None:
@@ -232,43 +239,59 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
     if session.consent_needed and session.consent_text:
         st.subheader(t("consent", lang))
         st.markdown(session.consent_text)
-        if st.button(t("agree", lang), key="w_agree", type="primary", width="stretch") and activity(ks):
+        agreed = st.button(t("agree", lang), key="w_agree", type="primary", width="stretch")
+        if agreed and activity(ks):
             kiosk.agree(ks.ticket)
             ks.started = True
             st.rerun()
     elif st.button(t("begin", lang), key="w_begin", type="primary", width="stretch") and activity(ks):
         ks.started = True
         st.rerun()
+    kiosk.show_no_question(ks.ticket)  # no answer is taken while the instructions are on screen
+    kiosk_input.screen_marker("welcome", next_run(ks))
 
 
 def support_screen(ks: state.KioskState) -> None:
     lang = language()
     st.title(t("support_title", lang))
     st.html(f'<div class="psy-support" data-testid="psy-support">{_escape(cfg.support_message(lang))}</div>')
-    if st.button(t("continue", lang), key="w_support_continue", type="primary", width="stretch") and activity(ks):
+    kiosk.show_no_question(ks.ticket, idle=cfg.kiosk_idle)  # no answer is taken while this is on screen
+    st.button(t("continue", lang), key="w_support_continue", type="primary", width="stretch",
+              on_click=support_seen, args=(ks,))
+    kiosk_input.screen_marker("support", next_run(ks))
+
+
+def support_seen(ks: state.KioskState) -> None:
+    if activity(ks, touch=False):
         ks.support_pending = False
-        st.rerun()
 
 
-def progress(session: KioskSession, administration_id: int, prompt: ItemPrompt | None) -> None:
+def progress(ks: state.KioskState, administration_id: int, done: int, total: int, position: int | None) -> None:
+    """Questionnaire j of m (· question k of n) and a bar that starts at 0: ``done`` of ``total`` items of
+    this questionnaire are behind the patient."""
     lang = language()
-    active = [a for a in session.administrations if a.status != "cancelled"]
-    j = next((k for k, a in enumerate(active, start=1) if a.id == administration_id), 1)
-    parts = [t("questionnaire", lang, j=j, m=len(active))]
-    if prompt is not None:
-        parts.append(t("question", lang, k=prompt.position, n=prompt.total))
+    ids = ks.administrations or (administration_id,)
+    j = ids.index(administration_id) + 1 if administration_id in ids else 1
+    parts = [t("questionnaire", lang, j=j, m=len(ids))]
+    if position is not None:
+        parts.append(t("question", lang, k=position, n=total))
     st.html(f'<div class="psy-progress" data-testid="psy-progress">{" · ".join(parts)}</div>')
-    done = (j - 1 + (prompt.position - 1) / prompt.total if prompt else j) / max(len(active), 1)
-    st.progress(min(max(done, 0.0), 1.0))
+    fraction = (j - 1 + min(done, total) / max(total, 1)) / len(ids)
+    st.progress(min(max(fraction, 0.0), 1.0))
 
 
 def save(ks: state.KioskState, prompt: ItemPrompt, value: int | float | None, advance: bool) -> None:
-    """Store one answer now (button callback); then show the following question."""
-    if not activity(ks):
+    """Store one answer now (button callback; the question it was made on comes with it, and the store takes
+    it only while that question is on screen); then show the following question."""
+    if not activity(ks, touch=False):
         return
     try:
-        saved = kiosk.save_answer(ks.ticket, prompt.administration_id, prompt.item_id, value)
-    except (AnswerRejectedError, AdministrationClosedError, NotFoundError, ConsentRequiredError):
+        saved = kiosk.save_answer(ks.ticket, prompt.administration_id, prompt.item_id, value, idle=cfg.kiosk_idle)
+    except AnswerRejectedError as err:
+        if err.code != "not_on_screen":  # a tap for a question no longer on screen: the screen stays as it is
+            ks.item = None
+        return
+    except (AdministrationClosedError, NotFoundError, ConsentRequiredError):
         ks.item = None
         return
     except TicketInvalidError:
@@ -282,19 +305,27 @@ def save(ks: state.KioskState, prompt: ItemPrompt, value: int | float | None, ad
 
 
 def go_back(ks: state.KioskState, prompt: ItemPrompt | None, administration_id: int) -> None:
-    if not activity(ks):
+    if not activity(ks, touch=False):
         return
     if prompt is None:
         ks.item = ks.last_item
         return
-    prev = kiosk.previous_item(ks.ticket, administration_id, prompt.item_id)
+    try:
+        prev = kiosk.previous_item(ks.ticket, administration_id, prompt.item_id)
+    except TicketInvalidError:
+        end_session("ended")
+        return
     ks.item = (prev.administration_id, prev.item_id)
 
 
 def go_next(ks: state.KioskState, prompt: ItemPrompt) -> None:
-    if not activity(ks):
+    if not activity(ks, touch=False):
         return
-    nxt = kiosk.following_item(ks.ticket, prompt.administration_id, prompt.item_id)
+    try:
+        nxt = kiosk.following_item(ks.ticket, prompt.administration_id, prompt.item_id)
+    except TicketInvalidError:
+        end_session("ended")
+        return
     ks.item = (nxt.administration_id, nxt.item_id) if nxt is not None else None
 
 
@@ -307,12 +338,14 @@ def finish_questionnaire(ks: state.KioskState, administration_id: int) -> None:
         end_session("ended")
         return
     ks.item = ks.last_item = None
+    ks.administration = None  # the next questionnaire (or the end): the whole page is drawn again
     if result.assignment_completed:
         ks.done = True
         st.query_params.clear()  # the ticket no longer works; nothing to resume
 
 
 def option_buttons(ks: state.KioskState, prompt: ItemPrompt, *, advance: bool) -> None:
+    # keyed by administration and item: a button of one question can never fire for another
     for k, option in enumerate(prompt.options):
         chosen = prompt.answered and prompt.current is not None and float(prompt.current) == float(option.value)
         st.button(("✓ " if chosen else "") + option.label, key=f"w_opt_{prompt.administration_id}_{prompt.item_id}_{k}",
@@ -320,61 +353,80 @@ def option_buttons(ks: state.KioskState, prompt: ItemPrompt, *, advance: bool) -
                   on_click=save, args=(ks, prompt, option.value, advance))
 
 
-def item_screen(ks: state.KioskState, session: KioskSession, administration_id: int) -> None:
+def item_screen(ks: state.KioskState, administration_id: int) -> None:
     lang = language()
-    if ks.item is not None and ks.item[0] == administration_id:
-        try:
-            prompt: ItemPrompt | None = kiosk.item(ks.ticket, administration_id, ks.item[1])
-        except NotFoundError:
-            ks.item = None
-            prompt = kiosk.next_item(ks.ticket, administration_id)
-    else:
-        ks.item = None
-        prompt = kiosk.next_item(ks.ticket, administration_id)
-    progress(session, administration_id, prompt)
+    wanted = ks.item[1] if ks.item is not None and ks.item[0] == administration_id else None
+    try:
+        prompt = kiosk.show_item(ks.ticket, administration_id, wanted, idle=cfg.kiosk_idle)
+    except NotFoundError:  # e.g. an answer closed the gate of the item asked for: the next unanswered one
+        prompt = kiosk.show_item(ks.ticket, administration_id, None, idle=cfg.kiosk_idle)
+    ks.item = (administration_id, prompt.item_id) if prompt is not None else None
     if prompt is None:  # every question answered: change answers or continue
+        progress(ks, administration_id, 1, 1, None)
         st.subheader(t("answered_all", lang))
         st.markdown(t("change_hint", lang))
         left, right = st.columns(2)
-        left.button(t("back", lang), key="w_back_end", width="stretch", on_click=go_back,
+        left.button(t("back", lang), key=f"w_back_end_{administration_id}", width="stretch", on_click=go_back,
                     args=(ks, None, administration_id), disabled=ks.last_item is None)
-        right.button(t("continue", lang), key="w_finish_questionnaire", type="primary", width="stretch",
-                     on_click=finish_questionnaire, args=(ks, administration_id))
+        right.button(t("continue", lang), key=f"w_finish_questionnaire_{administration_id}", type="primary",
+                     width="stretch", on_click=finish_questionnaire, args=(ks, administration_id))
+        kiosk_input.screen_marker(f"end:{administration_id}", next_run(ks))
         return
+    progress(ks, administration_id, prompt.position - 1, prompt.total, prompt.position)
     ks.last_item = (administration_id, prompt.item_id)
     if prompt.instructions:
         st.caption(prompt.instructions)
-    st.html(f'<div class="psy-item" data-testid="psy-item">{_escape(prompt.text)}</div>')
+    st.html(f'<div class="psy-item" data-testid="psy-item" data-item="{prompt.item_id}">{_escape(prompt.text)}</div>')
     option_buttons(ks, prompt, advance=True)
     left, right = st.columns(2)
-    left.button(t("back", lang), key="w_back", width="stretch", disabled=prompt.position <= 1,
+    here = f"{administration_id}_{prompt.item_id}"
+    left.button(t("back", lang), key=f"w_back_{here}", width="stretch", disabled=prompt.position <= 1,
                 on_click=go_back, args=(ks, prompt, administration_id))
     if prompt.answered:
-        right.button(t("next", lang), key="w_next", width="stretch", on_click=go_next, args=(ks, prompt))
+        right.button(t("next", lang), key=f"w_next_{here}", width="stretch", on_click=go_next, args=(ks, prompt))
     else:
-        right.button(t("skip", lang), key="w_skip", width="stretch", on_click=save, args=(ks, prompt, None, True))
+        right.button(t("skip", lang), key=f"w_skip_{here}", width="stretch", on_click=save,
+                     args=(ks, prompt, None, True))
+    kiosk_input.screen_marker(f"item:{administration_id}:{prompt.item_id}", next_run(ks))
 
 
-def page_screen(ks: state.KioskState, session: KioskSession, administration_id: int) -> None:
+def page_screen(ks: state.KioskState, administration_id: int) -> None:
     """The whole questionnaire on one page; each tap is saved at once."""
     lang = language()
-    adm = next(a for a in session.administrations if a.id == administration_id)
-    first_id = clinic.library.get_version(adm.instrument_id, adm.instrument_version).plan.item_ids[0]
-    prompts: list[ItemPrompt] = []
-    prompt: ItemPrompt | None = kiosk.item(ks.ticket, administration_id, first_id)
-    while prompt is not None:
-        prompts.append(prompt)
-        prompt = kiosk.following_item(ks.ticket, administration_id, prompt.item_id)
-    progress(session, administration_id, None)
+    prompts = kiosk.show_page(ks.ticket, administration_id, idle=cfg.kiosk_idle)
+    answered = sum(p.answered for p in prompts)
+    progress(ks, administration_id, answered, len(prompts), None)
     if prompts and prompts[0].instructions:
         st.caption(prompts[0].instructions)
     for p in prompts:
-        st.html(f'<div class="psy-item" style="font-size:1.3rem">{p.position}. {_escape(p.text)}</div>')
+        st.html(f'<div class="psy-item" style="font-size:1.3rem" data-item="{p.item_id}">{p.position}. '
+                f'{_escape(p.text)}</div>')
         option_buttons(ks, p, advance=False)
         st.divider()
-    st.button(t("continue", lang), key="w_finish_questionnaire", type="primary", width="stretch",
-              on_click=finish_questionnaire, args=(ks, administration_id),
-              disabled=not all(p.answered for p in prompts))
+    st.button(t("continue", lang), key=f"w_finish_questionnaire_{administration_id}", type="primary",
+              width="stretch", on_click=finish_questionnaire, args=(ks, administration_id),
+              disabled=answered < len(prompts))
+    kiosk_input.screen_marker(f"page:{administration_id}", next_run(ks))
+
+
+@st.fragment
+def questionnaire(administration_id: int) -> None:
+    """The question area. A tap reruns only this fragment (no full page run); when the session ends or the
+    questionnaire is finished the whole page is drawn again."""
+    ks = state.kiosk()
+    if ks is None or ks.done or ks.administration != administration_id:
+        st.rerun(scope="app")
+    assert ks is not None
+    try:
+        if ks.support_pending:
+            support_screen(ks)
+        elif ks.layout == "page":
+            page_screen(ks, administration_id)
+        else:
+            item_screen(ks, administration_id)
+    except TicketInvalidError:
+        end_session("ended")
+        st.rerun(scope="app")
 
 
 # -- render ----------------------------------------------------------------------------------------------------
@@ -400,13 +452,9 @@ if current is not None and kiosk_ui.shipped(current.language):
 if not ks.started or session.consent_needed:
     welcome_screen(ks, session)
     st.stop()
-if ks.support_pending:
-    support_screen(ks)
-    st.stop()
 if current is None:  # nothing left (e.g. the last questionnaire was cancelled by staff)
     ks.done = True
     st.rerun()
-if ks.layout == "page":
-    page_screen(ks, session, current.id)
-else:
-    item_screen(ks, session, current.id)
+ks.administrations = tuple(a.id for a in session.administrations if a.status != "cancelled")
+ks.administration = current.id
+questionnaire(current.id)

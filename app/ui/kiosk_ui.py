@@ -1,9 +1,8 @@
 """Kiosk look and words: large touch targets (CSS injected on kiosk pages only), interface text from the
-message catalogue of each language (``scoring/messages/<code>.json``), the code keypad."""
+message catalogue of each language (``scoring/messages/<code>.json``). The code keypad and the tap guard
+are in :mod:`ui.kiosk_input`."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import streamlit as st
 
@@ -58,18 +57,3 @@ img, svg, canvas {{ max-width: 100%; }}
 def inject_css() -> None:
     """Kiosk styling (only the kiosk page calls this; staff pages keep Streamlit's defaults)."""
     st.html(KIOSK_CSS)
-
-
-def keypad(digits: str, on_key: Callable[[str], None], *, max_digits: int, language: str = "en") -> None:
-    """A 3 × 4 numeric keypad of large buttons (1–9, clear, 0, delete); ``on_key`` gets the key pressed."""
-    shown = digits + "_" * (max_digits - len(digits))
-    grouped = " ".join(shown[i:i + 4] for i in range(0, len(shown), 4))
-    st.html(f'<div class="psy-code" data-testid="psy-code" aria-live="polite" '
-            f'aria-label="{t("code_display_label", language)}">{grouped}</div>')
-    rows = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("clear", "0", "delete"))
-    for row in rows:
-        cols = st.columns(3, gap="small")
-        for col, key in zip(cols, row, strict=True):
-            label = t(key, language) if key in ("clear", "delete") else key
-            col.button(label, key=f"w_key_{key}", on_click=on_key, args=(key,), width="stretch",
-                       disabled=key.isdigit() and len(digits) >= max_digits)

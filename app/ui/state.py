@@ -61,12 +61,15 @@ class KioskState:
     ticket: str
     last_activity: float = field(default_factory=time.monotonic)
     started: bool = False
-    item: tuple[int, str] | None = None  # (administration id, item id) when the patient went back or forward
+    item: tuple[int, str] | None = None  # (administration id, item id) on screen (also after back or forward)
     last_item: tuple[int, str] | None = None  # the last item shown, to go back from the end of a questionnaire
     support_pending: bool = False  # show the support message before the next question
     support_shown: bool = False
     done: bool = False
-    layout: str = "item"
+    layout: str = "item"  # the patient's choice is also kept with the ticket in the store (a reload keeps it)
+    administration: int | None = None  # the questionnaire the question area draws (None: draw the page again)
+    administrations: tuple[int, ...] = ()  # the assignment's questionnaires in order (progress "j of m")
+    runs: int = 0  # counts the runs that draw a guarded screen (the browser's tap guard sees each new one)
 
 
 def settings() -> AppSettings:

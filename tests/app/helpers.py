@@ -42,9 +42,20 @@ def sign_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
 
 
 def type_code(at: AppTest, code: str) -> AppTest:
-    for digit in code.replace(" ", ""):
-        at.button(key=f"w_key_{digit}").click().run()
-    return at.button(key="w_code_start").click().run()
+    """Tap a code on the kiosk keypad and Start. The keypad collects digits in the browser and sends the whole
+    code as its ``submit`` trigger; AppTest cannot tap a component, so this sends that trigger itself."""
+    import json
+
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    keypad = next(el for el in at.get("bidi_component") if el.key == "w_code")
+    states = at._tree.get_widget_states()
+    trigger = WidgetState()
+    trigger.id = _make_trigger_id(keypad.proto.id, "events")
+    trigger.json_trigger_value = json.dumps([{"event": "submit", "value": code.replace(" ", "")}])
+    states.widgets.append(trigger)
+    return at._run(states)
 
 
 def option_buttons(at: AppTest) -> list:

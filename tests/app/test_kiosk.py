@@ -91,12 +91,12 @@ def test_whole_questionnaire_on_one_page(seeded: Seeded, monkeypatch: pytest.Mon
     monkeypatch.setenv("PSYSCORE_KIOSK_LAYOUT", "page")
     issued = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, instruments=["gad7"])
     at = start(new_app(), issued.code)
-    finish = at.button(key="w_finish_questionnaire")
+    finish = next(b for b in at.button if b.key and b.key.startswith("w_finish_questionnaire_"))
     assert finish.disabled and len(option_buttons(at)) == 7 * 4  # seven items, four options each
     items = sorted({b.key.rsplit("_", 1)[0] for b in option_buttons(at)}, key=lambda k: int(k.rsplit("_", 1)[1]))
     for key in items:
         at.button(key=f"{key}_1").click().run()
-    at.button(key="w_finish_questionnaire").click().run()
+    next(b for b in at.button if b.key and b.key.startswith("w_finish_questionnaire_")).click().run()
     assert at.title[0].value == "Thank you!"
     history = seeded.clinic.patients.history(seeded.theo, seeded.patient_a, instrument_id="gad7")
     assert history[history["scale_id"] == "total"].iloc[-1]["score"] == 7
@@ -200,3 +200,47 @@ def test_no_staff_session_on_the_kiosk(seeded: Seeded) -> None:
     at.session_state["psyscore_staff"] = None
     at.run()
     assert "Question 1 of 7" in progress(at)
+
+
+def _bar(at) -> float:
+    return at.get("progress")[0].proto.value  # percent
+
+
+def test_reload_before_the_first_answer_and_in_one_page_layout_resumes_with_that_layout(seeded: Seeded) -> None:
+    issued = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, instruments=["gad7", "phq9"])
+    at = new_app().run()
+    type_code(at, issued.code)
+    button(at, "Start the questionnaires").click().run()
+    assert "Question 1 of 7" in progress(at) and _bar(at) == 0  # the bar starts at 0
+    reloaded = new_app()  # a reload before the first answer: the question, not the instructions again
+    reloaded.query_params["session"] = at.query_params["session"]
+    reloaded.run()
+    assert "Question 1 of 7" in progress(reloaded) and _bar(reloaded) == 0
+    page = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, instruments=["gad7", "phq9"])
+    at = new_app().run()
+    type_code(at, page.code)
+    button(at, "Show all questions on one page").click().run()  # the patient's choice
+    button(at, "Start the questionnaires").click().run()
+    assert len(option_buttons(at)) == 7 * 4 and _bar(at) == 0  # one page, nothing answered yet: 0, not 1/2
+    at.button(key=option_buttons(at)[1].key).click().run()
+    reloaded = new_app()
+    reloaded.query_params["session"] = at.query_params["session"]
+    reloaded.run()
+    assert len(option_buttons(reloaded)) == 7 * 4, "the one-page layout was lost on reload"
+    assert option_buttons(reloaded)[1].label.startswith("✓") and _bar(reloaded) == 7  # 1 of 7, questionnaire 1 of 2
+
+
+def test_a_stale_tap_for_a_question_no_longer_on_screen_stores_nothing(seeded: Seeded) -> None:
+    issued = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, instruments=["phq9"])
+    at = start(new_app(), issued.code)
+    stale = option_buttons(at)[2]  # phq9_1's third option, drawn on the first screen
+    answer(at, 1)  # phq9_1 = 1; phq9_2 is on screen now
+    assert "Question 2 of 10" in progress(at)
+    ticket, adm = at.query_params["session"], option_buttons_adm(at)
+    assert seeded.clinic.kiosk.resume(ticket).screen == (adm, "phq9_2")
+    # the tap of a button from the screen before reaches the server after the next question was drawn
+    from scoring.store import AnswerRejectedError
+    with pytest.raises(AnswerRejectedError, match="phq9_1 refused: the tablet shows phq9_2"):
+        seeded.clinic.kiosk.save_answer(ticket, adm, "phq9_1", 2)
+    assert stale.key == f"w_opt_{adm}_phq9_1_2" and all("phq9_2" in b.key for b in option_buttons(at))
+    assert seeded.clinic.kiosk.item(ticket, adm, "phq9_1").current == 1 and "Question 2 of 10" in progress(at)

@@ -1,0 +1,181 @@
+"""Kiosk input that survives fast and double taps.
+
+* :func:`code_keypad` — the code keypad as one ``st.components.v2`` widget: digits are collected in the
+  browser (a tap changes the display at once, no server round trip, so no tap can be dropped or reordered)
+  and only the whole code is sent, when the patient taps Start.
+* :func:`tap_guard` — a capture-phase listener in the page that ignores taps on the kiosk screen while the
+  server answers the previous tap, and for :data:`DWELL_MS` after a new question has appeared: a second
+  tap of a double tap can never land on a question the patient has not seen. :func:`screen_marker` tells
+  it which screen is complete (the last element of every guarded screen).
+
+The store binds the tap to the question on the server side as well (``Kiosk.show_item`` /
+``Kiosk.save_answer``): a tap that still reaches the server for another question is refused.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import streamlit as st
+
+#: taps are ignored for this long after a new question (or screen) has appeared, in milliseconds
+DWELL_MS = 600
+#: a tap whose answer does not come back within this time no longer blocks the screen (milliseconds)
+WAIT_MS = 8000
+
+_KEYPAD_CSS = """
+.psy-keypad { display: flex; flex-direction: column; gap: 0.5rem; }
+.psy-keypad .psy-code { font-size: 2.6rem; letter-spacing: 0.3rem; text-align: center;
+  font-variant-numeric: tabular-nums; padding: 0.5rem; border: 2px solid #888; border-radius: 0.75rem;
+  min-height: 4rem; box-sizing: border-box; }
+.psy-keypad .psy-keys { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.5rem; }
+.psy-keypad button { min-height: 56px; min-width: 56px; font-size: 1.5rem; border-radius: 0.75rem;
+  border: 1px solid rgba(49, 51, 63, 0.3); background: #fff; color: rgb(49, 51, 63); cursor: pointer;
+  touch-action: manipulation; -webkit-tap-highlight-color: transparent; font-family: inherit; }
+.psy-keypad button:active { background: #eef5ff; }
+.psy-keypad button.psy-start { background: rgb(255, 75, 75); color: #fff; border-color: rgb(255, 75, 75);
+  font-size: 1.35rem; }
+.psy-keypad button:disabled { opacity: 0.45; cursor: not-allowed; }
+"""
+
+# Built once per mount; later renders only update labels and (when the server asks) clear the digits.
+_KEYPAD_JS = """
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let root = parentElement.querySelector('.psy-keypad');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'psy-keypad';
+    root.setAttribute('data-testid', 'psy-keypad');
+    root.innerHTML = '<div class="psy-code" data-testid="psy-code" aria-live="polite"></div>'
+      + '<div class="psy-keys"></div><button type="button" class="psy-start" data-key="start"></button>';
+    const keys = root.querySelector('.psy-keys');
+    for (const k of ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'clear', '0', 'delete']) {
+      const b = document.createElement('button');
+      b.type = 'button'; b.dataset.key = k; b.textContent = k;
+      keys.appendChild(b);
+    }
+    root.psy = { digits: '', reset: null, max: 8, taps: 0 };
+    const show = () => {
+      const st = root.psy, shown = st.digits + '_'.repeat(st.max - st.digits.length);
+      const groups = [];
+      for (let i = 0; i < shown.length; i += 4) groups.push(shown.slice(i, i + 4));
+      root.querySelector('.psy-code').textContent = groups.join(' ');
+      root.querySelector('.psy-code').dataset.digits = st.digits;
+      root.querySelector('.psy-start').disabled = st.digits.length !== st.max;
+      for (const b of keys.querySelectorAll('button')) {
+        if (/^[0-9]$/.test(b.dataset.key)) b.disabled = st.digits.length >= st.max;
+      }
+    };
+    root.psy.show = show;
+    // pointerdown, not click: every finger down is one key press, however fast, in the order given
+    root.addEventListener('pointerdown', (e) => {
+      const b = e.target.closest('button');
+      if (!b || b.disabled) return;
+      e.preventDefault();
+      const st = root.psy, k = b.dataset.key;
+      st.taps += 1;
+      if (k === 'start') {
+        if (st.digits.length === st.max) {
+          const code = st.digits;
+          st.digits = ''; show(); setTriggerValue('submit', code);
+        }
+        return;
+      }
+      if (k === 'clear') st.digits = '';
+      else if (k === 'delete') st.digits = st.digits.slice(0, -1);
+      else if (st.digits.length < st.max) st.digits += k;
+      show();
+    });
+    root.addEventListener('click', (e) => e.preventDefault());
+    parentElement.appendChild(root);
+  }
+  const st = root.psy;
+  st.max = data.max;
+  if (st.reset !== data.reset) { st.reset = data.reset; st.digits = ''; }
+  root.querySelector('.psy-code').setAttribute('aria-label', data.display_label);
+  root.querySelector('[data-key=clear]').textContent = data.clear;
+  root.querySelector('[data-key=delete]').textContent = data.delete;
+  root.querySelector('.psy-start').textContent = data.start;
+  st.show();
+}
+"""
+
+_keypad_component = st.components.v2.component("psyscore_keypad", css=_KEYPAD_CSS, js=_KEYPAD_JS,
+                                                 isolate_styles=False)
+
+
+def code_keypad(*, key: str, max_digits: int, labels: dict[str, str], reset: int) -> str:
+    """The code keypad (1–9, clear, 0, delete, Start); returns the code when Start was tapped with a full
+    code in this run, else ''. A new ``reset`` clears the digits in the browser.
+
+    ``labels`` holds ``clear``, ``delete``, ``start`` and ``display_label`` in the tablet's language.
+    """
+    result = _keypad_component(key=key, data={"max": max_digits, "reset": reset, **labels},
+                               on_submit_change=_no_op)
+    code = getattr(result, "submit", None)
+    return code if isinstance(code, str) else ""
+
+
+def _no_op() -> None:
+    """The keypad's trigger needs a callback to be delivered; the code is read from the mount's result."""
+
+
+_GUARD_JS = """
+<script>
+(function () {
+  if (window.__psyTapGuard) return;
+  const G = window.__psyTapGuard = { screen: null, run: null, shownAt: 0, lockedUntil: 0, waiting: false,
+    waitingSince: 0, downLocked: false, blocked: 0, log: [] };
+  const DWELL = %(dwell)d, WAIT = %(wait)d;
+  const marker = () => document.querySelector('[data-psy-screen]');
+  const observe = () => {
+    const m = marker();
+    const screen = m ? m.getAttribute('data-psy-screen') : null, run = m ? m.getAttribute('data-psy-run') : null;
+    if (run === G.run && screen === G.screen) return;
+    if (screen !== G.screen) { G.lockedUntil = performance.now() + DWELL; G.shownAt = Date.now(); }
+    G.screen = screen; G.run = run; G.waiting = false;
+    G.log.push([Date.now(), screen, run]);
+  };
+  new MutationObserver(observe).observe(document.documentElement,
+    { subtree: true, childList: true, attributes: true, attributeFilter: ['data-psy-run', 'data-psy-screen'] });
+  observe();
+  const locked = () => performance.now() < G.lockedUntil
+    || (G.waiting && performance.now() - G.waitingSince < WAIT);
+  const guarded = (e) => {
+    const t = e.target;
+    return !!(t && t.closest && marker() && t.closest('[data-testid=stMain]') && !t.closest('.psy-keypad'));
+  };
+  const stop = (e) => { e.preventDefault(); e.stopPropagation(); e.stopImmediatePropagation(); };
+  const onDown = (e) => {
+    if (!guarded(e)) return;
+    G.downLocked = locked();
+    if (G.downLocked) { G.blocked += 1; stop(e); }
+  };
+  const onUp = (e) => { if (guarded(e) && (G.downLocked || locked())) stop(e); };
+  const onClick = (e) => {
+    if (!guarded(e)) return;
+    if (G.downLocked || locked()) { G.downLocked = false; stop(e); return; }
+    const b = e.target.closest('button');
+    if (b && !b.disabled) { G.waiting = true; G.waitingSince = performance.now(); }
+  };
+  const opts = { capture: true, passive: false };  // document touch listeners are passive unless told
+  for (const t of ['pointerdown', 'touchstart', 'mousedown']) document.addEventListener(t, onDown, opts);
+  for (const t of ['pointerup', 'touchend', 'mouseup']) document.addEventListener(t, onUp, opts);
+  document.addEventListener('click', onClick, opts);
+})();
+</script>
+"""
+
+
+def tap_guard() -> None:
+    """Install the page's tap guard (once per browser page; later calls do nothing in the browser)."""
+    st.html(_GUARD_JS % {"dwell": DWELL_MS, "wait": WAIT_MS}, unsafe_allow_javascript=True)
+
+
+def screen_marker(screen: str, run: int) -> None:
+    """Mark the end of a guarded screen: ``screen`` names what is shown (a new value starts the dwell time),
+    ``run`` changes on every run (the server has answered the last tap)."""
+    st.html(f'<div data-psy-screen="{html.escape(screen)}" data-psy-run="{int(run)}" '
+            f'style="height:0;overflow:hidden" aria-hidden="true">{json.dumps(run)}</div>')
