@@ -14,7 +14,7 @@ import streamlit as st
 from scoring.charts import item_heatmap, trend_chart
 from scoring.reports import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, ReportInputError, patient_report
 from scoring.reports.text import item_labels
-from scoring.store import NotFoundError, PermissionDeniedError, StoreError
+from scoring.store import IssuedCode, NotFoundError, PermissionDeniedError, StoreError
 from scoring.timeline import normed_history
 from ui import resources, state, widgets
 
@@ -61,9 +61,16 @@ def definition_for(instrument_id: str, version: str | None = None):
         return lib[instrument_id]
 
 
+# stable labels and a key: the selected tab stays selected after an action (ack, event, assign) reruns the page
+n_open = sum(a.status == "open" for a in alerts)
 tab_trends, tab_items, tab_alerts, tab_events, tab_assign, tab_report = st.tabs(
-    ["Trends and change", "Items", f"Alerts ({sum(a.status == 'open' for a in alerts)} open)", "Events",
-     "Assign", "Report"])
+    ["Trends and change", "Items", "Alerts", "Events", "Assign", "Report"], key="w_patient_tab", on_change="rerun")
+
+
+@st.dialog("Code for the tablet", width="large")
+def show_code(issued: IssuedCode) -> None:
+    """A new code and its QR code in a dialog (shown once; closing it leaves the page as it was)."""
+    widgets.handover(issued, cfg.public_url)
 
 # -- trends and change ------------------------------------------------------------------------------------------
 with tab_trends:
@@ -121,6 +128,8 @@ with tab_items:
 
 # -- alerts ------------------------------------------------------------------------------------------------------
 with tab_alerts:
+    if n_open:
+        st.caption(f"{n_open} open")
     if not alerts:
         st.success("No alerts for this patient.")
     for a in alerts:
@@ -195,8 +204,8 @@ with tab_assign:
         except StoreError as exc:
             st.error(str(exc))
         else:
-            widgets.handover(issued, cfg.public_url)
             widgets.send_invitation(clinic, me.actor, issued, {"by e-mail": "email", "by SMS": "sms"}.get(send))
+            show_code(issued)
     st.subheader("Assignments")
     assigned = clinic.assignments.for_patient(me.actor, pid)
     if not assigned:
@@ -210,7 +219,7 @@ with tab_assign:
             continue
         if cols[1].button("New code", key=f"w_code_{a.id}"):
             try:
-                widgets.handover(clinic.assignments.issue_code(me.actor, a.id), cfg.public_url)
+                show_code(clinic.assignments.issue_code(me.actor, a.id))
             except StoreError as exc:
                 st.error(str(exc))
         if cols[2].button("Cancel", key=f"w_cancel_{a.id}"):

@@ -1,0 +1,63 @@
+"""Staff pages: the selected patient tab stays selected after an action; a new code shows in a dialog;
+a password change ends the session (AppTest against a seeded SQLite clinic)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scoring.store.models import StaffSession
+
+from .conftest import PASSWORD, Seeded
+from .helpers import button, new_app, open_patient, page_text, sign_in
+
+
+def _find(node, kind: str) -> list:
+    found = [node] if getattr(node, "type", None) == kind else []
+    for child in getattr(node, "children", {}).values():
+        found += _find(child, kind)
+    return found
+
+
+def test_tab_stays_selected_after_ack_and_event(seeded: Seeded) -> None:
+    at = sign_in(new_app(), "theo")
+    open_patient(at, seeded.patient_a)
+    at.session_state["w_patient_tab"] = "Alerts"
+    at.run()
+    alert = seeded.clinic.alerts.list(seeded.theo, patient_id=seeded.patient_a)[0]
+    at.button(key=f"w_ack_{alert.id}").click().run()
+    assert seeded.clinic.alerts.list(seeded.theo, patient_id=seeded.patient_a)[0].status == "acknowledged"
+    assert at.session_state["w_patient_tab"] == "Alerts"
+    assert [t.label for t in at.tabs] == ["Trends and change", "Items", "Alerts", "Events", "Assign", "Report"]
+    at.session_state["w_patient_tab"] = "Events"
+    at.run()
+    at.text_input(key="w_event_label").input("Started CBT group")
+    button(at, "Add event").click().run()
+    assert at.session_state["w_patient_tab"] == "Events" and not at.exception
+
+
+def test_new_code_and_qr_in_a_dialog(seeded: Seeded) -> None:
+    at = sign_in(new_app(), "theo")
+    open_patient(at, seeded.patient_a)
+    at.session_state["w_patient_tab"] = "Assign"
+    at.run()
+    button(at, "Assign and show the code").click().run()
+    assert not at.exception and not at.error
+    dialogs = _find(at._tree, "dialog")
+    assert len(dialogs) == 1 and dialogs[0].proto.dialog.title == "Code for the tablet"
+    texts = " ".join(str(getattr(el, "value", "")) for el in _find(dialogs[0], "code"))
+    assert "?link=" in texts and len(_find(dialogs[0], "image")) == 1  # the link and its QR code, in the dialog
+    assert at.session_state["w_patient_tab"] == "Assign"
+
+
+def test_password_change_ends_the_session(seeded: Seeded) -> None:
+    at = sign_in(new_app(), "theo")
+    at.switch_page("app_pages/account.py").run()
+    at.text_input[0].input(PASSWORD)
+    at.text_input[1].input(PASSWORD + " new")
+    at.text_input[2].input(PASSWORD + " new")
+    button(at, "Change password").click().run()
+    assert "please sign in again" in page_text(at)
+    assert "Signed in as" not in page_text(at)
+    with seeded.clinic.store.read() as s:
+        rows = list(s.scalars(select(StaffSession)))
+    assert rows and all(r.revoked_reason == "password_changed" for r in rows)
