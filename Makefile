@@ -31,6 +31,7 @@ run: $(VENV)/.app-installed
 	@echo "psyscore on http://localhost:$(PORT) — the patients' tablet (code screen) is the start page."
 	@echo "Staff sign-in: http://localhost:$(PORT)/login with the demo accounts (synthetic data only):"
 	@echo "  admin / demo-admin-password   dr.lee / demo-therapist-lee   dr.novak / demo-therapist-novak"
+	@echo "  research / demo-researcher (research export only)"
 	@echo ""
 	$(BIN)/psyscore app --port $(PORT)
 

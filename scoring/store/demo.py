@@ -1,6 +1,6 @@
 """A demo clinic with synthetic patients: every name, date and answer here is invented.
 
-``seed_demo`` creates an admin and two therapists (known demo passwords), about 20 patients with 3–12
+``seed_demo`` creates an admin, two therapists and a researcher (known demo passwords), about 20 patients with 3–12
 months of fortnightly PHQ-9 and GAD-7, monthly WHO-5, and DASS-21 or PCL-5 for some. Answers are drawn
 item by item from one latent severity trajectory per patient (improving, stable, deteriorating or
 relapse), so instruments agree with each other; about 2% of answers are skipped. Item 9 of the PHQ-9 is
@@ -24,7 +24,8 @@ from scoring.store.db import Store
 from scoring.store.security import password_hasher
 
 DEMO_SEED = 20250301
-DEMO_PASSWORDS = {"admin": "demo-admin-password", "dr.lee": "demo-therapist-lee", "dr.novak": "demo-therapist-novak"}
+DEMO_PASSWORDS = {"admin": "demo-admin-password", "dr.lee": "demo-therapist-lee", "dr.novak": "demo-therapist-novak",
+                  "research": "demo-researcher"}
 TRAJECTORIES = ("improving", "stable", "deteriorating", "relapse")
 FIRST = ("Alex", "Sam", "Robin", "Kim", "Jo", "Maria", "Jonas", "Lea", "Noah", "Mia", "Elias", "Hannah", "Luca",
          "Emma", "Ben", "Sofia", "Paul", "Clara", "Finn", "Ida", "Theo", "Nora")
@@ -115,6 +116,7 @@ def seed_demo(store: Store, library: Library, *, seed: int = DEMO_SEED, patients
         system = Actor.system("demo")
         admin = clinic.users.add(system, "admin", "admin", DEMO_PASSWORDS["admin"]).actor
         therapists = [clinic.users.add(system, n, "therapist", DEMO_PASSWORDS[n]).actor for n in ("dr.lee", "dr.novak")]
+        clinic.users.add(system, "research", "researcher", DEMO_PASSWORDS["research"])  # de-identified export only
         summary.users = dict(DEMO_PASSWORDS)
         clinic.batteries.add(admin, "Depression and anxiety follow-up", ["phq9", "gad7"],
                              instructions="Please answer every question about the last two weeks.",
