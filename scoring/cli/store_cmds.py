@@ -99,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.set_defaults(func=cmd_user_toggle, enable=action == "enable")
 
     p = sub.add_parser("patient", help="manage patients", description="Manage patients.")
-    psub = p.add_subparsers(dest="patient_command", metavar="ACTION", required=True, help="add")
+    psub = p.add_subparsers(dest="patient_command", metavar="ACTION", required=True, help="add or list")
     q = psub.add_parser("add", help="add a patient and print the internal id",
                         description="Add a patient. Identifiers are stored apart from everything exportable; "
                         "the internal id is printed.")
@@ -112,6 +112,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="user name of a therapist in the care team (repeatable)")
     _db_option(q)
     q.set_defaults(func=cmd_patient_add)
+    q = psub.add_parser("list", help="list patients (ids and care teams; names only with --show-names)",
+                        description="List patients: internal id, sex, year of birth and care team. Names and "
+                        "external ids are printed only with --show-names; every listing is audited, with whether "
+                        "identifiers were shown.")
+    q.add_argument("--show-names", action="store_true", help="also print each patient's name and external id")
+    q.add_argument("--archived", action="store_true", help="include archived patients")
+    q.add_argument("--json", action="store_true", help="JSON instead of a table")
+    _db_option(q)
+    q.set_defaults(func=cmd_patient_list)
 
     p = sub.add_parser("battery", help="manage batteries of instruments", description="Manage batteries.")
     bsub = p.add_subparsers(dest="battery_command", metavar="ACTION", required=True, help="add or list")
@@ -340,6 +349,26 @@ def cmd_patient_add(args: argparse.Namespace) -> int:
         pid = clinic.patients.add(_system(), args.name, date_of_birth=args.dob, sex=args.sex, contact=args.contact,
                                   external_id=args.external_id, therapists=team)
     print(pid)
+    return EXIT_OK
+
+
+def cmd_patient_list(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        rows = clinic.patients.listing(_system(), identifiers=args.show_names, archived=args.archived)
+    if args.json:
+        _json([{"id": r.id, "sex": r.sex, "birth_year": r.birth_year, "archived": not r.active,
+                "care_team": list(r.care_team)} | ({"name": r.name, "external_id": r.external_id}
+                                                   if args.show_names else {}) for r in rows])
+        return EXIT_OK
+    header = ["id", "sex", "born", "care team"] + (["name", "external id"] if args.show_names else [])
+    table = [[str(r.id), r.sex or "", str(r.birth_year or ""), ", ".join(r.care_team) or "—"]
+             + ([r.name or "", r.external_id or ""] if args.show_names else [])
+             + (["(archived)"] if not r.active else []) for r in rows]
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, [*widths, 0], strict=False)).rstrip())
+    print(f"{len(rows)} patient{'s' if len(rows) != 1 else ''}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -62,6 +62,19 @@ class PatientSummary:
 
 
 @dataclass(frozen=True)
+class PatientListing:
+    """A row of ``psyscore patient list``: the name and external id only when identifiers were asked for."""
+
+    id: int
+    sex: str | None
+    birth_year: int | None
+    active: bool
+    care_team: tuple[str, ...]
+    name: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
 class EventInfo:
     id: int
     patient_id: int
@@ -168,6 +181,36 @@ class Patients:
                 q = q.where(Patient.id.in_(visible))
             rows = [PatientSummary(*r) for r in s.execute(q)]
             audit.record(s, now, actor, "caseload_viewed", detail={"patients": len(rows)})
+            return rows
+
+    def listing(self, actor: Actor, *, identifiers: bool = False, archived: bool = False) -> list[PatientListing]:
+        """The patients the actor may see with their care teams, without names or external ids unless
+        ``identifiers`` (audited either way, with whether identifiers were shown); ``archived`` adds the
+        archived (inactive) patients."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_user(s, actor, ("admin", "therapist"))
+            visible = audit.visible_patients(s, actor)
+            q = select(Patient).order_by(Patient.id)
+            if not archived:
+                q = q.where(Patient.active.is_(True))
+            if visible is not None:
+                q = q.where(Patient.id.in_(visible))
+            patients = list(s.scalars(q))
+            ids = [p.id for p in patients]
+            teams: dict[int, list[str]] = {}
+            team_q = (select(CareTeam.patient_id, User.username).join(User, User.id == CareTeam.user_id)
+                      .where(CareTeam.patient_id.in_(ids)).order_by(User.username))
+            for pid, name in s.execute(team_q):
+                teams.setdefault(pid, []).append(name)
+            names: dict[int, tuple[str, str | None]] = {}
+            if identifiers:
+                names = {pid: (name, ext) for pid, name, ext in s.execute(
+                    select(PatientIdentifiers.patient_id, PatientIdentifiers.name, PatientIdentifiers.external_id)
+                    .where(PatientIdentifiers.patient_id.in_(ids)))}
+            rows = [PatientListing(p.id, p.sex, p.birth_year, bool(p.active), tuple(teams.get(p.id, ())),
+                                   *names.get(p.id, (None, None))) for p in patients]
+            audit.record(s, now, actor, "patients_listed", detail={"patients": len(rows), "identifiers": identifiers})
             return rows
 
     def find(self, actor: Actor, external_id: str) -> int:
