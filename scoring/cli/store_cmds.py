@@ -137,6 +137,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "--consent-file is the default language")
     _db_option(q)
     q.set_defaults(func=cmd_battery_add)
+    q = bsub.add_parser("text", help="set a battery's instructions/consent in another language",
+                        description="Set a battery's instructions and/or consent text in another language; the "
+                                    "tablet shows them to patients who choose that language.")
+    q.add_argument("name", help="battery name")
+    q.add_argument("language", help="language code, e.g. es")
+    q.add_argument("--instructions-file", type=Path, metavar="F", help="the instructions in that language")
+    q.add_argument("--consent-file", type=Path, metavar="F",
+                   help="the consent text in that language (translates the battery's current consent version)")
+    _db_option(q)
+    q.set_defaults(func=cmd_battery_text)
     q = bsub.add_parser("list", help="list batteries", description="List batteries.")
     q.add_argument("--json", action="store_true", help="print JSON")
     _db_option(q)
@@ -414,6 +424,21 @@ def cmd_battery_add(args: argparse.Namespace) -> int:
             clinic.battery_texts.set(_system(), b.id, lang, **texts)
     print(f"battery {b.name!r} (id {b.id}): {', '.join(i for i, _ in b.instruments)}"
           + (f"; consent text version {b.consent_version}" if b.consent_version else ""))
+    return EXIT_OK
+
+
+def cmd_battery_text(args: argparse.Namespace) -> int:
+    texts: dict[str, str] = {}
+    for option, kind, path in (("--instructions-file", "instructions", args.instructions_file),
+                               ("--consent-file", "consent_text", args.consent_file)):
+        if path is not None:
+            texts[kind] = _language_file(option, f"{args.language}={path}")[1]
+    if not texts:
+        raise UsageError("give --instructions-file and/or --consent-file")
+    with open_clinic(args) as clinic:
+        tr = clinic.battery_texts.set(_system(), args.name, args.language, **texts)
+    print(f"battery {args.name!r}: texts in {tr.language} saved"
+          + ("" if tr.current else " (not shown yet: translate the instructions and the current consent too)"))
     return EXIT_OK
 
 

@@ -91,3 +91,31 @@ def test_cli_battery_add_with_texts_per_language(tmp_path: Path, capsys: pytest.
     assert main(["battery", "add", "other", "phq9", "--db", db, "--consent-in",
                  f"es={tmp_path / 'c_es.txt'}"]) != 0
     assert "--consent-file" in capsys.readouterr().err
+
+
+def test_cli_battery_text_for_an_existing_battery(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scoring import load_library
+    from scoring.cli import main
+    from scoring.store import Actor, Store, password_hasher
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    Store(db).upgrade()
+    (tmp_path / "c_en.txt").write_text(EN_CONSENT, encoding="utf-8")
+    (tmp_path / "i_es.txt").write_text(ES_INSTR, encoding="utf-8")
+    (tmp_path / "c_es.txt").write_text(ES_CONSENT, encoding="utf-8")
+    assert main(["battery", "add", "intake", "phq9", "--db", db, "--instructions", EN_INSTR,
+                 "--consent-file", str(tmp_path / "c_en.txt")]) == 0
+    assert main(["battery", "text", "intake", "es", "--db", db,
+                 "--instructions-file", str(tmp_path / "i_es.txt")]) == 0
+    assert "not shown yet" in capsys.readouterr().out  # the consent is not translated yet
+    assert main(["battery", "text", "intake", "es", "--db", db, "--consent-file", str(tmp_path / "c_es.txt")]) == 0
+    with Store(db) as store:
+        clinic = Clinic(store, load_library(), hasher=password_hasher(fast=True))
+        [tr] = clinic.battery_texts.list(Actor.system("t"), "intake")
+    assert (tr.instructions, tr.consent_text, tr.current) == (ES_INSTR, ES_CONSENT, True)
+    capsys.readouterr()
+    assert main(["battery", "text", "intake", "es", "--db", db]) != 0
+    assert "--instructions-file" in capsys.readouterr().err
+    assert main(["battery", "text", "intake", "Spanish", "--db", db,
+                 "--instructions-file", str(tmp_path / "i_es.txt")]) != 0
+    assert "not a language code" in capsys.readouterr().err
