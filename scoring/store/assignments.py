@@ -23,7 +23,7 @@ from scoring.store.catalogue import require_enabled
 from scoring.store.context import Context
 from scoring.store.errors import ConflictError, NotFoundError, StoreError
 from scoring.store.models import Assignment, Battery, BatteryInstrument, ConsentText, Patient
-from scoring.store.security import format_code, new_short_code, new_token, secret_hash
+from scoring.store.security import format_code, keyed_hash, new_short_code, new_token, secret_hash
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,7 @@ class Assignments:
         token = new_token()
         for _ in range(20):  # a short code may collide with another open one: draw again
             code = new_short_code(self._ctx.policy.code_digits)
-            h = secret_hash("code", code)
+            h = keyed_hash(self._ctx.store.secret_key(), "code", code)  # HMAC with the server secret
             if s.scalar(select(Assignment.id).where(Assignment.code_hash == h)) is None:
                 break
         else:  # pragma: no cover - needs ~10^8 open codes

@@ -14,6 +14,7 @@ locked with ``SELECT … FOR UPDATE`` where two transactions could race.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -101,6 +102,7 @@ class Store:
         # still wait on the busy timeout.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
+        self._secret_key: bytes | None = None
 
     # -- engine ---------------------------------------------------------------------------------------------
     @property
@@ -134,6 +136,26 @@ class Store:
             return create_engine(self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
                                  pool_pre_ping=True)
         raise StoreError(f"unsupported database {self.url.get_backend_name()!r}: use sqlite or postgresql")
+
+    def secret_key(self) -> bytes:
+        """The server secret for short-code hashes (read once; see :func:`~scoring.store.security.load_secret_key`).
+
+        SQLite: ``<database>.key`` next to the database file unless ``PSYSCORE_SECRET_KEY(_FILE)`` is set.
+        PostgreSQL: ``$XDG_DATA_HOME/psyscore/keys/<host-port-database>.key`` (``~/.local/share`` by default)
+        of the user running psyscore, unless set — run the app and the CLI as one user or set the variable.
+        """
+        if self._secret_key is None:
+            from scoring.store.security import load_secret_key
+
+            path = self.sqlite_path
+            if path is not None:
+                default = path.with_name(path.name + ".key")
+            else:
+                base = Path(os.environ.get("XDG_DATA_HOME", "").strip() or Path.home() / ".local" / "share")
+                where = f"{self.url.host or 'local'}-{self.url.port or 5432}-{self.url.database or 'postgres'}"
+                default = base / "psyscore" / "keys" / (re.sub(r"[^A-Za-z0-9._-]", "_", where) + ".key")
+            self._secret_key = load_secret_key(default)
+        return self._secret_key
 
     def now(self) -> datetime:
         """The store's clock (aware UTC)."""

@@ -50,7 +50,7 @@ from scoring.store.models import (
     RedeemFailure,
 )
 from scoring.store.results import current_answers
-from scoring.store.security import is_short_code, new_token, normalize_code, secret_hash
+from scoring.store.security import is_short_code, keyed_hash, new_token, normalize_code, secret_hash
 
 INVALID = "This code is not valid. Please ask your clinician for a new one."
 KIOSK = Actor.kiosk()
@@ -120,7 +120,8 @@ class Kiosk:
         short = is_short_code(text, policy.code_digits)
         if not short:
             text = (code or "").strip()  # a link token: '-' and '_' are part of it
-        client_key = secret_hash("client", client)
+        key = self._ctx.store.secret_key()
+        client_key = keyed_hash(key, "client", client)
         now = self._ctx.store.now()
         failed = blocked = False
         # one transaction: the per-client check, the lookup and the recording of a wrong code (SQLite: BEGIN
@@ -134,7 +135,7 @@ class Kiosk:
                 audit.record(s, now, KIOSK, "code_redeem_blocked", ok=False, detail={"kind": "code"})
             else:
                 column = Assignment.code_hash if short else Assignment.token_hash
-                digest = secret_hash("code" if short else "token", text)
+                digest = keyed_hash(key, "code", text) if short else secret_hash("token", text)
                 a = s.scalar(select(Assignment).where(column == digest))
                 usable = (a is not None and a.cancelled_at is None and a.completed_at is None
                           and a.code_expires_at is not None and a.code_expires_at > now)

@@ -1,23 +1,31 @@
-"""Secrets: Argon2id password hashes, one-time codes and link tokens (stored as SHA-256 hashes only).
+"""Secrets: Argon2id password hashes, one-time codes (HMAC with a server key) and link tokens (SHA-256).
 
 A *short code* is ``CODE_DIGITS`` decimal digits, typed on a tablet keypad; it is only accepted within
 its expiry and under attempt limits (see :class:`RedeemPolicy`). A *link token* carries 256 random bits
 (URL-safe Base64), so it needs no attempt limit. A *kiosk ticket* (256 bits) lets the tablet that
 redeemed a code go on with that assignment — and only that one — after a reload.
 
-Codes and tokens are random, so an unsalted SHA-256 with a domain prefix is enough to look them up
-without storing them; passwords are low-entropy and get Argon2id.
+Tokens and tickets carry 256 random bits, so a SHA-256 with a domain prefix is enough to look them up
+without storing them. Short codes (10^12 values) are stored as HMAC-SHA256 with the server secret
+(:func:`load_secret_key`, kept outside the database); passwords are low-entropy and get Argon2id.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
 import re
 import secrets
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher
+
+from scoring.store.errors import StoreError
 
 CODE_DIGITS = 12  # see RedeemPolicy for why 12 (the tablet keypad takes its length from here)
 TOKEN_BYTES = 32
@@ -43,6 +51,61 @@ def new_token() -> str:
 def secret_hash(kind: str, value: str) -> str:
     """SHA-256 of a code/token/ticket with a domain prefix (hex)."""
     return hashlib.sha256(f"psyscore:{kind}:{value}".encode()).hexdigest()
+
+
+SECRET_KEY_ENV = "PSYSCORE_SECRET_KEY"
+SECRET_KEY_FILE_ENV = "PSYSCORE_SECRET_KEY_FILE"
+SECRET_KEY_BYTES = 32
+
+
+def keyed_hash(key: bytes, kind: str, value: str) -> str:
+    """HMAC-SHA256 (hex) of a short code or client key with the server secret (see :func:`load_secret_key`).
+
+    Short codes have only 10^12 values: a plain hash in a stolen database would give them all away in
+    minutes; without the key (kept outside the database) the stored hashes are useless.
+    """
+    if len(key) < SECRET_KEY_BYTES:
+        raise ValueError("the server secret key is too short")
+    return hmac.new(key, f"psyscore:{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def load_secret_key(default_file: Path, environ: Mapping[str, str] | None = None) -> bytes:
+    """The server secret for :func:`keyed_hash`, kept outside the database.
+
+    In order: ``PSYSCORE_SECRET_KEY`` (the key itself, at least 32 characters), the file named by
+    ``PSYSCORE_SECRET_KEY_FILE``, else ``default_file`` (for SQLite the ``.key`` file next to the database),
+    created on first use with 32 random bytes and mode 0600. A key file others may read is refused.
+    Back it up with the database: without it, outstanding short codes stop working (links, kiosk sessions
+    and everything stored are unaffected).
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get(SECRET_KEY_ENV, "").strip()
+    if raw:
+        if len(raw) < SECRET_KEY_BYTES:
+            raise StoreError(f"{SECRET_KEY_ENV} must have at least {SECRET_KEY_BYTES} characters "
+                             "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+        return raw.encode()
+    path = Path(env.get(SECRET_KEY_FILE_ENV, "").strip() or default_file).expanduser()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(SECRET_KEY_BYTES) + "\n")
+        try:
+            os.link(tmp, path)  # atomic: a second process creating it at the same time keeps the first key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise StoreError(f"the secret key file {path} can be read by others (mode {mode:o}): chmod 600 it")
+    key = path.read_text(encoding="ascii").strip().encode()
+    if len(key) < SECRET_KEY_BYTES:
+        raise StoreError(f"the secret key file {path} is empty or too short; remove it to create a new one "
+                         "(outstanding short codes then stop working)")
+    return key
 
 
 def normalize_code(text: str) -> str:

@@ -43,7 +43,7 @@ def test_clinic_commands(store_url: str, tmp_path: Path, capsys: pytest.CaptureF
     code, out, _ = run(capsys, "assign", str(pid), "--battery", "intake", "--expires", "2h", "--due", "2030-01-01",
                        "--every", "2w", "--json", *db)
     issued = json.loads(out)
-    assert code == 0 and len(issued["code"].replace(" ", "")) == 8 and issued["due_date"] == "2030-01-01"
+    assert code == 0 and len(issued["code"].replace(" ", "")) == 12 and issued["due_date"] == "2030-01-01"
     code, out, _ = run(capsys, "assign", "MRN-1", "phq9", *db)
     assert code == 0 and "code:" in out and "link token:" in out
     code, out, _ = run(capsys, "code", str(issued["assignment_id"]), "--json", *db)
