@@ -4,6 +4,8 @@ A patient is opened from here only."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from scoring.store import StoreError
@@ -14,9 +16,37 @@ clinic = state.clinic()
 
 st.title("Caseload")
 state.show_flash()
-patients = clinic.patients.caseload(me.actor)
+with st.expander("Add a patient"), st.form("w_add_patient", clear_on_submit=True):
+    c1, c2 = st.columns(2)
+    new_name = c1.text_input("Full name", key="w_new_name")
+    new_ext = c2.text_input("External id (optional, e.g. a record number)", key="w_new_external")
+    c3, c4, c5 = st.columns(3)
+    new_dob = c3.date_input("Date of birth", value=None, min_value=date(1900, 1, 1), key="w_new_dob")
+    new_sex = c4.selectbox("Sex", ["", "female", "male", "other"], key="w_new_sex")
+    new_contact = c5.text_input("Contact (phone, e-mail)", key="w_new_contact")
+    if st.form_submit_button("Add patient", type="primary"):
+        try:  # the therapist who adds a patient joins the care team
+            clinic.patients.add(me.actor, new_name, date_of_birth=new_dob, sex=new_sex or None,
+                                contact=new_contact or None, external_id=new_ext or None)
+        except StoreError as exc:
+            st.error(str(exc))
+        else:
+            state.flash("Patient added.", "success")
+            st.rerun()
+search = st.text_input("Search the caseload (name or external id)", key="w_caseload_search")
+patients = clinic.patients.caseload(me.actor, search=search or None)
+archived = clinic.patients.caseload(me.actor, archived=True)
+if archived:
+    with st.expander(f"Archived patients ({len(archived)})"):
+        for p in archived:
+            left, right = st.columns([4, 1])
+            left.markdown(f"**{p.name}**" + (f" · {p.external_id}" if p.external_id else ""))
+            if right.button("Un-archive", key=f"w_unarchive_{p.id}"):
+                clinic.patients.archive(me.actor, p.id, archived=False)
+                state.flash("Patient back on the caseload.", "success")
+                st.rerun()
 if not patients:
-    st.info("No patients in your care team yet.")
+    st.info("No patient matches the search." if search else "No patients in your care team yet.")
     st.stop()
 names = {p.id: p.name for p in patients}
 alerts = [a for a in clinic.alerts.list(me.actor) if a.patient_id in names]
@@ -74,5 +104,11 @@ st.dataframe(table.drop(columns=["patient_id"]), hide_index=True, width="stretch
 order = list(table["patient_id"])
 with st.form("w_open_patient"):
     choice = st.selectbox("Open a patient", order, format_func=lambda pid: names[pid], key="w_patient_choice")
-    if st.form_submit_button("Open patient", type="primary"):
+    go, arch = st.columns([1, 1])
+    if go.form_submit_button("Open patient", type="primary"):
         open_patient(int(choice))
+    if arch.form_submit_button("Archive patient", help="Leaves the caseload; every record is kept (un-archive "
+                               "from 'Archived patients')"):
+        clinic.patients.archive(me.actor, int(choice))
+        state.flash("Patient archived: their records are kept.", "success")
+        st.rerun()

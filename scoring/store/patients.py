@@ -169,19 +169,40 @@ class Patients:
                          object_id=patient_id, detail={"fields": sorted(changes)})
         return self.get(actor, patient_id)
 
-    def caseload(self, actor: Actor) -> list[PatientSummary]:
-        """The patients the actor may see (therapist: care team; admin: everyone); the view is audited."""
+    def caseload(self, actor: Actor, *, search: str | None = None, archived: bool = False) -> list[PatientSummary]:
+        """The patients the actor may see (therapist: care team; admin: everyone); the view is audited.
+
+        ``search`` keeps the patients whose name or external id contains it (any case); ``archived`` lists
+        the archived patients instead of the active ones."""
         now = self._ctx.store.now()
         with self._ctx.store.write() as s:
             visible = audit.visible_patients(s, actor)
             q = (select(Patient.id, PatientIdentifiers.name, PatientIdentifiers.external_id)
                  .join(PatientIdentifiers, PatientIdentifiers.patient_id == Patient.id)
-                 .where(Patient.active.is_(True)).order_by(PatientIdentifiers.name, Patient.id))
+                 .where(Patient.active.is_(not archived)).order_by(PatientIdentifiers.name, Patient.id))
             if visible is not None:
                 q = q.where(Patient.id.in_(visible))
+            if search and search.strip():
+                term = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                pattern = f"%{term}%"
+                q = q.where(func.lower(PatientIdentifiers.name).like(pattern, escape="\\")
+                            | func.lower(func.coalesce(PatientIdentifiers.external_id, "")).like(pattern, escape="\\"))
             rows = [PatientSummary(*r) for r in s.execute(q)]
             audit.record(s, now, actor, "caseload_viewed", detail={"patients": len(rows)})
             return rows
+
+    def archive(self, actor: Actor, patient_id: int, *, archived: bool = True) -> None:
+        """Archive a patient (gone from the caseload; every record kept) or, with ``archived=False``, bring
+        them back. Admins and the care team; audited."""
+        now = self._ctx.store.now()
+        with self._ctx.store.write() as s:
+            audit.require_patient(s, actor, patient_id)
+            p = s.get(Patient, patient_id)
+            if p is None:
+                raise NotFoundError(f"no patient {patient_id}")
+            p.active = not archived
+            audit.record(s, now, actor, "patient_archived" if archived else "patient_unarchived",
+                         patient_id=patient_id, object_type="patient", object_id=patient_id)
 
     def listing(self, actor: Actor, *, identifiers: bool = False, archived: bool = False) -> list[PatientListing]:
         """The patients the actor may see with their care teams, without names or external ids unless

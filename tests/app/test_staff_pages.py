@@ -61,3 +61,34 @@ def test_password_change_ends_the_session(seeded: Seeded) -> None:
     with seeded.clinic.store.read() as s:
         rows = list(s.scalars(select(StaffSession)))
     assert rows and all(r.revoked_reason == "password_changed" for r in rows)
+
+
+def _choices(at) -> list[str]:
+    return list(at.selectbox(key="w_patient_choice").options)
+
+
+def test_caseload_add_search_archive_and_unarchive(seeded: Seeded) -> None:
+    at = sign_in(new_app(), "theo")
+    at.text_input(key="w_new_name").input("Carol Newpatient")
+    at.text_input(key="w_new_external").input("MRN-NEW-7")
+    at.selectbox(key="w_new_sex").select("female")
+    button(at, "Add patient").click().run()
+    assert not at.exception and "Patient added." in page_text(at)
+    new_id = seeded.clinic.patients.find(seeded.theo, "MRN-NEW-7")  # theo joined the care team
+    assert "Carol Newpatient" in _choices(at)
+    at.text_input(key="w_caseload_search").input("newpat").run()
+    assert _choices(at) == ["Carol Newpatient"]
+    at.text_input(key="w_caseload_search").input("mrn-new").run()
+    assert _choices(at) == ["Carol Newpatient"]
+    at.text_input(key="w_caseload_search").input("no such person").run()
+    assert "No patient matches the search." in page_text(at)
+    at.text_input(key="w_caseload_search").input("").run()
+    at.selectbox(key="w_patient_choice").select(new_id)
+    button(at, "Archive patient").click().run()
+    assert "Patient archived" in page_text(at)
+    assert "Carol Newpatient" not in _choices(at)
+    assert seeded.clinic.patients.get(seeded.theo, new_id).name == "Carol Newpatient"  # data kept
+    assert "patient_archived" in [r.action for r in seeded.clinic.audit_log(seeded.admin)]
+    at.button(key=f"w_unarchive_{new_id}").click().run()
+    assert "Carol Newpatient" in _choices(at)
+    assert "patient_unarchived" in [r.action for r in seeded.clinic.audit_log(seeded.admin)]

@@ -43,3 +43,19 @@ def test_patient_list(store_url: str, library, capsys: pytest.CaptureFixture[str
     # a therapist's listing is limited to the care team
     assert [r.id for r in clinic.patients.listing(theo.actor, archived=True)] == [a]
     store.close()
+
+
+def test_caseload_search_and_archive(clinic: Clinic, therapist) -> None:
+    a = clinic.patients.add(therapist, "Ana 100% Ruiz", external_id="MRN_A")
+    b = clinic.patients.add(therapist, "Bea Ruiz", external_id="MRNXB")
+    assert [p.id for p in clinic.patients.caseload(therapist, search="ruiz")] == [a, b]
+    assert [p.id for p in clinic.patients.caseload(therapist, search="100%")] == [a]  # % is literal
+    assert [p.id for p in clinic.patients.caseload(therapist, search="mrn_")] == [a]  # _ is literal
+    clinic.patients.archive(therapist, b)
+    assert [p.id for p in clinic.patients.caseload(therapist)] == [a]
+    assert [p.id for p in clinic.patients.caseload(therapist, archived=True)] == [b]
+    assert clinic.patients.get(therapist, b).name == "Bea Ruiz"  # kept
+    clinic.patients.archive(therapist, b, archived=False)
+    assert [p.id for p in clinic.patients.caseload(therapist)] == [a, b]
+    actions = [r.action for r in clinic.audit_log(SYSTEM, patient_id=b)]
+    assert {"patient_archived", "patient_unarchived"} <= set(actions)
