@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from scoring.store import InstrumentStatus
 from ui import state
 
 me = state.require_staff("admin")
@@ -23,6 +24,27 @@ def toggle(instrument_id: str) -> None:
     clinic.catalogue.set_enabled(me.actor, instrument_id, enabled)
 
 
+@st.dialog("Enable a non-commercial instrument", width="large")
+def confirm_licence(status: InstrumentStatus) -> None:
+    """The licence is read before a non-commercial instrument is switched on."""
+    st.markdown(f"**{status.abbreviation or status.id}** — {status.name} · v{status.version}")
+    st.warning(f"Licence: {status.redistribution.replace('_', ' ')}; commercial use: "
+               f"{status.commercial_use.replace('_', ' ')}.")
+    st.markdown(status.licence or "(no licence statement)")
+    ok, cancel = st.columns(2)
+    if ok.button("I have read the licence: enable", key=f"w_licence_ok_{status.id}", type="primary"):
+        clinic.catalogue.set_enabled(me.actor, status.id, True)
+        st.session_state.pop(PENDING, None)
+        state.flash(f"{status.abbreviation or status.id} enabled.", "success")
+        st.rerun()
+    if cancel.button("Cancel", key=f"w_licence_cancel_{status.id}"):
+        st.session_state.pop(PENDING, None)
+        st.rerun()
+
+
+PENDING = "psyscore_licence_pending"  # the instrument whose licence dialog is open
+
+
 for s in clinic.catalogue.list(me.actor):
     with st.container(border=True):
         left, right = st.columns([5, 1])
@@ -35,4 +57,10 @@ for s in clinic.catalogue.list(me.actor):
                       + (" · " + " · ".join(marks) if marks else ""))
         left.caption(f"Licence: {s.redistribution.replace('_', ' ')}; commercial use: "
                      f"{s.commercial_use.replace('_', ' ')}. {s.licence}")
-        right.toggle("Enabled", value=s.enabled, key=f"w_instr_{s.id}", on_change=toggle, args=(s.id,))
+        if s.non_commercial and not s.enabled:  # off by default in a new clinic: the licence first
+            if right.button("Enable…", key=f"w_licence_{s.id}"):
+                st.session_state[PENDING] = s.id
+            if st.session_state.get(PENDING) == s.id:
+                confirm_licence(s)
+        else:
+            right.toggle("Enabled", value=s.enabled, key=f"w_instr_{s.id}", on_change=toggle, args=(s.id,))

@@ -90,7 +90,12 @@ def prepare_database(url: str | None) -> str:
     try:
         if store.is_empty():
             store.upgrade()
-            print(f"initialised a new database: {store!r}", file=sys.stderr)
+            from scoring.store import Actor, Clinic
+
+            off = Clinic(store).catalogue.apply_licence_defaults(Actor.system("app"))  # a new clinic
+            print(f"initialised a new database: {store!r}"
+                  + (f"; non-commercial instruments off until an admin enables them: {', '.join(off)}" if off else ""),
+                  file=sys.stderr)
         try:
             store.require_current()
         except SchemaError as exc:

@@ -1,7 +1,9 @@
 """Which library instruments the clinic offers: enabled or switched off by an admin, with licence facts.
 
 Every instrument of the library is enabled unless an admin switched it off (a row in
-``instrument_settings``). A switched-off instrument cannot be put into a new battery or assigned; stored
+``instrument_settings``); a new clinic starts with the non-commercial ones off
+(:meth:`Catalogue.apply_licence_defaults`, run when ``psyscore app`` or ``psyscore demo`` initialises a
+database). A switched-off instrument cannot be put into a new battery or assigned; stored
 administrations keep their scores. Instruments that ship without item text (``no_item_text``) can be
 scored but never administered on the kiosk, whatever the setting.
 """
@@ -86,6 +88,27 @@ class Catalogue:
             audit.require_user(s, actor, ("admin", "therapist"))
             rows = {r.instrument_id: r for r in s.scalars(select(InstrumentSetting))}
         return [self._status(i, rows.get(i)) for i in sorted(self._ctx.library)]
+
+    def apply_licence_defaults(self, actor: Actor) -> list[str]:
+        """A new clinic's defaults: every non-commercial instrument without a setting is switched off (an admin
+        enables it after reading its licence). Instruments already set are left alone; returns those switched
+        off; audited."""
+        now = self._ctx.store.now()
+        off: list[str] = []
+        with self._ctx.store.write() as s:
+            user = audit.require_user(s, actor, ("admin",))
+            have = set(s.scalars(select(InstrumentSetting.instrument_id)))
+            for instrument_id in sorted(self._ctx.library):
+                if instrument_id in have:
+                    continue
+                if str(self._ctx.library[instrument_id].definition.licence.redistribution) == "non_commercial":
+                    s.add(InstrumentSetting(instrument_id=instrument_id, enabled=False, changed_at=now,
+                                            changed_by=user.id if user else None))
+                    off.append(instrument_id)
+            if off:
+                audit.record(s, now, actor, "instrument_licence_defaults", object_type="instrument",
+                             detail={"disabled": off})
+        return off
 
     def set_enabled(self, actor: Actor, instrument_id: str, enabled: bool) -> InstrumentStatus:
         """Switch an instrument on or off (admins); audited."""

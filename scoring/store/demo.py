@@ -117,6 +117,9 @@ def seed_demo(store: Store, library: Library, *, seed: int = DEMO_SEED, patients
         admin = clinic.users.add(system, "admin", "admin", DEMO_PASSWORDS["admin"]).actor
         therapists = [clinic.users.add(system, n, "therapist", DEMO_PASSWORDS[n]).actor for n in ("dr.lee", "dr.novak")]
         clinic.users.add(system, "research", "researcher", DEMO_PASSWORDS["research"])  # de-identified export only
+        clinic.catalogue.apply_licence_defaults(system)  # a new clinic: non-commercial instruments start off,
+        for instrument_id in ("who5", "dass21"):  # the demo (synthetic, non-commercial use) enables the two it uses
+            clinic.catalogue.set_enabled(admin, instrument_id, True)
         summary.users = dict(DEMO_PASSWORDS)
         clinic.batteries.add(admin, "Depression and anxiety follow-up", ["phq9", "gad7"],
                              instructions="Please answer every question about the last two weeks.",

@@ -92,3 +92,19 @@ def test_caseload_add_search_archive_and_unarchive(seeded: Seeded) -> None:
     at.button(key=f"w_unarchive_{new_id}").click().run()
     assert "Carol Newpatient" in _choices(at)
     assert "patient_unarchived" in [r.action for r in seeded.clinic.audit_log(seeded.admin)]
+
+
+def test_non_commercial_instrument_enabled_after_its_licence(seeded: Seeded) -> None:
+    seeded.clinic.catalogue.apply_licence_defaults(seeded.admin)
+    at = sign_in(new_app(), "ada")
+    at.switch_page("app_pages/instruments.py").run()
+    assert not [t for t in at.toggle if t.key == "w_instr_who5"]  # no plain switch while its licence is unread
+    at.button(key="w_licence_who5").click().run()
+    dialogs = _find(at._tree, "dialog")
+    assert len(dialogs) == 1
+    shown = " ".join(str(getattr(el, "value", "")) for kind in ("markdown", "warning") for el in _find(dialogs[0], kind))
+    who5 = next(s for s in seeded.clinic.catalogue.list(seeded.admin) if s.id == "who5")
+    assert not who5.enabled and who5.licence[:40] in shown and "non commercial" in shown
+    at.button(key="w_licence_ok_who5").click().run()
+    assert next(s for s in seeded.clinic.catalogue.list(seeded.admin) if s.id == "who5").enabled
+    assert at.toggle(key="w_instr_who5").value is True
