@@ -16,11 +16,12 @@ import pandas as pd
 
 from scoring.engine import score
 from scoring.library import Definition
+from scoring.responses import MISSING_WORDS
 
 if TYPE_CHECKING:
     from scoring.norms import NormTable
 
-_MISSING_TOKENS = {"", "na", "nan", "-", "none", "null"}
+_MISSING_TOKENS = frozenset(MISSING_WORDS)  # the one list `score` uses too (README: bad input)
 
 
 @dataclass
@@ -122,7 +123,8 @@ def responses_to_row(definition: Definition, responses: Sequence[Any] | Mapping[
     """Map a response vector (administration order) or mapping to ``{item_id: value}``.
 
     A sequence may list every item, or only the items that enter a scale (unscored items then count as
-    unanswered). Empty strings, ``NA`` and ``-`` mean unanswered.
+    unanswered). Empty strings and the words of ``scoring.responses.MISSING_WORDS`` (``NA``, ``n/a`` …,
+    any case) mean unanswered.
     """
     items = [i.id for i in definition.definition.items]
     if isinstance(responses, Mapping):

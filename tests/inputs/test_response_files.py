@@ -239,3 +239,16 @@ def test_output_into_a_missing_folder_is_created(tmp_path: Path, capsys) -> None
     code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(out))
     assert code == 0 and "created the output folder" in err
     assert pd.read_csv(out)["total"].tolist() == [10]
+
+
+# issue 11 (the disagreement named in issue 10 item 5): explain and score share one missing-word list
+@pytest.mark.parametrize("word", ["-", "n/a", "N/A", "NULL"])
+def test_explain_and_score_agree_on_missing_words(word: str) -> None:
+    import scoring
+    from scoring.receipt import explain
+
+    d = scoring.load_library()["phq9"]
+    frame = pd.DataFrame([[word, *ROW[1:]]], columns=ITEMS, dtype=object)
+    scored = scoring.score(d, frame)
+    receipt = explain(d, [word, *[str(v) for v in ROW[1:]]])
+    assert bool(len(receipt.failures)) == bool(len(scored.failures)), (word, receipt.failures, scored.failures)
