@@ -41,6 +41,45 @@ facts = [f"born {record.date_of_birth}" if record.date_of_birth else None, recor
          f"record {record.external_id}" if record.external_id else None]
 st.caption(" · ".join(f for f in facts if f))
 state.show_flash()
+with st.expander("Edit details and care team"):
+    with st.form("w_patient_edit"):
+        c1, c2 = st.columns(2)
+        ed_name = c1.text_input("Full name", value=record.name, key="w_edit_name")
+        ed_ext = c2.text_input("External id", value=record.external_id or "", key="w_edit_external")
+        c3, c4, c5 = st.columns(3)
+        ed_dob = c3.date_input("Date of birth", value=record.date_of_birth, min_value=date(1900, 1, 1),
+                               key="w_edit_dob")
+        sexes = ["", "female", "male", "other"]
+        ed_sex = c4.selectbox("Sex", sexes, index=sexes.index(record.sex or ""), key="w_edit_sex")
+        ed_contact = c5.text_input("Contact", value=record.contact or "", key="w_edit_contact")
+        if st.form_submit_button("Save details"):
+            try:
+                clinic.patients.update(me.actor, pid, name=ed_name, external_id=ed_ext or None,
+                                       date_of_birth=ed_dob, sex=ed_sex or None, contact=ed_contact or None)
+            except StoreError as exc:
+                st.error(str(exc))
+            else:
+                state.flash("Details saved.", "success")
+                st.rerun()
+    team = {uid: clinic.users.get(me.actor, uid).username for uid in record.therapist_ids}
+    st.markdown("**Care team:** " + (", ".join(sorted(team.values())) or "—"))
+    t1, t2 = st.columns(2)
+    colleague = t1.text_input("Add a colleague (user name)", key="w_team_add_name")
+    if t1.button("Add to the care team", key="w_team_add") and colleague.strip():
+        try:
+            clinic.patients.add_to_care_team(me.actor, pid, clinic.users.by_name(me.actor, colleague.strip()).id)
+        except StoreError as exc:
+            st.error(str(exc))
+        else:
+            state.flash("Care team updated.", "success")
+            st.rerun()
+    others = [uid for uid in team if uid != me.user_id]
+    if others:
+        leaving = t2.selectbox("Remove from the care team", others, format_func=team.get, key="w_team_remove_pick")
+        if t2.button("Remove", key="w_team_remove"):
+            clinic.patients.remove_from_care_team(me.actor, pid, int(leaving))
+            state.flash("Care team updated.", "success")
+            st.rerun()
 
 stored = clinic.patients.history(me.actor, pid)
 history = clinic.patients.change_history(me.actor, pid) if len(stored) else pd.DataFrame()

@@ -102,9 +102,27 @@ def test_non_commercial_instrument_enabled_after_its_licence(seeded: Seeded) -> 
     at.button(key="w_licence_who5").click().run()
     dialogs = _find(at._tree, "dialog")
     assert len(dialogs) == 1
-    shown = " ".join(str(getattr(el, "value", "")) for kind in ("markdown", "warning") for el in _find(dialogs[0], kind))
+    shown = " ".join(str(getattr(el, "value", ""))
+                     for kind in ("markdown", "warning") for el in _find(dialogs[0], kind))
     who5 = next(s for s in seeded.clinic.catalogue.list(seeded.admin) if s.id == "who5")
     assert not who5.enabled and who5.licence[:40] in shown and "non commercial" in shown
     at.button(key="w_licence_ok_who5").click().run()
     assert next(s for s in seeded.clinic.catalogue.list(seeded.admin) if s.id == "who5").enabled
     assert at.toggle(key="w_instr_who5").value is True
+
+
+def test_edit_patient_details_and_care_team(seeded: Seeded) -> None:
+    at = sign_in(new_app(), "theo")
+    open_patient(at, seeded.patient_a)
+    at.text_input(key="w_edit_name").input("Alice Renamed")
+    at.text_input(key="w_edit_contact").input("alice@example.org")
+    button(at, "Save details").click().run()
+    record = seeded.clinic.patients.get(seeded.theo, seeded.patient_a)
+    assert (record.name, record.contact) == ("Alice Renamed", "alice@example.org") and not at.exception
+    at.text_input(key="w_team_add_name").input("thea")
+    button(at, "Add to the care team").click().run()
+    thea = seeded.clinic.users.by_name(seeded.admin, "thea")
+    assert thea.id in seeded.clinic.patients.get(seeded.theo, seeded.patient_a).therapist_ids
+    at.selectbox(key="w_team_remove_pick").select(thea.id)
+    button(at, "Remove").click().run()
+    assert thea.id not in seeded.clinic.patients.get(seeded.theo, seeded.patient_a).therapist_ids
