@@ -106,6 +106,22 @@ def _english_left(body: str) -> list[str]:
     return [v for k, v in EN.items() if v != ES[k] and len(v) > 8 and v in body]
 
 
+def _tap_until(page, button: str, expect: str) -> None:
+    """Tap a button until ``expect`` shows (the tap guard ignores taps just after a screen appears)."""
+    for _ in range(3):
+        _settle(page)
+        page.wait_for_timeout(700)
+        if page.get_by_text(expect, exact=False).count():
+            return
+        page.get_by_role("button", name=button, exact=True).first.tap()
+        try:
+            page.get_by_text(expect, exact=False).first.wait_for(timeout=8000)
+            return
+        except Exception:  # the tap was ignored: again
+            continue
+    raise AssertionError(f"tapping {button!r} never showed {expect!r}")
+
+
 def _tap_option(page, question: int, option: int) -> None:
     """Tap an option of question ``question`` and wait until the page moved on. A tap Streamlit dropped while
     re-rendering (the kiosk's tap handling is tested in test_tablet_browser.py) is repeated only while the
@@ -115,6 +131,7 @@ def _tap_option(page, question: int, option: int) -> None:
     moved = "t => !(document.querySelector('[data-testid=psy-progress]')?.innerText || '').includes(t)"
     for _ in range(3):
         _settle(page)
+        page.wait_for_timeout(700)  # past the tap guard's dwell after a new question
         if page.evaluate(moved, here):
             return
         page.locator("[class*='st-key-w_opt_'] button").nth(option).tap()
@@ -148,14 +165,21 @@ def test_spanish_flow_in_chromium(served: tuple[str, str]) -> None:
             _settle(page)
             page.get_by_role("button", name="Start", exact=True).tap()
             page.get_by_role("button", name="Español").wait_for()
-            _settle(page)
-            page.get_by_role("button", name="Español").tap()
+            for _ in range(3):  # the tap guard ignores taps just after a screen appears; choosing twice is harmless
+                _settle(page)
+                page.wait_for_timeout(700)
+                page.get_by_role("button", name="Español").tap()
+                try:
+                    page.get_by_text(ES_INSTR).wait_for(timeout=8000)
+                    break
+                except Exception:  # the tap was ignored: again
+                    continue
             page.get_by_text(ES_INSTR).wait_for()
             _settle(page)
             body = page.inner_text("body")
             assert ES["instructions"] in body and ES_CONSENT in body and not _english_left(body)
             assert "Think about" not in body and "My answers" not in body
-            page.get_by_role("button", name=ES["agree"]).tap()
+            _tap_until(page, ES["agree"], "Pregunta 1 de 10")
             for k in range(1, 9):
                 _tap_option(page, k, 0)
             _tap_option(page, 9, 2)  # item 9 endorsed
@@ -163,12 +187,10 @@ def test_spanish_flow_in_chromium(served: tuple[str, str]) -> None:
             _settle(page)
             body = page.inner_text("body")
             assert ES["support_default"] in body and not _english_left(body)
-            page.get_by_role("button", name=ES["continue"]).tap()
+            _tap_until(page, ES["continue"], "Pregunta 10 de 10")
             _tap_option(page, 10, 0)
             page.get_by_text(ES["answered_all"]).wait_for()
-            _settle(page)
-            page.get_by_role("button", name=ES["continue"]).tap()
-            page.get_by_text(ES["thanks_title"]).wait_for()
+            _tap_until(page, ES["continue"], ES["thanks_title"])
             _settle(page)
             body = page.inner_text("body")
             assert ES["thanks"] in body and ES["support_default"] not in body and ES["support_title"] not in body
