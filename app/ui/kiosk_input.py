@@ -15,7 +15,6 @@ The store binds the tap to the question on the server side as well (``Kiosk.show
 from __future__ import annotations
 
 import html
-import json
 
 import streamlit as st
 
@@ -141,8 +140,11 @@ _GUARD_JS = """
   new MutationObserver(observe).observe(document.documentElement,
     { subtree: true, childList: true, attributes: true, attributeFilter: ['data-psy-run', 'data-psy-screen'] });
   observe();
-  const locked = () => performance.now() < G.lockedUntil
-    || (G.waiting && performance.now() - G.waitingSince < WAIT);
+  const locked = () => {
+    if (G.waiting && performance.now() - G.waitingSince >= WAIT) G.waiting = false;  // no answer came: let go
+    return performance.now() < G.lockedUntil || G.waiting;
+  };
+  G.ready = () => !locked();
   const guarded = (e) => {
     const t = e.target;
     return !!(t && t.closest && marker() && t.closest('[data-testid=stMain]') && !t.closest('.psy-keypad'));
@@ -178,4 +180,4 @@ def screen_marker(screen: str, run: int) -> None:
     """Mark the end of a guarded screen: ``screen`` names what is shown (a new value starts the dwell time),
     ``run`` changes on every run (the server has answered the last tap)."""
     st.html(f'<div data-psy-screen="{html.escape(screen)}" data-psy-run="{int(run)}" '
-            f'style="height:0;overflow:hidden" aria-hidden="true">{json.dumps(run)}</div>')
+            f'style="height:0;overflow:hidden" aria-hidden="true"></div>')

@@ -147,6 +147,8 @@ def _shot(page, name: str) -> None:
 def _settle(page) -> None:
     """Wait until Streamlit has finished the current run (no 'running' indicator, no stale elements)."""
     page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+    # the kiosk's tap guard takes taps again (it ignores them briefly after a new question appears)
+    page.wait_for_function("() => !window.__psyTapGuard || window.__psyTapGuard.ready()")
     page.wait_for_timeout(150)
 
 
@@ -244,6 +246,8 @@ def test_idle_timeout_returns_to_the_code_screen(server: Server, browser) -> Non
     context, page = _tablet(browser)
     page.goto(server.base)
     _type_code(page, issued.code)
+    page.get_by_role("button", name="Start the questionnaires").wait_for()
+    _settle(page)
     page.get_by_role("button", name="Start the questionnaires").tap()
     page.get_by_text("Question 1 of 7").wait_for()
     resume_url = page.url
