@@ -90,7 +90,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise TableError(f"{path}: not a readable CSV file ({DELIMITER_NAMES[delimiter]}-separated): {exc}") from exc
     except pd.errors.EmptyDataError as exc:
         raise TableError(f"{path}: the file is empty") from exc
-    names = [str(v) for v in rows.iloc[0].tolist()] if len(rows) else []
+    # unnamed columns (e.g. trailing delimiters) are named by position, as in XLSX, not duplicates of ""
+    names = [str(v) if str(v).strip() else f"column_{k + 1}" for k, v in enumerate(rows.iloc[0].tolist())]
     check_header(names, path)
     frame = rows.iloc[1:].reset_index(drop=True)
     frame.columns = names

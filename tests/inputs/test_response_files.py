@@ -252,3 +252,11 @@ def test_explain_and_score_agree_on_missing_words(word: str) -> None:
     scored = scoring.score(d, frame)
     receipt = explain(d, [word, *[str(v) for v in ROW[1:]]])
     assert bool(len(receipt.failures)) == bool(len(scored.failures)), (word, receipt.failures, scored.failures)
+
+
+def test_csv_with_unnamed_trailing_columns_is_read(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "r.csv"
+    src.write_text(",".join([*ITEMS, "", ""]) + "\n" + ",".join([*map(str, ROW), "", ""]) + "\n", encoding="utf-8")
+    assert list(read_table(src).columns)[-2:] == ["column_10", "column_11"]
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 0, err
