@@ -1,5 +1,6 @@
-"""The texts sent. No patient identifier, no instrument, no answer, no score: only that something needs
-attention (staff) or that a questionnaire is waiting (patients), and a link."""
+"""The texts sent. No patient identifier, no instrument, no answer, no score, no code: only that something
+needs attention (staff: an alert, or a burst of wrong check-in codes and when) or that a questionnaire is
+waiting (patients), and a link."""
 
 from __future__ import annotations
 
@@ -19,8 +20,17 @@ def _minutes(d: timedelta | None) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def staff_message(kind: str, public_url: str, open_for: timedelta | None = None) -> Message:
+def staff_message(kind: str, public_url: str, open_for: timedelta | None = None,
+                  window: tuple[datetime, datetime] | None = None) -> Message:
     url = public_url + "login"
+    if kind == "guessing_burst":
+        when = (f" between {window[0]:%Y-%m-%d %H:%M} and {window[1]:%H:%M} UTC" if window is not None
+                else " within a few minutes")
+        return Message("psyscore: repeated wrong check-in codes",
+                       f"Repeated wrong check-in codes were entered on the patient tablets at {url}{when} "
+                       "(someone may be guessing codes; nobody has been locked out). See the audit log for "
+                       f"details.\n\nSign in to psyscore:\n{url}\n\n"
+                       "This message holds no patient information and no codes.", url)
     if kind == "escalation":
         return Message("psyscore: an alert has not been acknowledged",
                        f"An alert has waited {_minutes(open_for)} without being acknowledged and needs the on-call "

@@ -12,7 +12,7 @@
 ``PSYSCORE_WEBHOOK_SECRET``    HMAC-SHA256 key for webhook signatures (webhooks are off without it)
 ``PSYSCORE_SMS_WEBHOOK_URL``   SMS gateway bridge: signed JSON ``{"to", "text"}`` POSTs
 ``PSYSCORE_SMS_SENDER``        or ``package.module:factory`` returning an SMS sender (see channels)
-``PSYSCORE_ONCALL``            the practice's on-call e-mail address or webhook URL (escalations)
+``PSYSCORE_ONCALL``            the practice's on-call e-mail address or webhook URL (escalations, guessing bursts)
 ``PSYSCORE_ESCALATE_AFTER``    escalate an alert not acknowledged within this time, e.g. ``30m``
 ``PSYSCORE_REMINDER_EVERY``    remind patients of an open invitation this often (default ``3d``)
 ``PSYSCORE_REMINDERS_MAX``     at most this many reminders per assignment (default 3)

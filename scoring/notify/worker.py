@@ -137,7 +137,7 @@ class Notifier:
                 self._sms.send_sms(d.address, sms_text(message, cfg.clinic_name), delivery_id=str(c.id))
                 return
         else:
-            message = staff_message(c.kind, cfg.public_url, d.open_for)
+            message = staff_message(c.kind, cfg.public_url, d.open_for, d.window)
         if c.channel == "email":
             assert self._email is not None
             self._email.send(d.address, message.subject, message.text, delivery_id=str(c.id))

@@ -49,6 +49,7 @@ from scoring.store.models import (
     ConsentText,
     RedeemFailure,
 )
+from scoring.store.notify import enqueue_guessing_burst
 from scoring.store.results import current_answers
 from scoring.store.security import is_short_code, keyed_hash, new_token, normalize_code, secret_hash
 
@@ -199,7 +200,8 @@ class Kiosk:
         """Many wrong codes from all clients together: audit ``code_guessing_burst`` once per burst window.
 
         Nobody is locked out by it (a clinic-wide lock would let anyone block every patient's code); the
-        event is for staff (the audit log; :meth:`guessing_bursts`).
+        event is for staff (the audit log; :meth:`guessing_bursts`), and each enabled admin with an e-mail
+        address or webhook gets a security notice queued in this transaction (no code, device or patient in it).
         """
         p = self._ctx.policy
         since = now - p.burst_window
@@ -215,6 +217,7 @@ class Kiosk:
             audit.record(s, now, Actor.system("kiosk-guard"), "code_guessing_burst", ok=False,
                          detail={"failures": int(everyone), "clients": int(clients),
                                  "window_minutes": int(p.burst_window.total_seconds() // 60)})
+            enqueue_guessing_burst(s, now, p.burst_window)  # a notice to the admins, in this transaction
 
     def guessing_bursts(self, actor: Actor, *, since: datetime | None = None) -> list[tuple[datetime, dict]]:
         """Bursts of wrong codes (admins): ``(time, detail)`` newest first, for a staff warning."""

@@ -10,8 +10,14 @@ the row id travels with every message so a receiver can drop a repeat). A failed
 exponential backoff; after ``max_attempts`` the row is ``failed`` (kept, listed, ``psyscore notify retry``).
 Rows are never deleted. Every claim and every outcome is audited.
 
-Messages hold no patient identifiers and no answers: staff get "an alert needs your attention" and a link
-to the app; patients get a link to their questionnaire. Staff and patient addresses are read when a row
+A guessing burst of wrong kiosk codes (:meth:`scoring.store.kiosk.Kiosk.guessing_bursts`) queues a
+security notice (kind ``guessing_burst``) to every enabled admin × channel in the transaction that records
+the burst, and the worker queues one to the on-call address when one is configured; the key holds the burst
+window, so each window gives one notice per recipient.
+
+Messages hold no patient identifiers and no answers: staff get "an alert needs your attention" (or, for a
+burst, that wrong check-in codes were tried, and when) and a link to the app; patients get a link to their
+questionnaire. Staff and patient addresses are read when a row
 is sent (never copied into the outbox); only the practice's on-call address is stored on its row.
 """
 
@@ -38,6 +44,7 @@ from scoring.store.models import (
     Alert,
     AlertAction,
     Assignment,
+    AuditEntry,
     CareTeam,
     InvitationPlan,
     Notification,
@@ -47,6 +54,10 @@ from scoring.store.models import (
 from scoring.store.security import new_token, secret_hash
 
 NOTIFY = Actor.system("notify")
+#: the outbox kind of a security notice about a burst of wrong kiosk codes
+BURST_KIND = "guessing_burst"
+#: the worker sends the on-call address a notice of bursts at most this old (not of old ones when it is set up)
+BURST_ON_CALL_HORIZON = timedelta(hours=24)
 INVITE_CHANNELS = ("email", "sms")
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
@@ -144,6 +155,7 @@ class Delivery:
     token: str | None = None
     expires_at: datetime | None = None
     open_for: timedelta | None = None  # escalations: how long the alert has waited
+    window: tuple[datetime, datetime] | None = None  # guessing bursts: when the wrong codes were tried
     skip: str | None = None
 
 
@@ -169,6 +181,7 @@ class NotifyPolicy:
 @dataclass
 class ScheduleReport:
     escalations: int = 0
+    bursts: int = 0  # guessing-burst notices queued for the on-call address
     invitations: int = 0
     reminders: int = 0
     stopped: dict[str, int] = field(default_factory=dict)
@@ -206,6 +219,47 @@ def enqueue_alert(s: Session, alert: Alert, now: datetime) -> int:
         audit.record(s, now, NOTIFY, "notification_queued", patient_id=alert.patient_id, object_type="alert",
                      object_id=alert.id, detail={"rows": n, "kind": "alert"})
     return n
+
+
+def _burst_prefix(at: datetime, window: timedelta) -> str:
+    """``burst:<window minutes>m:<bucket>``: every burst recorded within one window shares it (the kiosk records
+    at most one burst per window; two recorded at once by parallel transactions share the key and so the row)."""
+    minutes = max(1, int(window.total_seconds() // 60))
+    return f"burst:{minutes}m:{int(at.timestamp() // (minutes * 60))}"
+
+
+def enqueue_guessing_burst(s: Session, now: datetime, window: timedelta) -> int:
+    """In the transaction recording a guessing burst: one notice per enabled admin × configured channel.
+
+    The rows name no patient, code or device; the message is made when it is sent. Returns the rows added
+    (0 when this burst window has its notices already).
+    """
+    users = s.execute(select(User.id, User.email, User.webhook_url)
+                      .where(User.role == "admin", User.disabled.is_(False)).order_by(User.id)).all()
+    prefix = _burst_prefix(now, window)
+    n = 0
+    for uid, email, webhook in users:
+        for channel, target in (("email", email), ("webhook", webhook)):
+            if target:
+                n += _add_row(s, key=f"{prefix}:{channel}:u{uid}", kind=BURST_KIND, channel=channel, user_id=uid,
+                              created_at=now)
+    if n:
+        audit.record(s, now, NOTIFY, "notification_queued", object_type="guessing_burst",
+                     detail={"rows": n, "kind": BURST_KIND})
+    return n
+
+
+def _burst_span(s: Session, key: str) -> tuple[datetime, datetime] | None:
+    """The time window of the wrong codes a burst notice is about (from the burst's audit row)."""
+    m = re.fullmatch(r"burst:(\d+)m:(\d+):.*", key)
+    if m is None:
+        return None
+    window = timedelta(minutes=int(m.group(1)))
+    start = datetime.fromtimestamp(int(m.group(2)) * window.total_seconds(), UTC)
+    at = s.scalar(select(AuditEntry.at).where(AuditEntry.action == "code_guessing_burst", AuditEntry.at >= start,
+                                              AuditEntry.at < start + window)
+                  .order_by(AuditEntry.id).limit(1))
+    return (at - window, at) if at is not None else None
 
 
 def _start_of(day: Any) -> datetime:
@@ -313,6 +367,8 @@ class Notifications:
         with self._ctx.store.write() as s:
             if policy.escalate_after is not None and policy.on_call:
                 report.escalations = self._escalate(s, policy, now)
+            if policy.on_call:
+                report.bursts = self._bursts_on_call(s, policy.on_call, now)
             self._carry_plans(s, now)
             self._reminders(s, policy, now, report)
         return report
@@ -332,6 +388,21 @@ class Notifications:
                 audit.record(s, now, NOTIFY, "alert_escalated", patient_id=patient_id, object_type="alert",
                              object_id=alert_id,
                              detail={"after_minutes": round(policy.escalate_after.total_seconds() / 60)})
+                n += 1
+        return n
+
+    def _bursts_on_call(self, s: Session, on_call: str, now: datetime) -> int:
+        """One notice per recent guessing burst to the on-call address (the kiosk does not know the address)."""
+        window = self._ctx.policy.burst_window
+        rows = s.execute(select(AuditEntry.id, AuditEntry.at).where(
+            AuditEntry.action == "code_guessing_burst", AuditEntry.at > now - BURST_ON_CALL_HORIZON)
+            .order_by(AuditEntry.id)).all()
+        n = 0
+        for audit_id, at in rows:
+            if _add_row(s, key=f"{_burst_prefix(at, window)}:oncall", kind=BURST_KIND,
+                        channel=on_call_channel(on_call), address=on_call, created_at=now):
+                audit.record(s, now, NOTIFY, "notification_queued", object_type="guessing_burst",
+                             object_id=audit_id, detail={"rows": 1, "kind": BURST_KIND, "on_call": True})
                 n += 1
         return n
 
@@ -469,6 +540,17 @@ class Notifications:
                 audit.record(s, now, NOTIFY, "assignment_link_issued", patient_id=a.patient_id,
                              object_type="assignment", object_id=a.id, detail={"channel": n.channel})
                 return Delivery(address, token=token, expires_at=a.code_expires_at)
+            if n.kind == BURST_KIND:
+                span = _burst_span(s, n.key)
+                if n.user_id is None:  # the on-call address
+                    return Delivery(n.address, window=span) if n.address else Delivery(None, skip="no_address")
+                u = s.get(User, n.user_id)
+                if u is None or u.disabled:
+                    return Delivery(None, skip="recipient_disabled")
+                if u.role != "admin":
+                    return Delivery(None, skip="not_admin")
+                address = u.email if n.channel == "email" else u.webhook_url
+                return Delivery(address, window=span) if address else Delivery(None, skip="no_address")
             return Delivery(n.address) if n.address else Delivery(None, skip="no_address")
 
     def finish(self, c: Claimed, policy: NotifyPolicy, *, error: str | None = None, skip: str | None = None
