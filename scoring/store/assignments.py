@@ -80,6 +80,17 @@ def assignment_status(a: Assignment, now: datetime) -> str:
     return "waiting"
 
 
+
+def open_assignment_locked(s: Session, actor: Actor, assignment_id: int) -> Assignment:
+    """The assignment, row-locked, when the actor may see its patient and it is neither completed nor cancelled."""
+    a = s.scalar(select(Assignment).where(Assignment.id == assignment_id).with_for_update())
+    if a is None:
+        raise NotFoundError(f"no assignment {assignment_id}")
+    audit.require_patient(s, actor, a.patient_id)
+    if a.completed_at is not None or a.cancelled_at is not None:
+        raise StoreError(f"assignment {assignment_id} is {'completed' if a.completed_at else 'cancelled'}")
+    return a
+
 def _battery_info(s: Session, b: Battery) -> BatteryInfo:
     items = s.execute(select(BatteryInstrument.instrument_id, BatteryInstrument.version)
                       .where(BatteryInstrument.battery_id == b.id).order_by(BatteryInstrument.position)).all()
@@ -228,12 +239,7 @@ class Assignments:
         """A new code and link for an open assignment (any earlier code stops working)."""
         now = self._ctx.store.now()
         with self._ctx.store.write() as s:
-            a = s.scalar(select(Assignment).where(Assignment.id == assignment_id).with_for_update())
-            if a is None:
-                raise NotFoundError(f"no assignment {assignment_id}")
-            audit.require_patient(s, actor, a.patient_id)
-            if a.completed_at is not None or a.cancelled_at is not None:
-                raise StoreError(f"assignment {assignment_id} is {'completed' if a.completed_at else 'cancelled'}")
+            a = open_assignment_locked(s, actor, assignment_id)
             issued = self._issue(s, a, now, expires_in)
             audit.record(s, now, actor, "assignment_code_issued", patient_id=a.patient_id,
                          object_type="assignment", object_id=a.id)

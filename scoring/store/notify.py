@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from scoring.store import audit
+from scoring.store.assignments import open_assignment_locked
 from scoring.store.audit import Actor
 from scoring.store.context import Context
 from scoring.store.errors import NotFoundError, StoreError
@@ -322,12 +323,7 @@ class Notifications:
             raise StoreError(f"unknown channel {channel!r}; use {' or '.join(INVITE_CHANNELS)}")
         now = self._ctx.store.now()
         with self._ctx.store.write() as s:
-            a = s.scalar(select(Assignment).where(Assignment.id == assignment_id).with_for_update())
-            if a is None:
-                raise NotFoundError(f"no assignment {assignment_id}")
-            audit.require_patient(s, actor, a.patient_id)
-            if a.completed_at is not None or a.cancelled_at is not None:
-                raise StoreError(f"assignment {assignment_id} is {'completed' if a.completed_at else 'cancelled'}")
+            a = open_assignment_locked(s, actor, assignment_id)
             contact = s.scalar(select(PatientIdentifiers.contact)
                                .where(PatientIdentifiers.patient_id == a.patient_id))
             if (find_email if channel == "email" else find_phone)(contact) is None:
