@@ -104,7 +104,7 @@ def qr_png(text: str, *, scale: int = 6) -> bytes:
 
 
 def handover(issued: IssuedCode, public_url: str | None) -> None:
-    """Show a fresh code once: the 8 digits to type on the tablet, the one-time link and its QR code."""
+    """Show a fresh code once: the code (12 digits) to type on the tablet, the one-time link and its QR code."""
     link = f"{app_base_url(public_url)}?link={issued.token}"
     with st.container(border=True):
         left, right = st.columns([3, 2])
