@@ -466,3 +466,15 @@ class InvitationPlan(Base):
     next_reminder_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
     stop_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class KioskSupportMessage(Base):
+    """The clinic's support/crisis message in one language, as an admin set it (``psyscore`` shows it on the
+    tablet after a critical answer). It overrides the deployment default from the environment."""
+
+    __tablename__ = "kiosk_support_messages"
+
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
