@@ -1,8 +1,8 @@
 """SQLAlchemy 2 models of the clinic store.
 
-Identifying data (name, date of birth, contact, external id) lives in ``patient_identifiers`` only;
-every other table is free of direct identifiers and is what :mod:`scoring.store.research` reads for
-export. Raw answers are append-only (a change is a new revision); scores are derived and carry their
+Identifying data (name, date of birth, contact, e-mail, phone, external id) lives in ``patient_identifiers``
+only; every other table is free of direct identifiers and is what :mod:`scoring.store.research` reads
+for export. Raw answers are append-only (a change is a new revision); scores are derived and carry their
 provenance. The schema is created and changed by the Alembic migrations in ``migrations/`` — a change
 here needs a new migration (a test compares the two).
 """
@@ -114,8 +114,10 @@ class PatientIdentifiers(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[date | None]
-    contact: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)  # free text for staff; invitations use email / phone
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))  # checked syntax; where invitations are e-mailed
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164: "+" and 7–15 digits; where SMS invitations go
 
 
 class CareTeam(Base):
