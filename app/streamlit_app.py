@@ -19,7 +19,9 @@ if mode == "therapist":
              "Account": [page("account", "My account", "⚙️")]}
 elif mode == "admin":
     pages = {"Administration": [page("users", "Users", "🧑‍💼", default=True), page("batteries", "Batteries", "🗂️"),
-                                page("instruments", "Instruments", "📚"), page("export", "Research export", "📦"),
+                                page("instruments", "Instruments", "📚"),
+                                page("kiosk_settings", "Tablet support message", "🆘"),
+                                page("export", "Research export", "📦"),
                                 page("audit", "Audit log", "🧾")],
              "Account": [page("account", "My account", "⚙️")]}
 elif mode == "researcher":

@@ -254,7 +254,8 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
 def support_screen(ks: state.KioskState) -> None:
     lang = language()
     st.title(t("support_title", lang))
-    st.html(f'<div class="psy-support" data-testid="psy-support">{_escape(cfg.support_message(lang))}</div>')
+    text = clinic.kiosk_settings.support_message(lang, cfg.support_messages)  # admin's > environment > shipped
+    st.html(f'<div class="psy-support" data-testid="psy-support">{_escape(text)}</div>')
     kiosk.show_no_question(ks.ticket, idle=cfg.kiosk_idle)  # no answer is taken while this is on screen
     st.button(t("continue", lang), key="w_support_continue", type="primary", width="stretch",
               on_click=support_seen, args=(ks,))

@@ -8,14 +8,15 @@ from datetime import timedelta
 
 from scoring import messages
 from scoring.store import default_url
+from scoring.store.kiosk_settings import ENV_SUPPORT, ENV_SUPPORT_FILE, support_defaults
 
 ENV_KIOSK_IDLE = "PSYSCORE_KIOSK_IDLE_SECONDS"
 ENV_STAFF_IDLE = "PSYSCORE_STAFF_IDLE_MINUTES"
 ENV_STAFF_MAX = "PSYSCORE_STAFF_SESSION_HOURS"
 ENV_KIOSK_LAYOUT = "PSYSCORE_KIOSK_LAYOUT"
-ENV_SUPPORT = "PSYSCORE_KIOSK_SUPPORT_MESSAGE"
-ENV_SUPPORT_FILE = "PSYSCORE_KIOSK_SUPPORT_FILE"
-# per language: PSYSCORE_KIOSK_SUPPORT_MESSAGE_ES / PSYSCORE_KIOSK_SUPPORT_FILE_ES (the unsuffixed ones are English)
+# the support message's deployment default: PSYSCORE_KIOSK_SUPPORT_MESSAGE[_ES] / PSYSCORE_KIOSK_SUPPORT_FILE[_ES]
+# (scoring.store.kiosk_settings); an admin's text saved in the store comes first (kiosk settings page)
+__all__ = ["ENV_SUPPORT", "ENV_SUPPORT_FILE", "AppSettings", "load_settings"]
 ENV_CLINIC_NAME = "PSYSCORE_CLINIC_NAME"
 ENV_PUBLIC_URL = "PSYSCORE_PUBLIC_URL"
 ENV_BATTERY_LANGUAGE = "PSYSCORE_BATTERY_LANGUAGE"  # the language batteries' own instructions/consent are in
@@ -30,15 +31,17 @@ class AppSettings:
     staff_idle: timedelta = timedelta(minutes=30)
     staff_max: timedelta = timedelta(hours=12)
     kiosk_layout: str = "item"  # "item": one question per screen; "page": the whole questionnaire
-    #: the support/crisis message by language code, as the clinic configured it (the clinic's own crisis line)
+    #: the deployment's support/crisis message by language code, from the environment (an admin's text saved in
+    #: the store overrides it: see :meth:`scoring.store.kiosk_settings.KioskSettings.support_message`)
     support_messages: dict[str, str] = field(default_factory=dict)
     clinic_name: str | None = None
     public_url: str | None = None
     battery_language: str = "en"
 
     def support_message(self, language: str | None) -> str:
-        """The support message shown after a critical answer, in ``language``: the clinic's own text for that
-        language, else the catalogue's default for it (which names no phone number: set your local crisis line)."""
+        """The deployment default of the support message in ``language``: the environment's text for that
+        language, else the catalogue's default (which names no phone number: set your local crisis line). The
+        tablet shows an admin's text saved in the store before this (``Clinic.kiosk_settings``)."""
         code = messages.resolve_language(language)
         return self.support_messages.get(code) or messages.message("support_default", code)
 
@@ -55,19 +58,7 @@ def _number(environ: dict[str, str], name: str, default: float) -> float:
 def load_settings(environ: dict[str, str] | None = None) -> AppSettings:
     """Settings from the environment (``psyscore app`` passes ``--db`` as ``PSYSCORE_DATABASE_URL``)."""
     env = dict(os.environ if environ is None else environ)
-    support: dict[str, str] = {}
-    for code in messages.shipped_languages():
-        suffix = "" if code == messages.REFERENCE else "_" + code.upper()
-        text = env.get(ENV_SUPPORT + suffix, "").strip()
-        path = env.get(ENV_SUPPORT_FILE + suffix, "").strip()
-        if not text and path:
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    text = fh.read().strip()
-            except OSError:
-                text = ""
-        if text:
-            support[code] = text
+    support = support_defaults(env)  # raises SupportFileError naming a file it cannot use: never a silent default
     layout = env.get(ENV_KIOSK_LAYOUT, "item").strip().lower()
     return AppSettings(
         database_url=default_url(env),

@@ -110,6 +110,9 @@ def cmd_app(args: argparse.Namespace) -> int:
         import streamlit  # noqa: F401
     except ImportError as exc:
         raise UsageError("the app needs the 'app' extra: pip install 'psyscore[app]'") from exc
+    from scoring.store.kiosk_settings import support_defaults
+
+    support_defaults(os.environ)  # a support-message file it cannot use is an error now, not a silent default
     url = prepare_database(args.db or os.environ.get(ENV_DATABASE_URL))
     env = dict(os.environ)
     env[ENV_DATABASE_URL] = url

@@ -22,6 +22,7 @@ from scoring.store.context import AlertNotice, Context
 from scoring.store.db import Store
 from scoring.store.errors import DefinitionChangedError
 from scoring.store.kiosk import Kiosk
+from scoring.store.kiosk_settings import KioskSettings
 from scoring.store.models import AuditEntry
 from scoring.store.notify import Notifications
 from scoring.store.patients import Patients
@@ -110,6 +111,7 @@ class Clinic:
         self.research = ResearchSource(self._ctx)
         self.catalogue = Catalogue(self._ctx)
         self.battery_texts = BatteryTexts(self._ctx)
+        self.kiosk_settings = KioskSettings(self._ctx)
         self.notifications = Notifications(self._ctx)
 
     def rescore_check(self) -> RescoreReport:
