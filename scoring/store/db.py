@@ -215,11 +215,31 @@ class Store:
         return cfg
 
     def upgrade(self, revision: str = "head") -> None:
-        """Create or migrate the schema to ``revision`` (the latest by default). Safe to repeat."""
+        """Create or migrate the schema to ``revision`` (the latest by default). Safe to repeat.
+
+        On SQLite the migrations run with foreign keys off — a batch-mode table rebuild would otherwise cascade
+        into the rows that refer to the rebuilt table — and every reference is checked before the commit.
+        """
         from alembic import command
 
-        with self.engine.begin() as conn:
-            command.upgrade(self._alembic_config(conn), revision)
+        if self.dialect != "sqlite":
+            with self.engine.begin() as conn:
+                command.upgrade(self._alembic_config(conn), revision)
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys = OFF")  # outside a transaction: SQLite ignores it inside one
+            try:
+                with conn.begin():
+                    command.upgrade(self._alembic_config(conn), revision)
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        table, row, parent = broken[0][:3]
+                        raise SchemaError(f"the upgrade to {revision} would leave {len(broken)} broken references "
+                                          f"(first: {table} row {row} → {parent}); nothing was changed")
+            finally:
+                raw.execute("PRAGMA foreign_keys = ON")
 
     def current_revision(self) -> str | None:
         """The schema revision of the database (None when it is not initialised)."""

@@ -129,15 +129,23 @@ class CareTeam(Base):
 
 
 class Battery(Base):
+    """One version of a battery. A battery in use (an assignment refers to it) is never changed: an edit adds
+    a version (``previous_id`` → the one it replaces, which is retired); ``retired_at`` stops new assignments."""
+
     __tablename__ = "batteries"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_batteries_name_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     instructions: Mapped[str | None] = mapped_column(Text)
     consent_version: Mapped[int | None] = mapped_column(Integer)
     adhoc: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("batteries.id"))
+    retired_at: Mapped[datetime | None]
 
 
 class BatteryInstrument(Base):
