@@ -24,8 +24,9 @@ from scoring.store.administration import (
     validate_answer,
 )
 from scoring.store.alerts import AlertActionInfo, AlertInfo, Alerts
-from scoring.store.assignments import AssignmentInfo, Assignments, Batteries, BatteryInfo, IssuedCode
+from scoring.store.assignments import AssignmentInfo, Assignments, IssuedCode
 from scoring.store.audit import Actor
+from scoring.store.batteries import Batteries, BatteryEdit, BatteryInfo
 from scoring.store.battery_texts import BatteryTexts, BatteryTranslation
 from scoring.store.catalogue import Catalogue, InstrumentStatus
 from scoring.store.clinic import AuditRow, Clinic
@@ -74,6 +75,7 @@ __all__ = [
     "AuditRow",
     "AuthenticationError",
     "Batteries",
+    "BatteryEdit",
     "BatteryInfo",
     "BatteryTexts",
     "BatteryTranslation",

@@ -1,4 +1,4 @@
-"""Batteries (named, ordered lists of instruments) and assignments (a battery for a patient, with a code).
+"""Assignments: a battery for a patient, with a code (batteries themselves: :mod:`scoring.store.batteries`).
 
 Assigning prints a one-time short code (typed on the tablet's keypad) and a link token; both are
 stored as hashes only, expire, and are single use. A recurring assignment (``every=14 days``) creates
@@ -8,33 +8,21 @@ the patient is due.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scoring.store import audit
 from scoring.store.audit import Actor
+from scoring.store.batteries import Batteries, assignable_battery
 from scoring.store.catalogue import require_enabled
 from scoring.store.context import Context
-from scoring.store.errors import ConflictError, NotFoundError, StoreError
-from scoring.store.models import Assignment, Battery, BatteryInstrument, ConsentText, Patient
+from scoring.store.errors import NotFoundError, StoreError
+from scoring.store.models import Assignment, Battery, BatteryInstrument, Patient
 from scoring.store.security import format_code, keyed_hash, new_short_code, new_token, secret_hash
-
-
-@dataclass(frozen=True)
-class BatteryInfo:
-    id: int
-    name: str
-    instruments: tuple[tuple[str, str | None], ...]  # (instrument id, pinned version or None = latest)
-    instructions: str | None
-    consent_text: str | None
-    consent_version: int | None
-    adhoc: bool
 
 
 @dataclass(frozen=True)
@@ -91,115 +79,6 @@ def open_assignment_locked(s: Session, actor: Actor, assignment_id: int) -> Assi
         raise StoreError(f"assignment {assignment_id} is {'completed' if a.completed_at else 'cancelled'}")
     return a
 
-def _battery_info(s: Session, b: Battery) -> BatteryInfo:
-    items = s.execute(select(BatteryInstrument.instrument_id, BatteryInstrument.version)
-                      .where(BatteryInstrument.battery_id == b.id).order_by(BatteryInstrument.position)).all()
-    consent = None
-    if b.consent_version is not None:
-        consent = s.scalar(select(ConsentText.text).where(ConsentText.battery_id == b.id,
-                                                          ConsentText.version == b.consent_version))
-    return BatteryInfo(b.id, b.name, tuple((i, v) for i, v in items), b.instructions, consent, b.consent_version,
-                       b.adhoc)
-
-
-class Batteries:
-    """Named batteries. Obtain from :attr:`scoring.store.Clinic.batteries`."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-
-    def _check_instruments(self, instruments: Sequence[str]) -> list[tuple[str, str | None]]:
-        if not instruments:
-            raise StoreError("a battery needs at least one instrument")
-        out = []
-        for spec in instruments:
-            instrument_id, _, version = spec.partition("@")
-            definition = self._ctx.library.get_version(instrument_id, version or None)
-            if any(item.text is None for item in definition.definition.items):
-                licence = definition.definition.licence.redistribution
-                raise StoreError(f"{instrument_id} ships without item text ({licence}): it can be scored but not "
-                                 "administered on the kiosk; add a licensed definition "
-                                 "with item text to your own definitions folder")
-            out.append((instrument_id, version or None))
-        return out
-
-    def add(self, actor: Actor, name: str, instruments: Sequence[str], *, instructions: str | None = None,
-            consent_text: str | None = None) -> BatteryInfo:
-        """Create a battery. ``instruments`` are ids in order (``"phq9"``, or ``"phq9@1.0.0"`` to pin a version)."""
-        items = self._check_instruments(instruments)
-        now = self._ctx.store.now()
-        try:
-            with self._ctx.store.write() as s:
-                user = audit.require_user(s, actor, ("admin", "therapist"))
-                require_enabled(s, [i for i, _ in items])
-                b = self._create(s, name, items, instructions, consent_text, now, user.id if user else None)
-                audit.record(s, now, actor, "battery_created", object_type="battery", object_id=b.id,
-                             detail={"instruments": [i for i, _ in items]})
-                return _battery_info(s, b)
-        except IntegrityError as exc:
-            raise ConflictError(f"a battery named {name!r} exists") from exc
-
-    @staticmethod
-    def _create(s: Session, name: str, items: list[tuple[str, str | None]], instructions: str | None,
-                consent_text: str | None, now: datetime, user_id: int | None, adhoc: bool = False) -> Battery:
-        b = Battery(name=name, instructions=instructions, created_at=now, created_by=user_id, adhoc=adhoc)
-        s.add(b)
-        s.flush()
-        for pos, (instrument_id, version) in enumerate(items):
-            s.add(BatteryInstrument(battery_id=b.id, position=pos, instrument_id=instrument_id, version=version))
-        if consent_text:
-            s.add(ConsentText(battery_id=b.id, version=1, text=consent_text,
-                              text_hash=hashlib.sha256(consent_text.encode()).hexdigest(), created_at=now))
-            s.flush()
-            b.consent_version = 1
-        s.flush()
-        return b
-
-    def set_consent(self, actor: Actor, battery: int | str, text: str) -> BatteryInfo:
-        """Replace the consent text: a new text version; agreements keep the version they agreed to."""
-        now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
-            audit.require_user(s, actor, ("admin", "therapist"))
-            b = self._find(s, battery)
-            version = (b.consent_version or 0) + 1
-            s.add(ConsentText(battery_id=b.id, version=version, text=text,
-                              text_hash=hashlib.sha256(text.encode()).hexdigest(), created_at=now))
-            s.flush()
-            b.consent_version = version
-            audit.record(s, now, actor, "battery_consent_changed", object_type="battery", object_id=b.id,
-                         detail={"version": version})
-            return _battery_info(s, b)
-
-    @staticmethod
-    def _find(s: Session, battery: int | str) -> Battery:
-        b = (s.get(Battery, battery) if isinstance(battery, int)
-             else s.scalar(select(Battery).where(Battery.name == battery)))
-        if b is None:
-            raise NotFoundError(f"no battery {battery!r}")
-        return b
-
-    def get(self, actor: Actor, battery: int | str) -> BatteryInfo:
-        with self._ctx.store.read() as s:
-            audit.require_user(s, actor, ("admin", "therapist"))
-            return _battery_info(s, self._find(s, battery))
-
-    def list(self, actor: Actor, *, include_adhoc: bool = False) -> list[BatteryInfo]:
-        with self._ctx.store.read() as s:
-            audit.require_user(s, actor, ("admin", "therapist"))
-            q = select(Battery).order_by(Battery.name)
-            if not include_adhoc:
-                q = q.where(Battery.adhoc.is_(False))
-            return [_battery_info(s, b) for b in s.scalars(q)]
-
-    def adhoc(self, s: Session, instruments: Sequence[str], now: datetime, user_id: int | None) -> Battery:
-        """The unnamed battery for a list of instruments given at assignment time (created once)."""
-        items = self._check_instruments(instruments)
-        require_enabled(s, [i for i, _ in items])
-        name = "adhoc:" + "+".join(f"{i}@{v}" if v else i for i, v in items)
-        existing = s.scalar(select(Battery).where(Battery.name == name))
-        return existing or self._create(s, name, items, None, None, now, user_id, adhoc=True)
-
-
 class Assignments:
     """Assignments and their codes. Obtain from :attr:`scoring.store.Clinic.assignments`."""
 
@@ -221,7 +100,7 @@ class Assignments:
             audit.require_patient(s, actor, patient_id)
             if s.get(Patient, patient_id) is None:
                 raise NotFoundError(f"no patient {patient_id}")
-            b = (self._batteries._find(s, battery) if battery is not None
+            b = (assignable_battery(s, battery) if battery is not None  # active batteries only
                  else self._batteries.adhoc(s, instruments, now, user.id if user else None))
             require_enabled(s, s.scalars(select(BatteryInstrument.instrument_id)
                                          .where(BatteryInstrument.battery_id == b.id)))

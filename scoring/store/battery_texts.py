@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from scoring.store import audit
 from scoring.store.audit import Actor
+from scoring.store.batteries import find_battery
 from scoring.store.context import Context
 from scoring.store.errors import NotFoundError, StoreError
 from scoring.store.models import Battery, BatteryText, ConsentText
@@ -82,11 +83,8 @@ class BatteryTexts:
 
     @staticmethod
     def _find(s: Session, battery: int | str) -> Battery:
-        b = (s.get(Battery, battery) if isinstance(battery, int)
-             else s.scalar(select(Battery).where(Battery.name == battery)))
-        if b is None:
-            raise NotFoundError(f"no battery {battery!r}")
-        return b
+        """By id that version, by name its latest version (:func:`scoring.store.batteries.find_battery`)."""
+        return find_battery(s, battery)
 
     def list(self, actor: Actor, battery: int | str) -> list[BatteryTranslation]:
         """Every translation of a battery, by language."""
