@@ -123,11 +123,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_patient_list)
 
     p = sub.add_parser("battery", help="manage batteries of instruments", description="Manage batteries.")
-    bsub = p.add_subparsers(dest="battery_command", metavar="ACTION", required=True, help="add or list")
+    bsub = p.add_subparsers(dest="battery_command", metavar="ACTION", required=True,
+                            help="add, edit, reorder, retire, text or list")
     q = bsub.add_parser("add", help="add a named battery", description="Add a named, ordered list of instruments.")
     q.add_argument("name", help="battery name")
     q.add_argument("instruments", nargs="+", metavar="ID", help="instrument ids in order (id@version pins a version)")
     q.add_argument("--instructions", help="text shown before the first questionnaire")
+    q.add_argument("--description", help="what the battery is for (shown to staff)")
     q.add_argument("--consent-file", type=Path, metavar="F", help="consent text the patient agrees to first")
     q.add_argument("--instructions-in", action="append", default=[], metavar="LANG=FILE",
                    help="the instructions in another language, e.g. es=instrucciones.txt (repeatable); "
@@ -147,7 +149,41 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the consent text in that language (translates the battery's current consent version)")
     _db_option(q)
     q.set_defaults(func=cmd_battery_text)
-    q = bsub.add_parser("list", help="list batteries", description="List batteries.")
+    q = bsub.add_parser("edit", help="change a battery (a battery in use gets a new version)",
+                        description="Change a battery's name, description, instruments, instructions or consent "
+                        "text; only the options given change, and '' clears a description or the instructions. "
+                        "A battery already assigned is never changed: the change is saved as its next version "
+                        "and the old version is retired (its assignments and history keep it). A battery not "
+                        "assigned yet changes in place.")
+    q.add_argument("name", help="battery name (its latest version is changed)")
+    q.add_argument("--name", dest="new_name", metavar="NEW", help="a new name")
+    q.add_argument("--description", help="what the battery is for ('' clears it)")
+    q.add_argument("--instruments", metavar="ID,ID,...",
+                   help="the instruments in order, comma-separated (id@version pins a version)")
+    q.add_argument("--instructions", help="text shown before the first questionnaire ('' clears it)")
+    q.add_argument("--consent-file", type=Path, metavar="F", help="a new consent text (a new consent version)")
+    q.add_argument("--no-consent", action="store_true", help="ask for no consent from now on")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(q)
+    q.set_defaults(func=cmd_battery_edit)
+    q = bsub.add_parser("reorder", help="put a battery's instruments in a new order",
+                        description="Put a battery's instruments in a new order (each of them once). A battery "
+                        "in use gets a new version, as with 'battery edit'.")
+    q.add_argument("name", help="battery name")
+    q.add_argument("order", metavar="ID,ID,...", help="the battery's instrument ids in the new order, comma-separated")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    _db_option(q)
+    q.set_defaults(func=cmd_battery_reorder)
+    q = bsub.add_parser("retire", help="retire a battery: no new assignments",
+                        description="Retire a battery: it can no longer be assigned; open assignments of it "
+                        "still work on the tablet and its history stays in reports.")
+    q.add_argument("name", help="battery name")
+    _db_option(q)
+    q.set_defaults(func=cmd_battery_retire)
+    q = bsub.add_parser("list", help="list batteries (active ones; --all for retired and earlier versions)",
+                        description="List the batteries that can be assigned: id, name, version, instruments. "
+                        "--all adds retired batteries and the earlier versions of edited ones.")
+    q.add_argument("--all", action="store_true", help="include retired batteries and earlier versions")
     q.add_argument("--json", action="store_true", help="print JSON")
     _db_option(q)
     q.set_defaults(func=cmd_battery_list)
@@ -419,7 +455,7 @@ def cmd_battery_add(args: argparse.Namespace) -> int:
         raise UsageError("--consent-in translates the consent text: give --consent-file too")
     with open_clinic(args) as clinic:
         b = clinic.batteries.add(_system(), args.name, args.instruments, instructions=args.instructions,
-                                 consent_text=consent)
+                                 consent_text=consent, description=args.description)
         for lang, texts in translated.items():
             clinic.battery_texts.set(_system(), b.id, lang, **texts)
     print(f"battery {b.name!r} (id {b.id}): {', '.join(i for i, _ in b.instruments)}"
@@ -442,15 +478,108 @@ def cmd_battery_text(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _battery_json(b: Any) -> dict[str, Any]:
+    return {"id": b.id, "name": b.name, "version": b.version, "previous_id": b.previous_id,
+            "replaced_by": b.replaced_by, "retired_at": b.retired_at, "description": b.description,
+            "instruments": list(b.instrument_specs), "instructions": b.instructions,
+            "consent_version": b.consent_version, "assignments": b.assignments,
+            "open_assignments": b.open_assignments}
+
+
+def _split_ids(option: str, text: str) -> list[str]:
+    ids = [part.strip() for part in text.split(",")]
+    if not text.strip() or any(not i for i in ids):
+        raise UsageError(f"{option} {text!r}: write instrument ids separated by commas, e.g. phq9,gad7")
+    return ids
+
+
+def _print_edit(edit: Any, as_json: bool) -> None:
+    b = edit.battery
+    if as_json:
+        _json({"battery": _battery_json(b), "versioned": edit.versioned, "changed": list(edit.changed),
+               "previous": _battery_json(edit.previous) if edit.previous else None,
+               "untranslated": list(edit.untranslated)})
+        return
+    if edit.previous is not None:
+        p = edit.previous
+        print(f"battery {p.name!r} is in use ({p.assignments} assignment{'s' if p.assignments != 1 else ''}, "
+              f"{p.open_assignments} open): saved as version {b.version} (id {b.id}); version {p.version} "
+              f"(id {p.id}) is retired and its assignments keep it")
+    else:
+        print(f"battery {b.name!r} (id {b.id}) changed in place (not assigned yet)")
+    print(f"  changed: {', '.join(edit.changed)}")
+    print(f"  instruments: {', '.join(b.instrument_specs)}")
+    for lang in edit.untranslated:
+        print(f"  the instructions in {lang} translated the old text and were dropped: "
+              f"psyscore battery text {b.name!r} {lang} --instructions-file F")
+
+
+def cmd_battery_edit(args: argparse.Namespace) -> int:
+    from scoring.store.batteries import KEEP
+
+    if args.no_consent and args.consent_file is not None:
+        raise UsageError("give --consent-file or --no-consent, not both")
+    options: dict[str, Any] = {}
+    if args.new_name is not None:
+        options["name"] = args.new_name
+    if args.description is not None:
+        options["description"] = args.description
+    if args.instruments is not None:
+        options["instruments"] = _split_ids("--instruments", args.instruments)
+    if args.instructions is not None:
+        options["instructions"] = args.instructions
+    consent: Any = KEEP
+    if args.consent_file is not None:
+        if not args.consent_file.is_file():
+            raise UsageError(f"--consent-file: no such file: {args.consent_file}")
+        consent = args.consent_file.read_text(encoding="utf-8").strip()
+        if not consent:
+            raise UsageError(f"--consent-file: {args.consent_file} is empty (to ask for no consent: --no-consent)")
+    elif args.no_consent:
+        consent = None
+    if not options and consent is KEEP:
+        raise UsageError("nothing to change: give --name, --description, --instruments, --instructions, "
+                         "--consent-file or --no-consent")
+    with open_clinic(args) as clinic:
+        edit = clinic.batteries.edit(_system(), args.name, consent_text=consent, **options)
+    _print_edit(edit, args.json)
+    return EXIT_OK
+
+
+def cmd_battery_reorder(args: argparse.Namespace) -> int:
+    order = _split_ids("order", args.order)
+    with open_clinic(args) as clinic:
+        edit = clinic.batteries.reorder(_system(), args.name, order)
+    _print_edit(edit, args.json)
+    return EXIT_OK
+
+
+def cmd_battery_retire(args: argparse.Namespace) -> int:
+    with open_clinic(args) as clinic:
+        b = clinic.batteries.retire(_system(), args.name)
+    print(f"battery {b.name!r} version {b.version} (id {b.id}) retired: it can no longer be assigned"
+          + (f"; its {b.open_assignments} open assignment{'s' if b.open_assignments != 1 else ''} still work"
+             if b.open_assignments else ""))
+    return EXIT_OK
+
+
 def cmd_battery_list(args: argparse.Namespace) -> int:
     with open_clinic(args) as clinic:
-        rows = clinic.batteries.list(_system())
+        rows = clinic.batteries.list(_system(), include_retired=args.all)
     if args.json:
-        _json([{"id": b.id, "name": b.name, "instruments": [i for i, _ in b.instruments],
-                "consent_version": b.consent_version} for b in rows])
+        _json([_battery_json(b) for b in rows])
         return EXIT_OK
-    for b in rows:
-        print(f"{b.id:>4}  {b.name:<40}{' '.join(i for i, _ in b.instruments)}")
+    table = [[str(b.id), b.name, str(b.version),
+              "active" if b.active else f"retired {b.retired_at:%Y-%m-%d}"
+              + (f" (→ id {b.replaced_by})" if b.replaced_by else ""),
+              " ".join(b.instrument_specs)] for b in rows]
+    header = ["id", "name", "version", "status", "instruments"]
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        print("no batteries" + ("" if args.all else " (--all also lists retired ones)"), file=sys.stderr)
     return EXIT_OK
 
 

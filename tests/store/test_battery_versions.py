@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -275,3 +276,70 @@ def test_instruments_switched_off_cannot_be_added(clinic: Clinic, admin: Actor) 
     clinic.catalogue.set_enabled(admin, "gad2", False)
     with pytest.raises(StoreError, match="gad2 is switched off"):
         clinic.batteries.edit(admin, "intake", instruments=["phq2", "gad2"])
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from scoring.cli import main
+
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_battery_edit_reorder_retire_and_list(store: Store, store_url: str, clinic: Clinic, therapist: Actor,
+                                                  patient: int, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ("--db", store_url)
+    assert _cli(capsys, "battery", "add", "intake", "phq2", "gad2", "--description", "first visit", *db)[0] == 0
+    code, out, _ = _cli(capsys, "battery", "edit", "intake", "--instruments", "phq2,gad2,who5", "--instructions",
+                        "Please answer.", *db)
+    assert code == 0 and "changed in place" in out and "instruments: phq2, gad2, who5" in out
+    clinic.assignments.assign(therapist, patient, battery="intake")
+    code, out, _ = _cli(capsys, "battery", "reorder", "intake", "who5, phq2,gad2", *db)
+    assert code == 0 and "is in use (1 assignment, 1 open): saved as version 2" in out
+    assert "version 1 (id 1) is retired" in out
+
+    code, out, _ = _cli(capsys, "battery", "list", *db)
+    assert code == 0 and out.splitlines()[0].split() == ["id", "name", "version", "status", "instruments"]
+    assert [line.split()[:4] for line in out.splitlines()[1:]] == [["2", "intake", "2", "active"]]
+    code, out, _ = _cli(capsys, "battery", "list", "--all", *db)
+    assert [line.split()[:4] for line in out.splitlines()[1:]] == [["2", "intake", "2", "active"],
+                                                                   ["1", "intake", "1", "retired"]]
+    assert "(→ id 2)" in out and "phq2 gad2 who5" in out and "who5 phq2 gad2" in out
+    code, out, _ = _cli(capsys, "battery", "list", "--all", "--json", *db)
+    rows = json.loads(out)
+    assert [(r["id"], r["version"], r["previous_id"], r["replaced_by"], r["instruments"]) for r in rows] == [
+        (2, 2, 1, None, ["who5", "phq2", "gad2"]), (1, 1, None, 2, ["phq2", "gad2", "who5"])]
+    assert rows[1]["retired_at"] and rows[1]["assignments"] == 1 and rows[0]["description"] == "first visit"
+
+    consent = tmp_path / "consent.txt"
+    consent.write_text("I agree.\n", encoding="utf-8")
+    code, out, _ = _cli(capsys, "battery", "edit", "intake", "--consent-file", str(consent), "--description", "",
+                        "--json", *db)
+    result = json.loads(out)
+    assert code == 0 and not result["versioned"] and result["changed"] == ["description", "consent"]
+    assert result["battery"]["consent_version"] == 1 and result["battery"]["description"] is None
+
+    code, out, _ = _cli(capsys, "battery", "retire", "intake", *db)
+    assert code == 0 and "version 2 (id 2) retired: it can no longer be assigned" in out
+    code, _, err = _cli(capsys, "assign", str(patient), "--battery", "intake", *db)
+    assert code != 0 and "was retired on" in err and "pick an active battery" in err
+    code, _, err = _cli(capsys, "battery", "list", *db)
+    assert code == 0 and "--all also lists retired ones" in err
+
+
+def test_cli_battery_errors_are_clear(store_url: str, store: Store, capsys: pytest.CaptureFixture[str],
+                                      tmp_path) -> None:
+    db = ("--db", store_url)
+    assert _cli(capsys, "battery", "add", "intake", "phq2", "gad2", *db)[0] == 0
+    for args, message in ((("edit", "intake"), "nothing to change: give --name"),
+                          (("edit", "intake", "--instruments", "phq2,,gad2"), "write instrument ids separated by"),
+                          (("edit", "intake", "--consent-file", str(tmp_path / "none.txt")), "no such file"),
+                          (("edit", "intake", "--consent-file", str(tmp_path), "--no-consent"), "not both"),
+                          (("edit", "nope", "--description", "x"), "no battery named 'nope'; batteries: intake"),
+                          (("edit", "intake", "--instruments", "phq2,nosuch"), "nosuch"),
+                          (("reorder", "intake", "gad2"), "missing: phq2"),
+                          (("reorder", "intake", "phq2,gad2"), "already in this order"),
+                          (("retire", "nope"), "no battery named 'nope'")):
+        code, _, err = _cli(capsys, "battery", *args, *db)
+        assert code != 0 and message in err, (args, err)
+        assert "Traceback" not in err
