@@ -17,8 +17,9 @@ mode = state.nav_mode()
 if mode == "therapist":
     pages = {"Clinic": [page("caseload", "Caseload", "👥", default=True), page("patient", "Patient", "📈")],
              "Account": [page("account", "My account", "⚙️")]}
-elif mode == "admin":
-    pages = {"Administration": [page("users", "Users", "🧑‍💼", default=True), page("batteries", "Batteries", "🗂️"),
+elif mode == "admin":  # the practice's patients (all of them: the store lets admins reach every patient)
+    pages = {"Practice": [page("caseload", "Patients", "👥"), page("patient", "Patient", "📈")],
+             "Administration": [page("users", "Users", "🧑‍💼", default=True), page("batteries", "Batteries", "🗂️"),
                                 page("instruments", "Instruments", "📚"),
                                 page("kiosk_settings", "Tablet support message", "🆘"),
                                 page("export", "Research export", "📦"),
@@ -40,7 +41,7 @@ st.set_page_config(page_title="psyscore", page_icon="🧮", layout="wide" if sta
 current = st.navigation(pages, position="sidebar" if staff else "hidden")
 me = state.staff()
 if me is not None and mode in ("therapist", "admin"):  # open alerts on every staff page, polled without a reload
-    widgets.alert_banner(state.clinic(), me.actor, caseload_link=mode == "therapist")
+    widgets.alert_banner(state.clinic(), me.actor, caseload_link=True)
 resources.notifier(state.settings().database_url)  # the outbox delivery thread, once per server process
 state.cookie_script()  # after sign-in/out: the browser swaps the one-time token for the HttpOnly cookie
 current.run()

@@ -1,7 +1,8 @@
-"""One patient of the therapist's own caseload: trends, items, change, alerts, events, assignments, report.
+"""One patient: details and care team, trends, items, change, alerts, events, assignments, report.
 
 The patient id comes from ``st.session_state`` (set by a click on the caseload), never from the URL, and
-the store checks the care team on every call of every run.
+the store checks the role and the care team on every call of every run: a therapist reaches the patients
+of their care team, an admin every patient (and manages the care team from a list of the therapists).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from scoring.store import IssuedCode, NotFoundError, PermissionDeniedError, Stor
 from scoring.timeline import normed_history
 from ui import resources, state, widgets
 
-me = state.require_staff("therapist")
+me = state.require_staff("therapist", "admin")
 clinic = state.clinic()
 cfg = state.settings()
 lib = clinic.library
@@ -32,42 +33,62 @@ try:
     record = clinic.patients.get(me.actor, pid)
 except (PermissionDeniedError, NotFoundError):
     st.session_state.pop(state.PATIENT, None)
-    st.error("This patient is not in your care team.")
+    st.error("This patient no longer exists." if me.role == "admin" else "This patient is not in your care team.")
     st.page_link("app_pages/caseload.py", label="Go to the caseload", icon="👥")
     st.stop()
 
 st.title(record.name)
 facts = [f"born {record.date_of_birth}" if record.date_of_birth else None, record.sex,
-         f"record {record.external_id}" if record.external_id else None]
+         f"record {record.external_id}" if record.external_id else None, None if record.active else "archived"]
 st.caption(" · ".join(f for f in facts if f))
 state.show_flash()
-with st.expander("Edit details and care team"):
+with st.expander("Edit details and care team", expanded=not record.therapist_ids and me.role == "admin"):
     with st.form("w_patient_edit"):
         c1, c2 = st.columns(2)
         ed_name = c1.text_input("Full name", value=record.name, key="w_edit_name")
         ed_ext = c2.text_input("External id", value=record.external_id or "", key="w_edit_external")
-        c3, c4, c5 = st.columns(3)
+        c3, c4 = st.columns(2)
         ed_dob = c3.date_input("Date of birth", value=record.date_of_birth, min_value=date(1900, 1, 1),
                                key="w_edit_dob")
         sexes = ["", "female", "male", "other"]
         ed_sex = c4.selectbox("Sex", sexes, index=sexes.index(record.sex or ""), key="w_edit_sex")
-        ed_contact = c5.text_input("Contact", value=record.contact or "", key="w_edit_contact")
+        c5, c6, c7 = st.columns(3)
+        ed_email = c5.text_input("E-mail (for invitations)", value=record.email or "", key="w_edit_email")
+        ed_phone = c6.text_input("Mobile phone with country code", value=record.phone or "", key="w_edit_phone",
+                                 placeholder="+44 20 7946 0958")
+        ed_contact = c7.text_input("Contact notes", value=record.contact or "", key="w_edit_contact")
         if st.form_submit_button("Save details"):
             try:
                 clinic.patients.update(me.actor, pid, name=ed_name, external_id=ed_ext or None,
-                                       date_of_birth=ed_dob, sex=ed_sex or None, contact=ed_contact or None)
+                                       date_of_birth=ed_dob, sex=ed_sex or None, contact=ed_contact or None,
+                                       email=ed_email or None, phone=ed_phone or None)
             except StoreError as exc:
                 st.error(str(exc))
             else:
                 state.flash("Details saved.", "success")
                 st.rerun()
-    team = {uid: clinic.users.get(me.actor, uid).username for uid in record.therapist_ids}
-    st.markdown("**Care team:** " + (", ".join(sorted(team.values())) or "—"))
+    if me.role == "admin":  # the user list is the admin's: every enabled therapist
+        therapists = {u.id: u.username for u in clinic.users.list(me.actor) if u.role == "therapist"}
+        team = {uid: therapists.get(uid) or clinic.users.get(me.actor, uid).username for uid in record.therapist_ids}
+    else:
+        therapists = {}
+        team = {uid: clinic.users.get(me.actor, uid).username for uid in record.therapist_ids}
+    st.markdown("**Care team:** " + (", ".join(sorted(team.values())) or "— none: only admins see this patient"))
     t1, t2 = st.columns(2)
-    colleague = t1.text_input("Add a colleague (user name)", key="w_team_add_name")
-    if t1.button("Add to the care team", key="w_team_add") and colleague.strip():
+    if me.role == "admin":
+        addable = [uid for uid in therapists if uid not in team]
+        pick = t1.selectbox("Add a therapist", addable, format_func=therapists.get, index=None,
+                            key="w_team_add_pick", placeholder="Choose a therapist")
+        adding = t1.button("Add to the care team", key="w_team_add", disabled=not addable)
+        colleague = therapists.get(int(pick), "") if pick is not None else ""
+    else:
+        colleague = t1.text_input("Add a colleague (user name)", key="w_team_add_name").strip()
+        adding = t1.button("Add to the care team", key="w_team_add")
+    if adding and not colleague:
+        st.error("Choose the therapist to add." if me.role == "admin" else "Type the colleague's user name.")
+    elif adding:
         try:
-            clinic.patients.add_to_care_team(me.actor, pid, clinic.users.by_name(me.actor, colleague.strip()).id)
+            clinic.patients.add_to_care_team(me.actor, pid, clinic.users.by_name(me.actor, colleague).id)
         except StoreError as exc:
             st.error(str(exc))
         else:
@@ -80,6 +101,15 @@ with st.expander("Edit details and care team"):
             clinic.patients.remove_from_care_team(me.actor, pid, int(leaving))
             state.flash("Care team updated.", "success")
             st.rerun()
+    if record.active:
+        if st.button("Archive patient", key="w_patient_archive", help="Leaves the caseload; every record is kept"):
+            clinic.patients.archive(me.actor, pid)
+            state.flash("Patient archived: their records are kept.", "success")
+            st.rerun()
+    elif st.button("Un-archive", key="w_patient_unarchive"):
+        clinic.patients.archive(me.actor, pid, archived=False)
+        state.flash("Patient back on the caseload.", "success")
+        st.rerun()
 
 stored = clinic.patients.history(me.actor, pid)
 history = clinic.patients.change_history(me.actor, pid) if len(stored) else pd.DataFrame()
@@ -230,8 +260,8 @@ with tab_assign:
         due = c2.date_input("Due date (optional)", value=None, key="w_assign_due")
         every = c3.selectbox("Repeat", ["never", "weekly", "every 2 weeks", "every 4 weeks"], key="w_assign_every")
         send = st.radio("Also send the link to the patient", ["no", "by e-mail", "by SMS"], horizontal=True,
-                        key="w_assign_send", help="To the address or phone number in the patient's contact details, "
-                        "with reminders until done; the message holds no clinical content")
+                        key="w_assign_send", help="To the patient's e-mail address or mobile phone (Edit details "
+                        "above), with reminders until done; the message holds no clinical content")
         submitted = st.form_submit_button("Assign and show the code", type="primary")
     if submitted:
         repeat = {"never": None, "weekly": 7, "every 2 weeks": 14, "every 4 weeks": 28}[every]

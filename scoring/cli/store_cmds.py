@@ -55,7 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True,
                              help="init, upgrade or backup")
     q = dbsub.add_parser("init", help="create the database schema (safe to repeat)",
-                         description="Create the schema of a new clinic database (or migrate an existing one).")
+                         description="Create the schema of a new clinic database (or migrate an existing one). A "
+                         "new clinic starts with the instruments of non-commercial licence switched off (an admin "
+                         "enables them on the instruments page after reading the licence); an existing database "
+                         "keeps its settings.")
     _db_option(q)
     q.set_defaults(func=cmd_db_init)
     q = dbsub.add_parser("upgrade", help="migrate the schema to this version of psyscore",
@@ -99,19 +102,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.set_defaults(func=cmd_user_toggle, enable=action == "enable")
 
     p = sub.add_parser("patient", help="manage patients", description="Manage patients.")
-    psub = p.add_subparsers(dest="patient_command", metavar="ACTION", required=True, help="add or list")
+    psub = p.add_subparsers(dest="patient_command", metavar="ACTION", required=True, help="add, edit or list")
     q = psub.add_parser("add", help="add a patient and print the internal id",
                         description="Add a patient. Identifiers are stored apart from everything exportable; "
                         "the internal id is printed.")
     q.add_argument("--name", required=True, help="full name")
     q.add_argument("--dob", type=parse_date, metavar="YYYY-MM-DD", help="date of birth")
     q.add_argument("--sex", choices=("female", "male", "other"), help="sex (used by sex-specific norms and cut-offs)")
-    q.add_argument("--contact", help="contact details (phone, e-mail)")
+    q.add_argument("--contact", help="contact notes for staff (free text; invitations use --email/--phone)")
     q.add_argument("--external-id", help="identifier in another system (unique), e.g. a record number")
+    _patient_address_options(q)
     q.add_argument("--therapist", action="append", default=[], metavar="USER",
                    help="user name of a therapist in the care team (repeatable)")
     _db_option(q)
     q.set_defaults(func=cmd_patient_add)
+    q = psub.add_parser("edit", help="change a patient's identifiers, contact or care team",
+                        description="Change a patient's identifiers, e-mail, phone or care team. Only the options "
+                        "given change; an empty value ('') clears a field (not the name). The audit log records "
+                        "which fields changed, never their values.")
+    q.add_argument("patient", metavar="PATIENT", help="internal patient id, or an external id")
+    q.add_argument("--name", help="full name")
+    q.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth ('' clears it)")
+    q.add_argument("--sex", choices=("female", "male", "other", ""), help="sex ('' clears it)")
+    q.add_argument("--contact", help="contact notes for staff (free text)")
+    q.add_argument("--external-id", help="identifier in another system (unique)")
+    _patient_address_options(q)
+    q.add_argument("--add-therapist", action="append", default=[], metavar="USER",
+                   help="add a therapist to the care team (repeatable)")
+    q.add_argument("--remove-therapist", action="append", default=[], metavar="USER",
+                   help="remove a therapist from the care team (repeatable)")
+    _db_option(q)
+    q.set_defaults(func=cmd_patient_edit)
     q = psub.add_parser("list", help="list patients (ids and care teams; names only with --show-names)",
                         description="List patients: internal id, sex, year of birth and care team. Names and "
                         "external ids are printed only with --show-names; every listing is audited, with whether "
@@ -264,7 +285,10 @@ def open_store(args: argparse.Namespace, *, init: bool = True) -> Iterator[Store
     try:
         if init and store.is_empty():
             store.upgrade()
-            print(f"initialised a new database: {store!r}", file=sys.stderr)
+            off = licence_defaults(store)
+            print(f"initialised a new database: {store!r}"
+                  + (f"; non-commercial instruments off until an admin enables them: {', '.join(off)}" if off else ""),
+                  file=sys.stderr)
         yield store
     finally:
         store.close()
@@ -299,11 +323,23 @@ def _default(value: object) -> object:
     raise TypeError(type(value).__name__)
 
 
+def licence_defaults(store: Store) -> list[str]:
+    """A new clinic's instrument settings (:meth:`Catalogue.apply_licence_defaults`): the non-commercial
+    instruments switched off; returns their ids."""
+    from scoring.store import Actor, Clinic
+
+    return Clinic(store).catalogue.apply_licence_defaults(Actor.system("cli"))
+
+
 # -- db ------------------------------------------------------------------------------------------------------
 def cmd_db_init(args: argparse.Namespace) -> int:
     with open_store(args, init=False) as store:
+        new = store.is_empty()
         store.upgrade()
+        off = licence_defaults(store) if new else []
         print(f"database ready at schema {store.current_revision()}: {store!r}")
+        if off:
+            print(f"a new clinic: non-commercial instruments are off until an admin enables them: {', '.join(off)}")
     return EXIT_OK
 
 
@@ -389,12 +425,62 @@ def cmd_user_toggle(args: argparse.Namespace) -> int:
 
 
 # -- patients, batteries, assignments -------------------------------------------------------------------------
+def _patient_address_options(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--email", metavar="ADDRESS", help="the patient's e-mail address (where invitations go)")
+    q.add_argument("--phone", metavar="NUMBER",
+                   help="the patient's mobile number with its country code, e.g. '+44 20 7946 0958' (for SMS "
+                        "invitations)")
+
+
+def _check_patient_address(args: argparse.Namespace) -> None:
+    """The e-mail and phone are checked before the database is opened (a bad one changes nothing)."""
+    from scoring.store.patients import check_patient_email, check_phone
+
+    check_patient_email(args.email)
+    check_phone(args.phone)
+
+
 def cmd_patient_add(args: argparse.Namespace) -> int:
+    _check_patient_address(args)
     with open_clinic(args) as clinic:
         team = [clinic.users.by_name(_system(), name).id for name in args.therapist]
         pid = clinic.patients.add(_system(), args.name, date_of_birth=args.dob, sex=args.sex, contact=args.contact,
-                                  external_id=args.external_id, therapists=team)
+                                  external_id=args.external_id, email=args.email, phone=args.phone, therapists=team)
     print(pid)
+    return EXIT_OK
+
+
+def cmd_patient_edit(args: argparse.Namespace) -> int:
+    _check_patient_address(args)
+    changes: dict[str, object] = {key: getattr(args, key) for key in ("name", "sex", "contact", "external_id", "email",
+                                                                      "phone") if getattr(args, key) is not None}
+    if args.dob is not None:
+        try:
+            changes["date_of_birth"] = date.fromisoformat(args.dob.strip()) if args.dob.strip() else None
+        except ValueError:
+            raise UsageError(f"--dob: not a date: {args.dob!r}; write YYYY-MM-DD (or '' to clear it)") from None
+    if not changes and not args.add_therapist and not args.remove_therapist:
+        raise UsageError("nothing to change: give at least one of --name, --dob, --sex, --contact, --external-id, "
+                         "--email, --phone, --add-therapist, --remove-therapist")
+    with open_clinic(args) as clinic:
+        pid = _patient_id(clinic, args.patient)
+        adding = [clinic.users.by_name(_system(), name) for name in args.add_therapist]
+        removing = [clinic.users.by_name(_system(), name).id for name in args.remove_therapist]
+        for user in adding:  # checked before anything changes
+            if user.role != "therapist" or user.disabled:
+                raise UsageError(f"--add-therapist {user.username}: only enabled therapists join a care team "
+                                 f"({user.username} is {'disabled' if user.disabled else 'a ' + user.role})")
+        if changes:
+            clinic.patients.update(_system(), pid, **changes)
+        for user in adding:
+            clinic.patients.add_to_care_team(_system(), pid, user.id)
+        for uid in removing:
+            clinic.patients.remove_from_care_team(_system(), pid, uid)
+        team = clinic.patients.get(_system(), pid).therapist_ids
+        names = sorted(clinic.users.get(_system(), uid).username for uid in team)
+    fields = sorted(changes) + (["care team"] if adding or removing else [])
+    print(f"patient {pid}: changed {', '.join(f.replace('_', ' ') for f in fields)}; care team: "
+          f"{', '.join(names) or '—'}")
     return EXIT_OK
 
 

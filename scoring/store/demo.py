@@ -142,6 +142,7 @@ def seed_demo(store: Store, library: Library, *, seed: int = DEMO_SEED, patients
             clock.now = start - timedelta(days=3)
             pid = clinic.patients.add(therapist, name, date_of_birth=dob, sex=("female", "male")[k % 2] if k % 7
                                       else "other", contact=f"demo-patient-{k + 1:02d}@example.invalid",
+                                      email=f"demo-patient-{k + 1:02d}@example.invalid",
                                       external_id=f"DEMO-{k + 1:04d}")
             summary.patients += 1
             clinic.patients.add_event(therapist, pid, start.date(), "Intake; started CBT")

@@ -62,25 +62,14 @@ BURST_ON_CALL_HORIZON = timedelta(hours=24)
 INVITE_CHANNELS = ("email", "sms")
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
-_PHONE = re.compile(r"\+?\d[\d ()./-]{5,}\d")
 _DIGITS = re.compile(r"\d{5,}")
 _URL_QUERY = re.compile(r"(https?://[^\s?#]+)[?#]\S*")
 
 
-def find_email(text: str | None) -> str | None:
-    """The first e-mail address in a free-text contact field (None when there is none)."""
-    m = _EMAIL.search(text or "")
-    return m.group(0) if m else None
-
-
-def find_phone(text: str | None) -> str | None:
-    """The first phone number (7–15 digits, an optional leading +) in a contact field, digits only."""
-    for m in _PHONE.finditer(_EMAIL.sub(" ", text or "")):
-        raw = m.group(0)
-        digits = re.sub(r"\D", "", raw)
-        if 7 <= len(digits) <= 15:
-            return ("+" if raw.startswith("+") else "") + digits
-    return None
+def _patient_address(s: Session, patient_id: int, channel: str) -> str | None:
+    """Where a patient's invitation goes: their ``email`` or ``phone`` field (checked when entered)."""
+    column = PatientIdentifiers.email if channel == "email" else PatientIdentifiers.phone
+    return s.scalar(select(column).where(PatientIdentifiers.patient_id == patient_id)) or None
 
 
 def check_email(value: str) -> str:
@@ -315,7 +304,7 @@ class Notifications:
         """Send the assignment's one-time link to the patient (``email`` or ``sms``), with reminders until it
         is completed, cancelled or its code expires. Returns the outbox row id.
 
-        The address is the patient's contact field (an e-mail address or a phone number in it). Each message
+        The address is the patient's ``email`` or ``phone`` (never the free-text contact field). Each message
         carries a fresh link made when it is sent (the previous link stops working; the typed code does not
         change). Messages name the practice only — no instrument, no score.
         """
@@ -324,12 +313,12 @@ class Notifications:
         now = self._ctx.store.now()
         with self._ctx.store.write() as s:
             a = open_assignment_locked(s, actor, assignment_id)
-            contact = s.scalar(select(PatientIdentifiers.contact)
-                               .where(PatientIdentifiers.patient_id == a.patient_id))
-            if (find_email if channel == "email" else find_phone)(contact) is None:
-                what = "no e-mail address" if channel == "email" else "no phone number"
-                raise StoreError(f"patient {a.patient_id} has {what} in their contact details: add one to the "
-                                 "patient's record, or hand the code over in person")
+            if _patient_address(s, a.patient_id, channel) is None:
+                what, option = (("no e-mail address", "--email") if channel == "email"
+                                else ("no phone number", "--phone"))
+                raise StoreError(f"patient {a.patient_id} has {what} on their record: add it on the patient page "
+                                 f"(Edit details) or with psyscore patient edit {a.patient_id} {option} …, or hand "
+                                 "the code over in person")
             plan = s.get(InvitationPlan, assignment_id)
             if plan is None:
                 plan = InvitationPlan(assignment_id=a.id, channel=channel, created_at=now,
@@ -524,9 +513,7 @@ class Notifications:
                     return Delivery(None, skip="completed" if a.completed_at else "cancelled")
                 if a.code_expires_at is not None and a.code_expires_at <= now:
                     return Delivery(None, skip="expired")
-                contact = s.scalar(select(PatientIdentifiers.contact)
-                                   .where(PatientIdentifiers.patient_id == a.patient_id))
-                address = find_email(contact) if n.channel == "email" else find_phone(contact)
+                address = _patient_address(s, a.patient_id, n.channel)
                 if address is None:
                     return Delivery(None, skip="no_address")
                 token = new_token()

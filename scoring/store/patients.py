@@ -1,10 +1,18 @@
 """Patients (identifiers kept in their own table), care teams, events and a patient's score history.
 
-Every view of a patient's record is audited in the transaction that reads it.
+Every view of a patient's record is audited in the transaction that reads it. Who may do what is decided
+here, not in the app: admins (and the local system user) reach every patient — add, edit, archive, care
+team, and the clinical record; therapists reach the patients of their care team; researchers reach no
+patient (they read the de-identified research export only).
+
+A patient's ``email`` and ``phone`` are where invitations go (checked on entry: e-mail syntax, a phone
+number in E.164 form). They live with the other identifiers, are never exported, and audit rows name the
+fields changed, never their values.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from scoring.store import audit
 from scoring.store.audit import Actor
@@ -50,15 +59,19 @@ class PatientRecord:
     external_id: str | None
     created_at: datetime
     therapist_ids: tuple[int, ...]
+    email: str | None = None
+    phone: str | None = None
+    active: bool = True
 
 
 @dataclass(frozen=True)
 class PatientSummary:
-    """A caseload row: id, name, external id."""
+    """A caseload row: id, name, external id and the care team's user names."""
 
     id: int
     name: str
     external_id: str | None
+    care_team: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,76 @@ class EventInfo:
     created_by: int | None
 
 
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+PHONE_EXAMPLE = "+44 20 7946 0958"
+
+
+def check_patient_email(value: str | None) -> str | None:
+    """A patient's e-mail address, stripped (None when empty); raises :class:`StoreError` saying what is wrong.
+
+    The message never repeats the address (it may reach a terminal or a screen someone else sees).
+
+    >>> check_patient_email("  ana@example.org ")
+    'ana@example.org'
+    """
+    if value is None or not value.strip():
+        return None
+    v = value.strip()
+    if "@" not in v:
+        why = "it has no @"
+    elif len(v) > 254:
+        why = f"it is {len(v)} characters long (at most 254)"
+    elif any(c.isspace() for c in v):
+        why = "it contains a space"
+    elif not _EMAIL.fullmatch(v):
+        why = "the part after the @ is not a domain name" if v.count("@") == 1 else "it has more than one @"
+    else:
+        return v
+    raise StoreError(f"e-mail: not a valid e-mail address ({why}); write one address, e.g. name@example.org, "
+                     "or leave it empty")
+
+
+def check_phone(value: str | None) -> str | None:
+    """A patient's phone number in E.164 form (``+``, country code and number, 7–15 digits in all), or None
+    when empty; spaces, dashes, dots, slashes and brackets are dropped and a leading ``00`` becomes ``+``.
+    Raises :class:`StoreError` saying what is wrong (without repeating the number).
+
+    >>> check_phone("+44 (20) 7946-0958")
+    '+442079460958'
+    >>> check_phone("0049 30 1234567")
+    '+49301234567'
+    """
+    if value is None or not value.strip():
+        return None
+    compact = _PHONE_SEPARATORS.sub("", value.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if _E164.fullmatch(compact):
+        return compact
+    digits = sum(c.isdigit() for c in compact)
+    if any(not (c.isdigit() or c == "+") for c in compact):
+        why = "only digits, spaces, dashes, dots and brackets are allowed after the +"
+    elif not compact.startswith("+") or compact.count("+") > 1:
+        why = "the country code is missing (start with + or 00 and the country code)"
+    elif compact[1:2] == "0":
+        why = "a country code never starts with 0"
+    else:
+        why = f"it has {digits} digits; a number with its country code has 7 to 15"
+    raise StoreError(f"phone: not a valid phone number ({why}); write it with the country code, e.g. "
+                     f"{PHONE_EXAMPLE}, or leave it empty")
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise StoreError(f"expected text, got {type(value).__name__}")
+    return value.strip() or None
+
+
 def _sex(value: str | None) -> str | None:
     if value is None or value == "":
         return None
@@ -101,11 +184,14 @@ class Patients:
         self._ctx = ctx
 
     def add(self, actor: Actor, name: str, *, date_of_birth: date | None = None, sex: str | None = None,
-            contact: str | None = None, external_id: str | None = None,
-            therapists: Sequence[int] = ()) -> int:
-        """Create a patient; returns the internal id. A therapist who adds a patient joins the care team."""
+            contact: str | None = None, external_id: str | None = None, email: str | None = None,
+            phone: str | None = None, therapists: Sequence[int] = ()) -> int:
+        """Create a patient; returns the internal id. Admins and therapists; a therapist who adds a patient
+        joins the care team; ``therapists`` (user ids) must be enabled therapists. ``email`` and ``phone`` are
+        checked (:func:`check_patient_email`, :func:`check_phone`) before anything is stored."""
         if not name.strip():
             raise StoreError("a patient needs a name")
+        email, phone = check_patient_email(email), check_phone(phone)
         now = self._ctx.store.now()
         try:
             with self._ctx.store.write() as s:
@@ -115,11 +201,11 @@ class Patients:
                 s.add(p)
                 s.flush()
                 s.add(PatientIdentifiers(patient_id=p.id, name=name.strip(), date_of_birth=date_of_birth,
-                                         contact=contact, external_id=external_id or None))
+                                         contact=_text(contact), external_id=_text(external_id), email=email,
+                                         phone=phone))
                 team = set(therapists) | ({user.id} if user is not None and user.role == "therapist" else set())
                 for uid in sorted(team):
-                    if s.get(User, uid) is None:
-                        raise NotFoundError(f"no user {uid}")
+                    _require_therapist(s, uid)
                     s.add(CareTeam(patient_id=p.id, user_id=uid, added_at=now))
                 audit.record(s, now, actor, "patient_created", patient_id=p.id, object_type="patient",
                              object_id=p.id, detail={"care_team": sorted(team)})
@@ -141,32 +227,60 @@ class Patients:
             audit.record(s, now, actor, "patient_viewed", patient_id=patient_id, object_type="patient",
                          object_id=patient_id)
             return PatientRecord(p.id, ident.name, ident.date_of_birth, p.sex, ident.contact, ident.external_id,
-                                 p.created_at, team)
+                                 p.created_at, team, ident.email, ident.phone, bool(p.active))
 
     def update(self, actor: Actor, patient_id: int, **changes: object) -> PatientRecord:
-        """Change identifiers or sex (``name``, ``date_of_birth``, ``sex``, ``contact``, ``external_id``).
+        """Change identifiers or sex (``name``, ``date_of_birth``, ``sex``, ``contact``, ``external_id``,
+        ``email``, ``phone``; None or empty text clears a field, except the name). Admins and the care team.
 
-        The audit row names the fields changed, never their values.
+        Every value is checked before anything changes; the audit row names the fields changed, never their
+        values.
         """
-        allowed = {"name", "date_of_birth", "sex", "contact", "external_id"}
+        allowed = {"name", "date_of_birth", "sex", "contact", "external_id", "email", "phone"}
         unknown = set(changes) - allowed
         if unknown:
-            raise StoreError(f"cannot change {', '.join(sorted(unknown))}")
+            raise StoreError(f"cannot change {', '.join(sorted(unknown))}; the fields are {', '.join(sorted(allowed))}")
+        values: dict[str, object] = {}
+        for key, value in changes.items():
+            if key == "name":
+                if not isinstance(value, str) or not value.strip():
+                    raise StoreError("a patient needs a name")
+                values[key] = value.strip()
+            elif key == "date_of_birth":
+                if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+                    raise StoreError("date_of_birth must be a date (YYYY-MM-DD) or empty")
+                values[key] = value
+            elif key == "sex":
+                values[key] = _sex(_text(value))
+            elif key == "email":
+                values[key] = check_patient_email(_text(value))
+            elif key == "phone":
+                values[key] = check_phone(_text(value))
+            else:
+                values[key] = _text(value)
         now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
-            audit.require_patient(s, actor, patient_id)
-            p, ident = s.get(Patient, patient_id), s.get(PatientIdentifiers, patient_id)
-            if p is None or ident is None:
-                raise NotFoundError(f"no patient {patient_id}")
-            for key, value in changes.items():
-                if key == "sex":
-                    p.sex = _sex(value)  # type: ignore[arg-type]
-                else:
-                    setattr(ident, key, value)
-                if key == "date_of_birth":
-                    p.birth_year = value.year if isinstance(value, date) else None
-            audit.record(s, now, actor, "patient_updated", patient_id=patient_id, object_type="patient",
-                         object_id=patient_id, detail={"fields": sorted(changes)})
+        try:
+            with self._ctx.store.write() as s:
+                audit.require_patient(s, actor, patient_id)
+                p, ident = s.get(Patient, patient_id), s.get(PatientIdentifiers, patient_id)
+                if p is None or ident is None:
+                    raise NotFoundError(f"no patient {patient_id}")
+                changed = []
+                for key, value in values.items():
+                    if key == "sex":
+                        if p.sex != value:
+                            p.sex = value  # type: ignore[assignment]
+                            changed.append(key)
+                    elif getattr(ident, key) != value:
+                        setattr(ident, key, value)
+                        changed.append(key)
+                        if key == "date_of_birth":
+                            p.birth_year = value.year if isinstance(value, date) else None
+                s.flush()
+                audit.record(s, now, actor, "patient_updated", patient_id=patient_id, object_type="patient",
+                             object_id=patient_id, detail={"fields": sorted(changed)})
+        except IntegrityError as exc:
+            raise ConflictError("another patient has this external id; external ids are unique") from exc
         return self.get(actor, patient_id)
 
     def caseload(self, actor: Actor, *, search: str | None = None, archived: bool = False) -> list[PatientSummary]:
@@ -187,7 +301,9 @@ class Patients:
                 pattern = f"%{term}%"
                 q = q.where(func.lower(PatientIdentifiers.name).like(pattern, escape="\\")
                             | func.lower(func.coalesce(PatientIdentifiers.external_id, "")).like(pattern, escape="\\"))
-            rows = [PatientSummary(*r) for r in s.execute(q)]
+            found = list(s.execute(q))
+            teams = _care_teams(s, [r[0] for r in found])
+            rows = [PatientSummary(pid, name, ext, tuple(teams.get(pid, ()))) for pid, name, ext in found]
             audit.record(s, now, actor, "caseload_viewed", detail={"patients": len(rows)})
             return rows
 
@@ -219,11 +335,7 @@ class Patients:
                 q = q.where(Patient.id.in_(visible))
             patients = list(s.scalars(q))
             ids = [p.id for p in patients]
-            teams: dict[int, list[str]] = {}
-            team_q = (select(CareTeam.patient_id, User.username).join(User, User.id == CareTeam.user_id)
-                      .where(CareTeam.patient_id.in_(ids)).order_by(User.username))
-            for pid, name in s.execute(team_q):
-                teams.setdefault(pid, []).append(name)
+            teams = _care_teams(s, ids)
             names: dict[int, tuple[str, str | None]] = {}
             if identifiers:
                 names = {pid: (name, ext) for pid, name, ext in s.execute(
@@ -273,9 +385,9 @@ class Patients:
         now = self._ctx.store.now()
         with self._ctx.store.write() as s:
             audit.require_patient(s, actor, patient_id)
-            u = s.get(User, user_id)
-            if u is None or u.role != "therapist":
-                raise StoreError(f"user {user_id} is not a therapist")
+            if s.get(Patient, patient_id) is None:
+                raise NotFoundError(f"no patient {patient_id}")
+            _require_therapist(s, user_id)
             if s.get(CareTeam, (patient_id, user_id)) is None:
                 s.add(CareTeam(patient_id=patient_id, user_id=user_id, added_at=now))
                 audit.record(s, now, actor, "care_team_added", patient_id=patient_id, object_type="user",
@@ -424,6 +536,30 @@ class Patients:
             "instrument_version": frame["instrument_version"], "scale": frame["scale_id"], "score": frame["score"],
         })
         return history(data, Library(definitions=pinned))
+
+
+def _require_therapist(s: Session, user_id: int) -> None:
+    """A care team is made of enabled therapists (an admin reaches every patient without being in one)."""
+    u = s.get(User, user_id)
+    if u is None:
+        raise NotFoundError(f"no user {user_id}")
+    if u.role != "therapist":
+        raise StoreError(f"user {u.username} is a{'n' if u.role == 'admin' else ''} {u.role}: only therapists join "
+                         "a care team (admins reach every patient anyway)")
+    if u.disabled:
+        raise StoreError(f"user {u.username} is disabled: enable the account first")
+
+
+def _care_teams(s: Session, patient_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Patient id → the user names of its care team, sorted."""
+    teams: dict[int, list[str]] = {}
+    if not patient_ids:
+        return teams
+    q = (select(CareTeam.patient_id, User.username).join(User, User.id == CareTeam.user_id)
+         .where(CareTeam.patient_id.in_(patient_ids)).order_by(User.username))
+    for pid, name in s.execute(q):
+        teams.setdefault(pid, []).append(name)
+    return teams
 
 
 def _history_frame(rows: Sequence[Any]) -> pd.DataFrame:

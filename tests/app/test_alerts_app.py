@@ -60,7 +60,7 @@ def test_alert_notice_settings_on_my_account(seeded: Seeded) -> None:
 
 
 def test_assign_and_send_the_link(seeded: Seeded) -> None:
-    seeded.clinic.patients.update(seeded.theo, seeded.patient_a, contact="alice@example.org")
+    seeded.clinic.patients.update(seeded.theo, seeded.patient_a, email="alice@example.org")
     at = sign_in(new_app(), "theo")
     open_patient(at, seeded.patient_a)
     at.radio(key="w_assign_send").set_value("by e-mail")

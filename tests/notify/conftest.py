@@ -140,7 +140,7 @@ def make_team(clinic: Clinic, *, email: str = "theo@clinic.example", webhook: st
     clinic.notifications.set_contact(theo, theo.user_id, email=email, webhook_url=webhook)
     pid = clinic.patients.add(theo, PATIENT_NAME, date_of_birth=dt.date(1980, 6, 15), sex="female",
                               contact=f"{PATIENT_EMAIL}, {PATIENT_PHONE}", external_id=PATIENT_MRN,
-                              therapists=[thea.user_id])
+                              email=PATIENT_EMAIL, phone=PATIENT_PHONE, therapists=[thea.user_id])
     return Team(theo, thea, admin, pid)
 
 

@@ -34,7 +34,7 @@ def test_cli_contacts_send_and_run(tmp_path, monkeypatch: pytest.MonkeyPatch, ca
     assert code == 1 and "not an e-mail address" in err
     code, out, _ = run(capsys, "user", "list", "--db", db)
     assert "bad" not in out  # no account made with a bad address
-    code, out, _ = run(capsys, "patient", "add", "--name", "Pat Example", "--contact", "pat@example.org",
+    code, out, _ = run(capsys, "patient", "add", "--name", "Pat Example", "--email", "pat@example.org",
                        "--therapist", "theo", "--db", db)
     pid = out.strip()
     code, out, _ = run(capsys, "assign", pid, "gad7", "--send", "email", "--db", db)
