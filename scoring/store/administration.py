@@ -27,6 +27,7 @@ from scoring.responses import check_column
 from scoring.schema import Item
 from scoring.store import audit
 from scoring.store.audit import Actor
+from scoring.store.batteries import current_version
 from scoring.store.context import AlertNotice, Context
 from scoring.store.errors import AdministrationClosedError, AnswerRejectedError, NotFoundError
 from scoring.store.models import (
@@ -500,8 +501,14 @@ class Administrations:
                      object_type="assignment", object_id=assignment.id)
         if not assignment.recur_days:
             return True, None
+        battery = current_version(s, assignment.battery_id)  # an edited battery recurs as its new version
+        if battery is None:  # retired: the series ends here
+            audit.record(s, now, actor, "recurrence_ended", patient_id=assignment.patient_id,
+                         object_type="assignment", object_id=assignment.id,
+                         detail={"battery_retired": assignment.battery_id})
+            return True, None
         base = assignment.due_date or now.date()
-        nxt = Assignment(patient_id=assignment.patient_id, battery_id=assignment.battery_id,
+        nxt = Assignment(patient_id=assignment.patient_id, battery_id=battery.id,
                          language=assignment.language, created_at=now, created_by=assignment.created_by,
                          due_date=max(base, now.date()) + timedelta(days=assignment.recur_days),
                          recur_days=assignment.recur_days, previous_id=assignment.id)

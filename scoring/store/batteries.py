@@ -6,8 +6,11 @@ changed: :meth:`Batteries.edit` and :meth:`Batteries.reorder` then add a new ver
 instruments, in which order, with which instructions were asked. A battery nobody has been assigned yet is
 edited in place. A retired battery takes no new assignments; its open assignments and history keep working.
 
-A new consent wording is a new *consent text version* of the battery (:meth:`Batteries.set_consent`): each
-agreement records the version and hash it agreed to, and patients who have not agreed yet see the new text.
+A new consent text given to :meth:`Batteries.edit` is versioned like any other change. The older
+:meth:`Batteries.set_consent` adds a *consent text version* to the battery itself: each agreement records the
+version and hash it agreed to, and patients of open assignments who have not agreed yet see the new text.
+A recurring assignment's next occurrence takes the battery's current version (:func:`current_version`); a
+retired battery ends the series.
 
 Names are unique across batteries: every version of one battery may carry its name (a rename is a new
 version when in use), and a name used by another battery, current or retired, is refused. Looking a battery
@@ -152,6 +155,18 @@ def find_battery(s: Session, battery: int | str, *, lock: bool = False) -> Batte
 
 def _successor(s: Session, b: Battery) -> Battery | None:
     return s.scalar(select(Battery).where(Battery.previous_id == b.id))
+
+
+def current_version(s: Session, battery_id: int) -> Battery | None:
+    """The newest version of a battery (itself when never replaced); None when that version is retired.
+
+    A recurring assignment's next occurrence is made from it: an edited battery recurs as its new version,
+    a retired one ends the series.
+    """
+    b = s.get(Battery, battery_id)
+    while b is not None and (newer := _successor(s, b)) is not None:
+        b = newer
+    return b if b is not None and b.retired_at is None else None
 
 
 def assignable_battery(s: Session, battery: int | str) -> Battery:

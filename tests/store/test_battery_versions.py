@@ -343,3 +343,23 @@ def test_cli_battery_errors_are_clear(store_url: str, store: Store, capsys: pyte
         code, _, err = _cli(capsys, "battery", *args, *db)
         assert code != 0 and message in err, (args, err)
         assert "Traceback" not in err
+
+
+def test_a_recurring_assignment_follows_the_current_version_and_ends_when_retired(
+        clinic: Clinic, admin: Actor, therapist: Actor, patient: int) -> None:
+    from datetime import timedelta
+
+    v1 = clinic.batteries.add(admin, "weekly", ["phq2"])
+    first = clinic.assignments.assign(therapist, patient, battery="weekly", every=timedelta(weeks=1))
+    v2 = clinic.batteries.edit(admin, "weekly", instruments=["phq2", "gad2"]).battery
+    session = clinic.kiosk.redeem(first.code)
+    assert _answer_all(clinic, session.ticket) == ["phq2"]  # the first occurrence keeps version 1
+    rows = clinic.assignments.for_patient(therapist, patient)
+    assert [(r.battery_id, r.status) for r in rows] == [(v1.id, "completed"), (v2.id, "no_code")]
+    clinic.batteries.retire(admin, v2.id)
+    second = clinic.assignments.issue_code(therapist, rows[1].id)  # open before the retirement: still runs
+    assert _answer_all(clinic, clinic.kiosk.redeem(second.code).ticket) == ["phq2", "gad2"]
+    assert [r.status for r in clinic.assignments.for_patient(therapist, patient)] == ["completed", "completed"]
+    with clinic.store.read() as s:
+        assert s.scalar(select(AuditEntry.detail).where(AuditEntry.action == "recurrence_ended")) == {
+            "battery_retired": v2.id}
