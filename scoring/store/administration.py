@@ -232,16 +232,20 @@ class Administrations:
         return result
 
     def get(self, actor: Actor, administration_id: int) -> AdministrationInfo:
-        with self._ctx.store.read() as s:
+        with (audit.denials_audited(self._ctx.store, actor, "administration") as refused,
+              self._ctx.store.read() as s):
             adm = self._load(s, administration_id)
+            refused.patient_id = adm.patient_id
             audit.require_patient(s, actor, adm.patient_id)
             return info(adm, len(current_answers(s, [adm.id])[adm.id]))
 
     def answers(self, actor: Actor, administration_id: int) -> dict[str, int | float | None]:
         """The current answer to every answered item (None = skipped); the view is audited."""
         now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
+        with (audit.denials_audited(self._ctx.store, actor, "answers") as refused,
+              self._ctx.store.write() as s):
             adm = self._load(s, administration_id)
+            refused.patient_id = adm.patient_id
             audit.require_patient(s, actor, adm.patient_id)
             audit.record(s, now, actor, "answers_viewed", patient_id=adm.patient_id,
                          object_type="administration", object_id=adm.id)
@@ -251,8 +255,10 @@ class Administrations:
                                                                                   datetime]]:
         """Every stored revision ``(item_id, revision, value, answered_at)`` in order; the view is audited."""
         now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
+        with (audit.denials_audited(self._ctx.store, actor, "answer_history") as refused,
+              self._ctx.store.write() as s):
             adm = self._load(s, administration_id)
+            refused.patient_id = adm.patient_id
             audit.require_patient(s, actor, adm.patient_id)
             audit.record(s, now, actor, "answers_viewed", patient_id=adm.patient_id,
                          object_type="administration", object_id=adm.id, detail={"history": True})
@@ -262,15 +268,19 @@ class Administrations:
 
     def next_item(self, actor: Actor, administration_id: int) -> ItemPrompt | None:
         """The first shown item without a stored answer, or None when every shown item has one."""
-        with self._ctx.store.read() as s:
+        with (audit.denials_audited(self._ctx.store, actor, "administration") as refused,
+              self._ctx.store.read() as s):
             adm = self._load(s, administration_id)
+            refused.patient_id = adm.patient_id
             audit.require_patient(s, actor, adm.patient_id)
             return self.prompt(s, adm)
 
     def item(self, actor: Actor, administration_id: int, item_id: str) -> ItemPrompt:
         """One item with its stored answer (to go back and change it)."""
-        with self._ctx.store.read() as s:
+        with (audit.denials_audited(self._ctx.store, actor, "administration") as refused,
+              self._ctx.store.read() as s):
             adm = self._load(s, administration_id)
+            refused.patient_id = adm.patient_id
             audit.require_patient(s, actor, adm.patient_id)
             return self.prompt_for(s, adm, item_id)
 

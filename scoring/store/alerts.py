@@ -54,8 +54,15 @@ class Alerts:
 
     def list(self, actor: Actor, *, include_resolved: bool = False, patient_id: int | None = None
              ) -> list[AlertInfo]:
-        """Alerts of the actor's patients (therapist: care team; admin: all), open ones first, newest first."""
-        with self._ctx.store.read() as s:
+        """Alerts of the actor's patients (therapist: care team; admin: all), open ones first, newest first.
+
+        With ``patient_id``, that patient's alerts: a patient outside the actor's reach is refused
+        (:class:`~scoring.store.errors.PermissionDeniedError`, audited as ``patient_access_denied``), not
+        answered with an empty list.
+        """
+        with audit.denials_audited(self._ctx.store, actor, "alerts", patient_id), self._ctx.store.read() as s:
+            if patient_id is not None:
+                audit.require_patient(s, actor, patient_id)
             visible = audit.visible_patients(s, actor)
             q = select(Alert, Administration.instrument_id).join(Administration,
                                                                  Administration.id == Alert.administration_id)
@@ -97,10 +104,12 @@ class Alerts:
 
     def _transition(self, actor: Actor, alert_id: int, action: str, note: str | None) -> AlertInfo:
         now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
+        with (audit.denials_audited(self._ctx.store, actor, f"alert_{action}") as refused,
+              self._ctx.store.write() as s):
             a = s.scalar(select(Alert).where(Alert.id == alert_id).with_for_update())
             if a is None:
                 raise NotFoundError(f"no alert {alert_id}")
+            refused.patient_id = a.patient_id
             audit.require_patient(s, actor, a.patient_id)
             if action == "acknowledged":
                 if a.status != "open":
@@ -135,11 +144,12 @@ class Alerts:
         return self._transition(actor, alert_id, "note", note)
 
     def actions(self, actor: Actor, alert_id: int) -> list[AlertActionInfo]:
-        """Everything that happened to an alert, oldest first."""
-        with self._ctx.store.read() as s:
+        """Everything that happened to an alert, oldest first (a refusal is audited)."""
+        with audit.denials_audited(self._ctx.store, actor, "alert_actions") as refused, self._ctx.store.read() as s:
             a = s.get(Alert, alert_id)
             if a is None:
                 raise NotFoundError(f"no alert {alert_id}")
+            refused.patient_id = a.patient_id
             audit.require_patient(s, actor, a.patient_id)
             rows = s.scalars(select(AlertAction).where(AlertAction.alert_id == alert_id).order_by(AlertAction.id))
             return [AlertActionInfo(r.action, r.at, r.user_id, r.note, r.still_critical) for r in rows]

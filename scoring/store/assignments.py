@@ -168,8 +168,10 @@ class Assignments:
         return out
 
     def for_patient(self, actor: Actor, patient_id: int) -> list[AssignmentInfo]:
+        """The patient's assignments, oldest first; a patient outside the actor's reach is refused and the
+        refusal audited (``patient_access_denied``)."""
         now = self._ctx.store.now()
-        with self._ctx.store.read() as s:
+        with audit.denials_audited(self._ctx.store, actor, "assignments", patient_id), self._ctx.store.read() as s:
             audit.require_patient(s, actor, patient_id)
             rows = list(s.scalars(select(Assignment).where(Assignment.patient_id == patient_id)
                                   .order_by(Assignment.created_at, Assignment.id)))

@@ -5,16 +5,20 @@ Audit rows hold ids, counts and field names — never names, contact details or 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from scoring.store.errors import PermissionDeniedError
 from scoring.store.models import AuditEntry, CareTeam, User
+
+if TYPE_CHECKING:
+    from scoring.store.db import Store
 
 ActorKind = Literal["user", "kiosk", "system"]
 
@@ -88,3 +92,38 @@ def visible_patients(session: Session, actor: Actor) -> Any:
     if user is None or user.role == "admin":
         return None
     return select(CareTeam.patient_id).where(CareTeam.user_id == user.id)
+
+
+@dataclass
+class RefusedView:
+    """What :func:`denials_audited` records when the block is refused: the view and (once known) the patient."""
+
+    view: str
+    patient_id: int | None = None
+
+
+def record_denied(store: Store, actor: Actor, patient_id: int, view: str) -> None:
+    """Record a refused look at a patient (``patient_access_denied``) in its own transaction: the refused one
+    rolled back. ``view`` names what was asked (``record``, ``history``, ``assignments`` …)."""
+    now = store.now()
+    with store.write() as s:
+        record(s, now, actor, "patient_access_denied", ok=False, patient_id=patient_id, object_type="patient",
+               object_id=patient_id, detail={"view": view})
+
+
+@contextmanager
+def denials_audited(store: Store, actor: Actor, view: str, patient_id: int | None = None) -> Iterator[RefusedView]:
+    """Audit a :class:`PermissionDeniedError` raised in the block, then re-raise it.
+
+    Put it outside the block's session (``with denials_audited(...), store.read() as s:``) so that the
+    refusal is recorded after the refused transaction ended. When the patient is known only inside the block
+    (an alert, an administration), set ``refused.patient_id`` before the check; a refusal with no patient
+    known is not recorded.
+    """
+    refused = RefusedView(view, patient_id)
+    try:
+        yield refused
+    except PermissionDeniedError:
+        if refused.patient_id is not None:
+            record_denied(store, actor, refused.patient_id, view)
+        raise

@@ -13,8 +13,8 @@ fields changed, never their values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -363,23 +363,11 @@ class Patients:
             else:
                 return pid
         if denied:
-            self._audit_denied(actor, pid, "find")
+            audit.record_denied(self._ctx.store, actor, pid, "find")
         raise NotFoundError("no patient with this external id")
 
-    def _audit_denied(self, actor: Actor, patient_id: int, view: str) -> None:
-        """Record a refused look at a patient's record (its own transaction: the refused one rolled back)."""
-        now = self._ctx.store.now()
-        with self._ctx.store.write() as s:
-            audit.record(s, now, actor, "patient_access_denied", ok=False, patient_id=patient_id,
-                         object_type="patient", object_id=patient_id, detail={"view": view})
-
-    @contextmanager
-    def _audited_denial(self, actor: Actor, patient_id: int, view: str) -> Iterator[None]:
-        try:
-            yield
-        except PermissionDeniedError:
-            self._audit_denied(actor, patient_id, view)
-            raise
+    def _audited_denial(self, actor: Actor, patient_id: int, view: str) -> AbstractContextManager[Any]:
+        return audit.denials_audited(self._ctx.store, actor, view, patient_id)
 
     def add_to_care_team(self, actor: Actor, patient_id: int, user_id: int) -> None:
         now = self._ctx.store.now()
