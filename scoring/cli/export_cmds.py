@@ -20,13 +20,19 @@ DESCRIPTION = """\
 Write de-identified outcome data for research, with a codebook (CSV, Markdown, and a sheet of the XLSX)
 and a manifest (settings, instruments with versions and content hashes, counts, k-anonymity, SHA-256 of
 every file). Only allowlisted data leaves: a research id, the year of each administration (or, with
---dates relative, days since the patient's first exported administration), sex and age band (ages over 89
-as 90+), instrument id and version, item answers and scores. Every other input column is dropped.
+--dates relative under the pseudonymised profile, days since the patient's first exported administration),
+sex and age band (ages over 89 as 90+), instrument id and version, item answers and scores. Every other
+input column is dropped.
 
 Profiles: safe_harbor (HIPAA 45 CFR 164.514(b)(2): research ids are random for every export and derived
 from nothing) or pseudonymised (GDPR Art. 4(5): HMAC-SHA256 of the internal patient id under a study key
 file of at least 256 bits, so the same patient has the same id in every export of the study; create the
 key with 'psyscore export-key FILE' and keep it away from the exports).
+
+--dates relative is refused under safe_harbor: days since a patient's first administration are derived from
+the administration dates, of which Safe Harbor releases the year only (164.514(b)(2)(i)(C)). It is offered
+under pseudonymised, whose output is personal data (GDPR) and, as HIPAA data, needs an Expert Determination
+(164.514(b)(1)) or a data use agreement.
 """
 
 EPILOG = """\
@@ -91,7 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"data file format: {', '.join(FORMATS)} (repeatable; default csv)")
     p.add_argument("--dates", choices=DATE_MODES, default="year",
                    help="year of each administration (default); relative: days since the patient's first "
-                        "exported administration plus that year (opt-in); none: order only")
+                        "exported administration plus that year (opt-in, pseudonymised only: refused under "
+                        "safe_harbor); none: order only")
     p.add_argument("--demographics", default="sex,age_band", metavar="LIST",
                    help="comma-separated demographics to write: sex, age_band (default both; '' for none)")
     p.add_argument("-k", type=int, default=5, metavar="K",
@@ -134,13 +141,18 @@ def _list(text: str) -> list[str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from scoring.export import export, read_input
+    from scoring.export import ExportError, export, read_input
+    from scoring.export.table import check_date_mode
 
     if args.profile == "pseudonymised" and args.key_file is None:
         raise UsageError("--profile pseudonymised needs --key-file FILE (create one with: psyscore export-key FILE)")
     if args.profile == "safe_harbor" and args.key_file is not None:
         raise UsageError("--profile safe_harbor uses random research ids and no key; drop --key-file")
     out: Path = args.output
+    try:
+        check_date_mode(args.profile, args.dates)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} is not an empty folder; write each export to a new folder")
     try:

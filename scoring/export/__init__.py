@@ -47,7 +47,7 @@ from scoring.export.codebook import Variable, codebook_frame, codebook_markdown
 from scoring.export.manifest import MANIFEST_NAME, file_entries, manifest_core, verify, write_manifest
 from scoring.export.source import CONTRACT_COLUMNS, ExportData, normalise, read_input
 from scoring.export.store_source import StoreSource
-from scoring.export.table import DATE_MODES, LAYOUTS, ExportOptions, build_table
+from scoring.export.table import DATE_MODES, LAYOUTS, PROFILE_DATE_MODES, ExportOptions, build_table
 from scoring.export.writers import DIR_MODE, FORMATS, write_codebook, write_data
 from scoring.library import Library, load_library
 
@@ -60,6 +60,7 @@ __all__ = [
     "MANIFEST_NAME",
     "MIN_KEY_BITS",
     "PROFILES",
+    "PROFILE_DATE_MODES",
     "QUASI_IDENTIFIERS",
     "SUPPRESSED",
     "AgeBands",

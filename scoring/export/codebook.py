@@ -132,7 +132,9 @@ def time_variables(dates: str, layout: str) -> list[Variable]:
                             "integer", "scale", missing_codes=dict(MISSING_SUPPRESSED)))
         if layout == "long":
             out.append(Variable("days_since_first", "Days since the patient's first administration in this "
-                                "export (0 = that day)", "time", "integer", "scale"))
+                                "export (0 = that day); derived from the administration dates, so written under "
+                                "the pseudonymised profile only, never under Safe Harbor (as HIPAA data it needs "
+                                "an Expert Determination or a data use agreement)", "time", "integer", "scale"))
     return out
 
 

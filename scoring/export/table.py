@@ -48,6 +48,13 @@ DATE_MODES = ("year", "relative", "none")
 #: the year: ``year``, or ``baseline_year`` with day offsets, or nothing). Date filters are widened to whole
 #: periods, so that two exports whose filters differ by a day cannot differ by that day's administrations.
 RELEASED_PERIOD: dict[str, str] = {"safe_harbor": "year", "pseudonymised": "year"}
+#: the date modes each profile offers. Safe Harbor removes every element of a date but the year
+#: (45 CFR 164.514(b)(2)(i)(C)); days since the patient's first administration are derived from the dates it
+#: removes, so ``relative`` is offered only under ``pseudonymised`` (personal data under GDPR Art. 4(5); as
+#: HIPAA data it needs an Expert Determination, 164.514(b)(1), or a data use agreement). See
+#: ../shared/reference corrections.md, security.md item 2.
+PROFILE_DATE_MODES: dict[str, tuple[str, ...]] = {"safe_harbor": ("year", "none"),
+                                                  "pseudonymised": ("year", "relative", "none")}
 DEMOGRAPHICS = ("sex", "age_band")
 MAX_WIDE_COLUMNS = 20_000
 _SEX_TEXT = np.array(["", "female", "male", "other"], dtype=object)
@@ -73,9 +80,10 @@ class ExportOptions:
         ``"long"``: one row per administration. ``"wide"``: one row per patient, variables repeated per
         occasion (``<variable>_t1``, ``_t2`` …).
     dates
-        ``"year"`` (default): the year of each administration. ``"relative"`` (opt-in): days since the
-        patient's first exported administration, plus the year of that first administration.
-        ``"none"``: order only (``occasion``).
+        ``"year"`` (default): the year of each administration. ``"relative"`` (opt-in, ``pseudonymised``
+        only): days since the patient's first exported administration, plus the year of that first
+        administration. ``"none"``: order only (``occasion``). ``safe_harbor`` refuses ``"relative"``: day
+        offsets are derived from the dates Safe Harbor removes (:data:`PROFILE_DATE_MODES`).
     demographics
         Which banded demographics to write: ``sex``, ``age_band`` (default both, when the source has them).
     k
@@ -118,6 +126,7 @@ class ExportOptions:
         choice(self.profile, PROFILES, "profile")
         choice(self.layout, LAYOUTS, "layout")
         choice(self.dates, DATE_MODES, "date mode")
+        check_date_mode(self.profile, self.dates)
         choice(self.suppression, ("values", "records"), "suppression strategy")
         for d in self.demographics:
             choice(d, DEMOGRAPHICS, "demographic")
@@ -164,6 +173,27 @@ class ExportOptions:
         """The filters asked and applied, for the store's audit log (which may hold the dates asked)."""
         return {**self.filters(), "asked_from": self.date_from.isoformat() if self.date_from else None,
                 "asked_to": self.date_to.isoformat() if self.date_to else None}
+
+
+def check_date_mode(profile: str, dates: str) -> None:
+    """Refuse a date mode the profile does not offer (:data:`PROFILE_DATE_MODES`), naming the one that does.
+
+    >>> check_date_mode("pseudonymised", "relative")
+    >>> check_date_mode("safe_harbor", "relative")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    scoring.export.anonymizer.ExportError: the safe_harbor profile does not offer 'relative' dates ...
+    """
+    offered = PROFILE_DATE_MODES.get(profile, DATE_MODES)
+    if dates in offered:
+        return
+    allowing = [p for p, modes in PROFILE_DATE_MODES.items() if dates in modes]
+    raise ExportError(
+        f"the {profile} profile does not offer {dates!r} dates (--dates {dates}): days since the patient's "
+        "first administration are derived from the administration dates, and Safe Harbor removes every element "
+        "of a date but the year (45 CFR 164.514(b)(2)(i)(C)). Choose dates "
+        f"{' or '.join(repr(m) for m in offered)}, or the {' or '.join(allowing)} profile (pseudonymised data, "
+        "which as HIPAA data needs an Expert Determination, 164.514(b)(1), or a data use agreement)")
 
 
 @dataclass

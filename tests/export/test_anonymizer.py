@@ -215,11 +215,16 @@ def test_age_from_age_or_birth_year_and_from_a_patients_table(library: scoring.L
 # --- dates ----------------------------------------------------------------------------------------------
 
 
+def _key() -> ex.StudyKey:
+    """A throw-away study key: relative days are offered only under the pseudonymised profile."""
+    return ex.StudyKey(os.urandom(32))
+
+
 def test_year_relative_and_none_date_modes(library: scoring.Library) -> None:
     frame = _gad2(["a", "a", "a", "b"], ["2023-12-30", "2024-01-04", "2024-03-01", "2022-06-15"])
     by_year = ex.prepare_export(frame, profile="safe_harbor", k=1, library=library).data
     assert sorted(by_year["year"].tolist()) == [2022, 2023, 2024, 2024]
-    rel = ex.prepare_export(frame, profile="safe_harbor", k=1, dates="relative", library=library).data
+    rel = ex.prepare_export(frame, profile="pseudonymised", key=_key(), k=1, dates="relative", library=library).data
     a = rel[rel["baseline_year"] == 2023]
     assert a["days_since_first"].tolist() == [0, 5, 62] and a["occasion"].tolist() == [1, 2, 3]
     assert rel.loc[rel["baseline_year"] == 2022, "days_since_first"].tolist() == [0]
@@ -230,8 +235,8 @@ def test_year_relative_and_none_date_modes(library: scoring.Library) -> None:
 
 def test_date_filters_and_baseline_within_the_export(library: scoring.Library) -> None:
     frame = _gad2(["a", "a", "a", "a"], ["2023-12-30", "2024-01-04", "2024-03-01", "2025-01-01"])
-    prep = ex.prepare_export(frame, profile="safe_harbor", k=1, dates="relative", date_from=date(2024, 1, 1),
-                             date_to=date(2024, 12, 31), library=library)
+    prep = ex.prepare_export(frame, profile="pseudonymised", key=_key(), k=1, dates="relative",
+                             date_from=date(2024, 1, 1), date_to=date(2024, 12, 31), library=library)
     assert prep.data["days_since_first"].tolist() == [0, 57] and prep.data["baseline_year"].tolist() == [2024] * 2
     assert prep.manifest["counts"]["rows_outside_filters"] == 2
     assert prep.manifest["filters"] == {"instruments": None, "from": "2024-01-01", "to": "2024-12-31",
@@ -245,7 +250,7 @@ def test_dates_as_datetimes_dates_and_text_agree(library: scoring.Library) -> No
     frames = [_gad2(["a"] * 3, text),
               _gad2(["a"] * 3, list(pd.to_datetime(text, format="ISO8601").tz_localize("Europe/Berlin"))),
               _gad2(["a"] * 3, [d.date() for d in pd.to_datetime(text, format="ISO8601")])]
-    got = [ex.prepare_export(f, profile="safe_harbor", k=1, dates="relative", library=library)
+    got = [ex.prepare_export(f, profile="pseudonymised", key=_key(), k=1, dates="relative", library=library)
            .data["days_since_first"].tolist() for f in frames]
     assert got == [[0, 45, 90]] * 3
 

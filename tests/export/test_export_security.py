@@ -29,8 +29,11 @@ def _rows(frame: pd.DataFrame) -> list[tuple[str, ...]]:
     return sorted(map(tuple, rest.itertuples(index=False)))
 
 
-def _export(capsys: pytest.CaptureFixture[str], out: Path, *args: str) -> tuple[pd.DataFrame, dict, str]:
-    code = main(["export", "--profile", "safe_harbor", "-o", str(out), "-k", "1", *args])
+def _export(capsys: pytest.CaptureFixture[str], out: Path, *args: str, key: Path | None = None
+            ) -> tuple[pd.DataFrame, dict, str]:
+    """A CLI export: safe_harbor, or pseudonymised under ``key`` (relative days are offered only there)."""
+    profile = ["--profile", "safe_harbor"] if key is None else ["--profile", "pseudonymised", "--key-file", str(key)]
+    code = main(["export", *profile, "-o", str(out), "-k", "1", *args])
     _, err = capsys.readouterr()
     assert code == 0, err
     return (pd.read_csv(out / "data.csv", keep_default_na=False),
@@ -47,15 +50,17 @@ def input_csv(tmp_path: Path, extract: pd.DataFrame) -> Path:
 @pytest.mark.parametrize(("dates", "layout"), [("year", "long"), ("relative", "long"), ("year", "wide"),
                                                ("none", "long")])
 def test_to_differing_by_one_day_reveals_no_day(tmp_path: Path, input_csv: Path, extract: pd.DataFrame,
-                                               capsys: pytest.CaptureFixture[str], dates: str, layout: str) -> None:
+                                               capsys: pytest.CaptureFixture[str], key_file: Path, dates: str,
+                                               layout: str) -> None:
+    key = key_file if dates == "relative" else None  # relative days: pseudonymised only
     days = pd.to_datetime(extract["date"]).dt.date
     day = sorted(d for d in days.unique() if d.month not in (1, 12))[len(days.unique()) // 2]
     on_that_day = int((days == day).sum())
     assert on_that_day > 0  # the attack has something to find
     before, m1, _ = _export(capsys, tmp_path / "a", "--input", str(input_csv), "--dates", dates, "--layout", layout,
-                            "--to", (day - timedelta(days=1)).isoformat())
+                            "--to", (day - timedelta(days=1)).isoformat(), key=key)
     after, m2, err = _export(capsys, tmp_path / "b", "--input", str(input_csv), "--dates", dates, "--layout", layout,
-                             "--to", day.isoformat())
+                             "--to", day.isoformat(), key=key)
     assert _rows(before) == _rows(after), "the two exports differ: their difference reveals the day's administrations"
     assert m1["counts"] == m2["counts"]
     assert m1["filters"] == m2["filters"] == {"instruments": None, "from": None, "to": f"{day.year}-12-31",
@@ -137,3 +142,45 @@ def test_export_files_are_private(tmp_path: Path, input_csv: Path, capsys: pytes
     assert set(modes.values()) == {0o600}, {n: oct(m) for n, m in modes.items()}
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert ex.verify(out) == []
+
+
+# --- relative days: pseudonymised only (corrections.md, security.md item 2; 45 CFR 164.514(b)(2)(i)(C)) ---------
+
+
+def test_safe_harbor_refuses_relative_days_and_names_the_profile_that_offers_them(
+        extract: pd.DataFrame, library: scoring.Library) -> None:
+    for layout in ex.LAYOUTS:
+        with pytest.raises(ex.ExportError) as refused:
+            ex.prepare_export(ex.ExportData(extract), profile="safe_harbor", dates="relative", layout=layout, k=1,
+                              library=library)
+        message = str(refused.value)
+        assert "safe_harbor profile does not offer 'relative' dates" in message
+        assert "pseudonymised profile" in message and "164.514(b)(2)(i)(C)" in message
+        assert "'year' or 'none'" in message and "Expert Determination" in message
+    assert ex.PROFILE_DATE_MODES == {"safe_harbor": ("year", "none"), "pseudonymised": ("year", "relative", "none")}
+    for dates in ("year", "none"):
+        ex.ExportOptions("safe_harbor", dates=dates).check()
+    ex.ExportOptions("pseudonymised", dates="relative").check()
+    relative = ex.prepare_export(ex.ExportData(extract), profile="pseudonymised", key=ex.StudyKey(os.urandom(32)),
+                                 dates="relative", k=1, library=library)
+    assert relative.manifest["dates"] == "relative" and "days_since_first" in relative.data.columns
+    label = next(v.label for v in relative.variables if v.name == "days_since_first")
+    assert "pseudonymised profile only" in label and "Safe Harbor" in label
+
+
+def test_cli_refuses_relative_days_under_safe_harbor_before_reading_or_writing(
+        tmp_path: Path, input_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["export", "--profile", "safe_harbor", "--input", str(input_csv), "-o", str(out),
+                 "--dates", "relative"])
+    _, err = capsys.readouterr()
+    assert code == 2, err
+    assert "does not offer 'relative' dates (--dates relative)" in err and "pseudonymised profile" in err
+    assert not out.exists()
+    assert "pseudonymised only" in " ".join(_help(capsys).split())
+
+
+def _help(capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    return capsys.readouterr().out

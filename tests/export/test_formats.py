@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +198,8 @@ def test_codebook_text_from_definitions_is_neutralised(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("layout", ["long", "wide"])
 def test_variable_names_follow_spss_rules(extract: pd.DataFrame, layout: str) -> None:
-    prep = ex.prepare_export(extract, profile="safe_harbor", k=3, layout=layout, dates="relative")
+    prep = ex.prepare_export(extract, profile="pseudonymised", key=ex.StudyKey(os.urandom(32)), k=3, layout=layout,
+                             dates="relative")
     names = list(prep.data.columns)
     assert all(valid_spss_name(n) for n in names), [n for n in names if not valid_spss_name(n)]
     assert len({n.lower() for n in names}) == len(names)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -55,7 +56,8 @@ def seeded(tmp_path: Path) -> Iterator[tuple[str, Clinic, Actor, list[str]]]:
 def test_store_export_leaks_no_identifier(seeded: tuple[str, Clinic, Actor, list[str]], tmp_path: Path) -> None:
     _, clinic, researcher, secrets = seeded
     source = ex.StoreSource(clinic.research, researcher)
-    res = ex.export(source, tmp_path / "out", profile="safe_harbor", formats=ALL_FORMATS, k=2, dates="relative")
+    res = ex.export(source, tmp_path / "out", profile="pseudonymised", key=ex.StudyKey(os.urandom(32)),
+                    formats=ALL_FORMATS, k=2, dates="relative")  # relative days: pseudonymised only
     counts = res.manifest["counts"]
     assert counts["administrations_exported"] == 36 and counts["patients_exported"] == 12
     for name, content in export_bytes(tmp_path / "out"):
