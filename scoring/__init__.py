@@ -7,16 +7,8 @@ True
 """
 
 from scoring._version import __version__
-from scoring.engine import ScoreResult, score
-from scoring.errors import (
-    DefinitionError,
-    Issue,
-    PsyscoreError,
-    ResponseValidationError,
-    UnknownInstrumentError,
-    ValidationReport,
-)
-from scoring.library import (
+from scoring.change import history
+from scoring.definitions import (
     Definition,
     Library,
     Settings,
@@ -25,9 +17,17 @@ from scoring.library import (
     load_library,
     validate,
 )
+from scoring.engine import ScoreResult, score
+from scoring.engine.receipt import Explanation, explain
+from scoring.errors import (
+    DefinitionError,
+    Issue,
+    PsyscoreError,
+    ResponseValidationError,
+    UnknownInstrumentError,
+    ValidationReport,
+)
 from scoring.norms import NormLibrary, NormTable, apply_norms, load_norms
-from scoring.receipt import Explanation, explain
-from scoring.timeline import history
 
 __all__ = [
     "Definition",

@@ -167,7 +167,7 @@ def test_import_scoring_does_not_import_streamlit() -> None:
 
 
 def test_committed_json_schema_matches_models() -> None:
-    from scoring.schema import definition_json_schema
+    from scoring.definitions.schema import definition_json_schema
 
     committed = json.loads((Path(__file__).parents[1] / "instruments" / "schema.json").read_text(encoding="utf-8"))
     assert committed == definition_json_schema(), "run: make schema"

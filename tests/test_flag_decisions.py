@@ -89,7 +89,7 @@ def test_score_bounds_of_a_count_and_a_sum() -> None:
     plan = d.plan
     row = dict.fromkeys(plan.item_ids, 2.0) | {"pcl5_19": np.nan, "pcl5_20": np.nan, "pcl5_15": 0.0}
     from scoring.engine.compute import apply_structure, score_scale
-    from scoring.responses import check_responses
+    from scoring.engine.responses import check_responses
 
     checked = check_responses(plan, pd.DataFrame([row]))
     applied = apply_structure(plan, checked.matrix, None)

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scoring
-from scoring.library import definition_from_doc
-from scoring.loading import parse_yaml
-from scoring.responses import DEFAULT_MISSING
+from scoring.definitions.library import definition_from_doc
+from scoring.definitions.loading import parse_yaml
+from scoring.engine.responses import DEFAULT_MISSING
 
 GOOD = (Path(__file__).parent / "fixtures" / "definitions" / "good" / "demo_scale.yaml").read_text()
 PHQ9 = scoring.load_library()["phq9"]

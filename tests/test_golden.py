@@ -89,7 +89,7 @@ def test_every_instrument_has_golden_cases() -> None:
 
 def attainable(definition: scoring.Definition, scale) -> np.ndarray | None:
     """Every score a complete response can produce, for integer raw sums and counts; None otherwise."""
-    from scoring.rules.facts import raw_range
+    from scoring.definitions.rules.facts import raw_range
 
     if scale.method not in ("sum", "count", "max"):
         return None

@@ -1,7 +1,7 @@
 """Hostile definition files end with a located issue, in bounded memory: the YAML "billion laughs" (aliases
 that expand a 342-byte file into 9⁹ strings; small aliases stay allowed), files that are devices or pipes
-(``/dev/zero``), files larger than :data:`scoring.loading.MAX_YAML_BYTES` and nesting deeper than
-:data:`scoring.loading.MAX_YAML_DEPTH`.
+(``/dev/zero``), files larger than :data:`scoring.definitions.loading.MAX_YAML_BYTES` and nesting deeper than
+:data:`scoring.definitions.loading.MAX_YAML_DEPTH`.
 
 Memory is measured in a fresh interpreter (tracemalloc peak and the growth of the peak resident set) under an
 address-space limit, so a regression fails the test instead of exhausting the machine.
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from scoring import load_definition, load_library, validate
-from scoring.loading import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
+from scoring.definitions.loading import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
 
 #: 9 levels of 9 aliases: 9**9 ≈ 387 million strings once expanded
 BILLION_LAUGHS = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import scoring
-from scoring.io import read_table
-from scoring.responses import FAILURE_CODES
+from scoring.engine.files import read_table
+from scoring.engine.responses import FAILURE_CODES
 
 LIB = scoring.load_library()
 PHQ9 = LIB["phq9"]

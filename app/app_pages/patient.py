@@ -12,11 +12,11 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from scoring.change.timeline import normed_history
 from scoring.charts import item_heatmap, trend_chart
 from scoring.reports import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, ReportInputError, patient_report
 from scoring.reports.text import item_labels
 from scoring.store import IssuedCode, NotFoundError, PermissionDeniedError, StoreError
-from scoring.timeline import normed_history
 from ui import resources, state, widgets
 
 me = state.require_staff("therapist", "admin")

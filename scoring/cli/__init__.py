@@ -23,7 +23,7 @@ from scoring._version import __version__
 from scoring.errors import PsyscoreError, UnknownInstrumentError
 
 if TYPE_CHECKING:
-    from scoring.library import Library
+    from scoring.definitions.library import Library
 
 
 def command_modules() -> list[ModuleType]:
@@ -51,7 +51,7 @@ def add_definitions_option(p: argparse.ArgumentParser) -> None:
 
 def cli_library(folders: Sequence[Path] | None = None) -> Library:
     """The configured library plus the ``--definitions`` folders (a missing folder is a usage error)."""
-    from scoring.library import Settings, load_library
+    from scoring.definitions.library import Settings, load_library
 
     extra = list(folders or [])
     for folder in extra:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scoring.cli import EXIT_OK, UsageError, add_definitions_option, cli_library
-from scoring.library import Definition, Library
+from scoring.definitions.library import Definition, Library
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError
-from scoring.library import bundled_dir
+from scoring.definitions.library import bundled_dir
 
 ORDER = 90
 ENV_DATABASE_URL = "PSYSCORE_DATABASE_URL"  # the same name as scoring.store.ENV_DATABASE_URL

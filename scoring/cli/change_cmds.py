@@ -1,6 +1,6 @@
 """``psyscore change`` and ``psyscore chart``: score histories with reliable change, and charts (thin adapters).
 
-The work is done by :func:`scoring.timeline.score_history` and :mod:`scoring.charts`; this module parses
+The work is done by :func:`scoring.change.timeline.score_history` and :mod:`scoring.charts`; this module parses
 options, reads and writes files and turns problems into exit codes (2 for usage errors).
 """
 
@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read(path: Path):
-    from scoring.io import read_table
+    from scoring.engine.files import read_table
 
     data = read_table(path)
     data.index = range(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
@@ -83,9 +83,9 @@ def _read(path: Path):
 
 
 def cmd_change(args: argparse.Namespace) -> int:
+    from scoring.change.timeline import score_history
     from scoring.cli.library_cmds import failures_path
-    from scoring.io import write_table
-    from scoring.timeline import score_history
+    from scoring.engine.files import write_table
 
     if args.output.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
@@ -124,7 +124,7 @@ def cmd_chart(args: argparse.Namespace) -> int:
         from scoring import charts
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise UsageError("charts need Altair and vl-convert-python: pip install 'psyscore[charts]'") from exc
-    from scoring.timeline import history
+    from scoring.change.timeline import history
 
     if args.output.suffix.lower() not in charts.CHART_SUFFIXES:
         raise UsageError(f"output must end in {', '.join(charts.CHART_SUFFIXES)}, not {args.output.name!r}")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from scoring.cli import UsageError
+from scoring.engine.responses import MISSING_WORDS
 from scoring.errors import PsyscoreError
-from scoring.responses import MISSING_WORDS
 
 #: above this share of failing item cells a run stops (exit 1) unless --allow-bad is given
 MAX_BAD_SHARE = 0.2
@@ -58,7 +58,7 @@ def check_output(input_path: Path | None, output: Path, *extra: Path) -> None:
 
 def read_responses(path: Path) -> pd.DataFrame:
     """Read a response table; say which delimiter a CSV used when it is not a comma."""
-    from scoring.io import DELIMITER_NAMES, read_table
+    from scoring.engine.files import DELIMITER_NAMES, read_table
 
     data = read_table(path)
     delimiter = data.attrs.get("delimiter")

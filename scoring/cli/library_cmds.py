@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError, add_definitions_option, cli_library
+from scoring.definitions.library import Definition, Library, load_library
 from scoring.errors import CATALOG
-from scoring.library import Definition, Library, load_library
 
 ORDER = 10
 
@@ -175,7 +175,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from scoring.schema import definition_json_schema
+    from scoring.definitions.schema import definition_json_schema
 
     print(json.dumps(definition_json_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
@@ -188,7 +188,7 @@ def failures_path(output: Path) -> Path:
 def cmd_score(args: argparse.Namespace) -> int:
     from scoring.cli.inputs import check_bad_share, check_output, read_responses, require_items, where
     from scoring.engine import score
-    from scoring.io import write_table
+    from scoring.engine.files import write_table
 
     if args.output.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
@@ -233,7 +233,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def _norm_table(args: argparse.Namespace, lib: Library, d: Definition, columns: list[str]):  # -> NormTable
     from scoring.norms import NormError, UnknownNormError, load_norms
-    from scoring.norms_apply import check_applicable
+    from scoring.norms.apply import check_applicable
 
     norms = load_norms(library=lib)
     try:
@@ -257,7 +257,7 @@ def _row_label(row: object) -> object:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from scoring.receipt import explain
+    from scoring.engine.receipt import explain
 
     lib = _library(args)
     d = _get(lib, args.id)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from scoring._version import __version__
-from scoring.engine.plan import (
+from scoring.definitions.plan import (
     REASON_NONE_ANSWERED,
     REASON_NONE_APPLICABLE,
     REASON_TABLE,
@@ -86,7 +86,7 @@ def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | N
         col = respondent[rule.respondent]  # type: ignore[index]
         if rule.respondent == "sex":
             # the same codings as sex-specific cut-offs: f/female/w/woman and m/male/man
-            codes = _sex_codes(respondent, len(col))
+            codes = sex_codes(respondent, len(col))
             known = codes > 0
             raw = np.array(["", "female", "male"], dtype=object)[codes].astype(str)
         else:
@@ -370,7 +370,7 @@ def _evaluate_flag(flag, bounds: dict[str, tuple[np.ndarray, np.ndarray]], plan:
 _SEX = {"female": 1, "male": 2}
 
 
-def _sex_codes(respondent: pd.DataFrame | None, n: int) -> np.ndarray:
+def sex_codes(respondent: pd.DataFrame | None, n: int) -> np.ndarray:
     """0 unknown, 1 female, 2 male per row, from a ``sex`` column (f/female/w/woman, m/male/man; case-blind).
 
     Numeric codings are not guessed: 1 and 2 mean different sexes in different data sets.
@@ -415,7 +415,7 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
         scored = ~np.isnan(res.score)
         for cut in sp.cutoffs:
             if sex is None:
-                sex = _sex_codes(respondent, n)
+                sex = sex_codes(respondent, n)
             value = np.zeros(n, dtype=bool)
             known = np.zeros(n, dtype=bool)
             for sex_of, op, target in cut.entries:

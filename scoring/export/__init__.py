@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scoring.definitions.library import Library, load_library
 from scoring.export.anonymizer import (
     DEFAULT_AGE_EDGES,
     MIN_KEY_BITS,
@@ -49,7 +50,6 @@ from scoring.export.source import CONTRACT_COLUMNS, ExportData, normalise, read_
 from scoring.export.store_source import StoreSource
 from scoring.export.table import DATE_MODES, LAYOUTS, PROFILE_DATE_MODES, ExportOptions, build_table
 from scoring.export.writers import DIR_MODE, FORMATS, write_codebook, write_data
-from scoring.library import Library, load_library
 
 __all__ = [
     "CONTRACT_COLUMNS",

@@ -30,9 +30,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from scoring.engine.files import FORMULA_START
+from scoring.engine.files import neutralise as neutralise  # re-exported: the export modules use it from here
 from scoring.errors import PsyscoreError
-from scoring.io import FORMULA_START
-from scoring.io import neutralise as neutralise  # re-exported: the export modules use it from here
 
 Profile = Literal["safe_harbor", "pseudonymised"]
 PROFILES: tuple[str, ...] = ("safe_harbor", "pseudonymised")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from scoring.definitions.library import Definition
 from scoring.export.anonymizer import SEX_CODES, SUPPRESSED, AgeBands, neutralise
-from scoring.library import Definition
 
 #: SPSS reserved words cannot be variable names
 SPSS_RESERVED = frozenset({"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with"})

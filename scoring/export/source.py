@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring.definitions.library import Definition, Library
 from scoring.export.anonymizer import ExportError, normalise_sex
-from scoring.library import Definition, Library
 
 PATIENT, DATE, INSTRUMENT, VERSION = "patient_id", "date", "instrument", "instrument_version"
 REQUIRED_COLUMNS: tuple[str, ...] = (PATIENT, DATE, INSTRUMENT)
@@ -118,7 +118,7 @@ class ExportData:
 
 def read_input(path: Path | str) -> ExportData:
     """Read a long CSV/XLSX file of administrations (the columns of :class:`ExportData`)."""
-    from scoring.io import read_table
+    from scoring.engine.files import read_table
 
     return ExportData(read_table(path))
 

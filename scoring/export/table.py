@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.definitions.library import Definition
 from scoring.engine.compute import score_matrix
+from scoring.engine.responses import check_responses
 from scoring.export.anonymizer import (
     DEFAULT_AGE_EDGES,
     PROFILES,
@@ -39,8 +41,6 @@ from scoring.export.codebook import (
     time_variables,
 )
 from scoring.export.source import Normalised, _order
-from scoring.library import Definition
-from scoring.responses import check_responses
 
 LAYOUTS = ("long", "wide")
 DATE_MODES = ("year", "relative", "none")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from scoring._version import __version__
-from scoring.library import Definition
+from scoring.definitions.library import Definition
 from scoring.reliability._moments import check_missing
 from scoring.reliability.scale import WARNING_CODES, scale_reliability
 
@@ -258,7 +258,7 @@ def analyze(
     True
     """
     from scoring.engine import score
-    from scoring.responses import check_responses
+    from scoring.engine.responses import check_responses
 
     methods = tuple(missing)
     for method in methods:

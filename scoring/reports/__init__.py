@@ -23,7 +23,7 @@ cut-off and MCID with their sources); an appendix with one score receipt per adm
 content hashes. Each instrument also has an answers-by-item table labelled with the item wording where the
 instrument ships it; instruments whose licence is ``no_item_text`` show their descriptors instead, never
 wording. Percentiles and T scores appear where the history carries them (:func:`scoring.history` with
-``norms=``, or :func:`scoring.timeline.with_norms` on a history of stored scores).
+``norms=``, or :func:`scoring.change.timeline.with_norms` on a history of stored scores).
 
 The PDF is drawn with reportlab (BSD licence, pure Python), imported only when a PDF is rendered; the XLSX
 with openpyxl (every text cell neutralised against formula injection). Charts need altair and

@@ -16,10 +16,10 @@ import pandas as pd
 
 from scoring._version import __version__ as ENGINE_VERSION
 from scoring.change import change_parameters
+from scoring.definitions.library import Definition, Library
 from scoring.engine import score
+from scoring.engine.receipt import explain
 from scoring.errors import PsyscoreError
-from scoring.library import Definition, Library
-from scoring.receipt import explain
 from scoring.reports.model import (
     AlertEntry,
     InstrumentSection,

@@ -13,11 +13,13 @@ from typing import IO, TYPE_CHECKING, Any
 import pandas as pd
 
 from scoring.errors import PsyscoreError
+from scoring.reports.pdf import render_pdf
 from scoring.reports.text import is_missing, item_labels
+from scoring.reports.xlsx import render_xlsx
 
 if TYPE_CHECKING:
-    from scoring.library import Definition
-    from scoring.receipt import Explanation
+    from scoring.definitions.library import Definition
+    from scoring.engine.receipt import Explanation
 
 __all__ = ["AlertEntry", "InstrumentSection", "NormInfo", "Receipt", "Report", "ReportInputError", "ScaleSection"]
 
@@ -238,14 +240,10 @@ class Report:
         ``font``: ``"auto"`` (default), ``"vera"``, ``"dejavu"``, a TrueType path or a (regular, bold) pair;
         see :mod:`scoring.reports.fonts`. Needs ``reportlab`` (``pip install 'psyscore[reports]'``).
         """
-        from scoring.reports.pdf import render_pdf
-
         return _deliver(render_pdf(self, font=font), target)
 
     def to_xlsx(self, target: Target = None) -> bytes:
         """The report as an XLSX workbook (bytes); also written to ``target`` when given."""
-        from scoring.reports.xlsx import render_xlsx
-
         return _deliver(render_xlsx(self), target)
 
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from scoring.change import change_parameters
 from scoring.reports.fonts import FontChoice, choose_font
-from scoring.reports.model import InstrumentSection, Report, png_size
 from scoring.reports.text import classification_label, fmt_date, fmt_delta, fmt_num, is_missing
+
+if TYPE_CHECKING:  # the model imports the renderers
+    from scoring.reports.model import InstrumentSection, Report
 
 __all__ = ["render_pdf"]
 
-_HOW_TO_READ = (
+HOW_TO_READ = (
     "How to read: change is latest minus baseline (the first scored administration). It is reliable when it "
     "reaches the instrument's published reliable-change threshold or, where none is published, when the "
     "Jacobson–Truax reliable change index exceeds 1.96. Recovered = reliable improvement from the clinical to "
@@ -59,7 +61,7 @@ class Block:
 # -- layout (plain data) ----------------------------------------------------------------------------------
 def layout(report: Report) -> list[Block]:
     """The report as blocks, in reading order."""
-    out = [Block("title", "Outcome report"), Block("kv", rows=_header_rows(report), widths=(0.22, 0.78))]
+    out = [Block("title", "Outcome report"), Block("kv", rows=header_rows(report), widths=(0.22, 0.78))]
     summary = report.summary()
     out.append(Block("h2", "At a glance"))
     if len(summary):
@@ -92,7 +94,7 @@ def layout(report: Report) -> list[Block]:
     if report.warnings:
         out.append(Block("h2", "Notes on this report"))
         out.extend(Block("p", w) for w in report.warnings)
-    out.append(Block("small", _HOW_TO_READ))
+    out.append(Block("small", HOW_TO_READ))
     for sec in report.sections:
         out.append(Block("break"))
         out.extend(_instrument(report, sec))
@@ -103,7 +105,7 @@ def layout(report: Report) -> list[Block]:
     return out
 
 
-def _header_rows(report: Report) -> list[list[str]]:
+def header_rows(report: Report) -> list[list[str]]:
     first, last = report.period
     n = sum(len({r.source_row for r in sec.receipts}) for sec in report.sections)
     engine = report.engine_version
@@ -407,3 +409,10 @@ def _numbered_canvas(fonts: FontChoice, footer: str) -> type:
             super().save()
 
     return FooterCanvas
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height in pixels from a PNG's IHDR chunk."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -110,7 +110,7 @@ def change_lines(baseline: Mapping[str, Any], latest: Mapping[str, Any], sources
     Parameters
     ----------
     baseline, latest
-        History rows (mappings of :data:`scoring.timeline.HISTORY_COLUMNS`): the patient's first and last scored
+        History rows (mappings of :data:`scoring.change.timeline.HISTORY_COLUMNS`): the patient's first and last scored
         administration of the scale. ``latest`` carries the comparison with the baseline and the parameters.
     sources
         Parameter name → source, from :func:`scoring.change.change_parameters` (``.sources``).

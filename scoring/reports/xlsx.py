@@ -14,15 +14,17 @@ import datetime as dt
 import io
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from scoring.io import FORMULA_START, neutralise
-from scoring.reports.model import InstrumentSection, Report, png_size
-from scoring.reports.pdf import _HOW_TO_READ, _header_rows, parameter_rows
+from scoring.engine.files import FORMULA_START, neutralise
+from scoring.reports.pdf import HOW_TO_READ, header_rows, parameter_rows, png_size
 from scoring.reports.text import CLASSIFICATION_LABELS, is_missing
+
+if TYPE_CHECKING:  # the model imports the renderers
+    from scoring.reports.model import InstrumentSection, Report
 
 __all__ = ["FORMULA_START", "render_xlsx", "safe_text"]
 
@@ -138,7 +140,7 @@ class _Writer:
 def _summary(ws: Any, report: Report) -> None:
     w = _Writer(ws)
     w.heading("Outcome report", big=True)
-    for key, value in _header_rows(report):
+    for key, value in header_rows(report):
         w.line([key, value])
     w.heading("At a glance")
     summary = report.summary()
@@ -175,7 +177,7 @@ def _summary(ws: Any, report: Report) -> None:
         for text in report.warnings:
             w.line([text])
     w.row += 1
-    w.line([_HOW_TO_READ])
+    w.line([HOW_TO_READ])
     w.widths([22, 30, 14, 12, 22, 14, 12, 22, 10, 22, 16, 10, 8, 14])
 
 

@@ -20,11 +20,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scoring.engine.plan import compare
+from scoring.definitions.library import Definition
+from scoring.definitions.plan import compare
+from scoring.definitions.schema import Item
+from scoring.engine.responses import check_column
 from scoring.errors import did_you_mean
-from scoring.library import Definition
-from scoring.responses import check_column
-from scoring.schema import Item
 from scoring.store import audit
 from scoring.store.audit import Actor
 from scoring.store.batteries import current_version

@@ -10,7 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from scoring.library import Library, load_library
+from scoring.definitions.library import Library, load_library
 from scoring.store import audit
 from scoring.store.administration import Administrations
 from scoring.store.alerts import Alerts

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 
-from scoring.library import Library
+from scoring.definitions.library import Library
 from scoring.store.db import Store
 from scoring.store.definitions import PinnedDefinitions
 from scoring.store.security import RedeemPolicy

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.library import Definition, Library
-from scoring.schema import Instrument
+from scoring.definitions.library import Definition, Library
+from scoring.definitions.schema import Instrument
 from scoring.store.errors import DefinitionChangedError, NotFoundError, StoreError
 from scoring.store.models import StoredDefinition
 

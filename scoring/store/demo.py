@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from scoring.library import Library
+from scoring.definitions.library import Library
 from scoring.store.audit import Actor
 from scoring.store.clinic import Clinic
 from scoring.store.db import Store

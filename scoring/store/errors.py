@@ -48,7 +48,7 @@ class ConsentRequiredError(StoreError):
 class AnswerRejectedError(StoreError):
     """An answer failed validation against the pinned definition; nothing was stored.
 
-    ``code`` is the failure code of :data:`scoring.responses.FAILURE_CODES` (or ``unknown_item``,
+    ``code`` is the failure code of :data:`scoring.engine.responses.FAILURE_CODES` (or ``unknown_item``,
     ``administration_closed``).
     """
 

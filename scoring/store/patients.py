@@ -512,8 +512,8 @@ class Patients:
         scale. Each administration is read with the definition version it was given under (pinned), so a
         newer library version changes nothing here. The view is audited.
         """
-        from scoring.library import Library
-        from scoring.timeline import history
+        from scoring.change.timeline import history
+        from scoring.definitions.library import Library
 
         frame = self.history(actor, patient_id)
         with self._ctx.store.read() as s:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from scoring.library import Definition
+from scoring.definitions.library import Definition
 from scoring.store import audit
 from scoring.store.audit import Actor
 from scoring.store.context import Context

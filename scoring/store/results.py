@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scoring._version import __version__
+from scoring.definitions.library import Definition
 from scoring.engine import ScoreResult, score
-from scoring.library import Definition
 from scoring.store.definitions import PinnedDefinitions
 from scoring.store.models import Administration, Answer, Score, StoredDefinition
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import scoring
-from scoring.timeline import HISTORY_COLUMNS, HistoryInputError, score_history
+from scoring.change.timeline import HISTORY_COLUMNS, HistoryInputError, score_history
 
 LIB = scoring.load_library()
 PHQ9_ITEMS = [f"phq9_{i}" for i in range(1, 10)]

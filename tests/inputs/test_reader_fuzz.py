@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from scoring.cli import main
-from scoring.responses import MISSING_WORDS
+from scoring.engine.responses import MISSING_WORDS
 
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from scoring.cli import main
-from scoring.io import read_table, write_table
-from scoring.responses import FAILURE_CODES, MISSING_WORDS
+from scoring.engine.files import read_table, write_table
+from scoring.engine.responses import FAILURE_CODES, MISSING_WORDS
 
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 ROW = [3, 0, 1, 2, 0, 0, 1, 0, 3]  # total 10
@@ -245,7 +245,7 @@ def test_output_into_a_missing_folder_is_created(tmp_path: Path, capsys) -> None
 @pytest.mark.parametrize("word", ["-", "n/a", "N/A", "NULL"])
 def test_explain_and_score_agree_on_missing_words(word: str) -> None:
     import scoring
-    from scoring.receipt import explain
+    from scoring.engine.receipt import explain
 
     d = scoring.load_library()["phq9"]
     frame = pd.DataFrame([[word, *ROW[1:]]], columns=ITEMS, dtype=object)

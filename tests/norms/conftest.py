@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import scoring
-from scoring.library import Library
+from scoring.definitions.library import Library
 from scoring.norms import NormLibrary
 
 FIXTURES = Path(__file__).parent / "fixtures"

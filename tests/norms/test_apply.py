@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import scoring
-from scoring.library import Library
+from scoring.definitions.library import Library
 from scoring.norms import NormError, NormLibrary, UnknownNormError, load_norms
-from scoring.norms_apply import REASONS, completed_years
+from scoring.norms.apply import REASONS, completed_years
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import scoring
-from scoring.library import Library
+from scoring.definitions.library import Library
 from scoring.norms import NormLibrary
 
 # (norm id, instrument, {stratum: (mean, sd) on the published metric}, respondent columns per stratum)

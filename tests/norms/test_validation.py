@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import scoring
+from scoring.definitions.library import Library
 from scoring.errors import CATALOG
-from scoring.library import Library
 from scoring.norms import load_norm_table, load_norms, validate_norms
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -104,7 +104,7 @@ def test_configured_folders_settings_and_environment(tmp_path: Path, lib: Librar
 
 
 def test_bundled_dir_is_the_norms_folder() -> None:
-    from scoring.library import bundled_dir
+    from scoring.definitions.library import bundled_dir
 
     assert (bundled_dir("norms") / "README.md").is_file()
     assert (bundled_dir("norms") / "phq9_kliem2024_de_sex.csv").is_file()

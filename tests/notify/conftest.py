@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 import scoring
-from scoring.library import Library
+from scoring.definitions.library import Library
 from scoring.notify import verify_signature
 from scoring.store import Actor, Clinic, Store, password_hasher
 

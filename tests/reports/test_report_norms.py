@@ -11,8 +11,8 @@ import pypdf
 import pytest
 
 import scoring
+from scoring.change.timeline import default_norms, normed_history, with_norms
 from scoring.reports import patient_report
-from scoring.timeline import default_norms, normed_history, with_norms
 
 LIB = scoring.load_library()
 NORMS = scoring.load_norms()

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 import scoring
-from scoring.library import Library
+from scoring.definitions.library import Library
 from scoring.store import Actor, Clinic, Store, password_hasher
 
 PG_URL = os.environ.get("PSYSCORE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, update
 
 import scoring
-from scoring.library import Definition, Library
-from scoring.schema import Instrument
+from scoring.definitions.library import Definition, Library
+from scoring.definitions.schema import Instrument
 from scoring.store import Clinic, DefinitionChangedError, password_hasher
 from scoring.store.definitions import canonical_json
 from scoring.store.models import Score, StoredDefinition

@@ -1,12 +1,12 @@
 """Published norm tables: discovery, validation in two passes, and the :class:`NormLibrary`.
 
 A norm table is a pair of files in a norms folder: ``<norm_id>.yaml`` (metadata: instrument and definition
-versions, scale, population, strata, method, citation, evidence level; see :mod:`scoring.schema.norms`) and
-``<norm_id>.csv`` (the published numbers, verbatim; see :mod:`scoring.norms_csv`). ``load_norms()`` finds
+versions, scale, population, strata, method, citation, evidence level; see :mod:`scoring.norms.schema`) and
+``<norm_id>.csv`` (the published numbers, verbatim; see :mod:`scoring.norms.csv_files`). ``load_norms()`` finds
 the bundled ``norms/`` folder (checkout or wheel) plus the folders in ``Settings.norm_dirs`` (environment
 variable ``PSYSCORE_NORMS_PATH``), validates every table against the instrument library and leaves invalid
 tables out, reporting why in ``NormLibrary.report``. Applying a table to scores is
-:func:`scoring.norms_apply.apply_norms` (re-exported here and as ``scoring.apply_norms``).
+:func:`scoring.norms.apply.apply_norms` (re-exported here and as ``scoring.apply_norms``).
 
 >>> import scoring
 >>> norms = scoring.load_norms()
@@ -23,33 +23,27 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from scoring.errors import Issue, PsyscoreError, UnknownNameError, ValidationReport
-from scoring.loading import read_yaml_file, to_model
-from scoring.norms_csv import NormRow, read_norm_csv
-from scoring.rules.norm_rules import NormContext, check_norm
-from scoring.schema.norms import NormMetadata, Stratum
-
-if TYPE_CHECKING:
-    from scoring.library import Library, Settings
+from scoring.definitions.library import Definition, Library, Settings, iter_definition_files, load_library
+from scoring.definitions.loading import read_yaml_file, to_model
+from scoring.errors import Issue, UnknownNameError, ValidationReport
+from scoring.norms.apply import explain_line
+from scoring.norms.csv_files import NormRow, read_norm_csv
+from scoring.norms.rules import NormContext, check_norm
+from scoring.norms.schema import NormMetadata, Stratum
 
 __all__ = [
-    "NormError",
     "NormLibrary",
     "NormTable",
     "UnknownNormError",
-    "apply_norms",
     "load_norm_table",
     "load_norms",
     "validate_norms",
 ]
-
-
-class NormError(PsyscoreError, ValueError):
-    """A norm table cannot be applied as asked (wrong instrument or version, a needed column is missing)."""
 
 
 class UnknownNormError(UnknownNameError):
@@ -202,6 +196,10 @@ class NormTable:
             "source_url": m.source_url, "caveats": list(m.caveats), "hash": self.hash,
         }
 
+    def explain_line(self, definition: Definition, scores: pd.DataFrame) -> str:
+        """The receipt line of this table for a one-row scores frame (what :func:`scoring.explain` prints)."""
+        return explain_line(definition, self, scores)
+
     def __repr__(self) -> str:
         return f"<NormTable {self.id} {self.instrument_id}.{self.scale} {self.method} {self.evidence}>"
 
@@ -212,8 +210,6 @@ def load_norm_table(path: Path | str, library: Library | None = None) -> tuple[N
     Returns the table (None on any error) and every issue found. ``library`` is the instrument library the
     table is checked against (default: :func:`scoring.load_library`).
     """
-    from scoring.library import load_library
-
     path = Path(path)
     doc, issues = read_yaml_file(path)
     if doc is None:
@@ -284,8 +280,6 @@ class NormLibrary:
 
 
 def _norm_files(paths: Sequence[Path | str]) -> Iterator[Path]:
-    from scoring.library import iter_definition_files
-
     yield from iter_definition_files(paths)
 
 
@@ -307,8 +301,6 @@ def load_norms(paths: Sequence[Path | str] | None = None, settings: Settings | N
     NormLibrary
         Valid tables; invalid files are left out and described in ``.report``.
     """
-    from scoring.library import Settings, load_library
-
     settings = settings or Settings.from_env()
     if paths is None:
         paths = [d for d in settings.all_norm_dirs if d.is_dir()]
@@ -330,5 +322,3 @@ def validate_norms(paths: Sequence[Path | str] | None = None, settings: Settings
     """Validate norm files (or the configured norm folders); the report lists every issue."""
     return load_norms(paths, settings, library=library).report
 
-
-from scoring.norms_apply import apply_norms  # noqa: E402  (re-export; norms_apply imports NormTable from here)

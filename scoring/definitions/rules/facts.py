@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from scoring.schema import Instrument, Scale
+from scoring.definitions.schema import Instrument, Scale
 
 
 def option_values(instrument: Instrument, item_id: str) -> list[float] | None:

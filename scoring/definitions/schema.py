@@ -1,6 +1,6 @@
 """Pydantic models for instrument definitions: shape only.
 
-Meaning (items exist, bands contiguous, ranges consistent, …) is checked by :mod:`scoring.rules`.
+Meaning (items exist, bands contiguous, ranges consistent, …) is checked by :mod:`scoring.definitions.rules`.
 All models forbid unknown keys and are frozen, so a loaded definition cannot be altered afterwards.
 """
 
@@ -22,11 +22,11 @@ Redistribution = Literal["public_domain", "attribution", "non_commercial", "no_i
 Operator = Literal[">", ">=", "<", "<=", "==", "!="]
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
-class Licence(_Model):
+class Licence(StrictModel):
     """What may be done with the instrument's text and forms."""
 
     redistribution: Redistribution
@@ -35,17 +35,17 @@ class Licence(_Model):
     commercial_use: Literal["allowed", "permission_required", "not_allowed", "unclear"] = "unclear"
 
 
-class Option(_Model):
+class Option(StrictModel):
     value: Number = Field(description="The numeric code stored and scored for this answer.")
     label: Text
 
 
-class OptionSet(_Model):
+class OptionSet(StrictModel):
     id: Id
     options: list[Option] = Field(min_length=2)
 
 
-class Condition(_Model):
+class Condition(StrictModel):
     """A comparison on an answer or a respondent attribute: ``<left> <op> <value>``."""
 
     op: Operator | Literal["in", "not_in"]
@@ -64,7 +64,7 @@ class RespondentCondition(Condition):
     respondent: Id = Field(description="Name of a respondent column, e.g. 'sex'.")
 
 
-class Item(_Model):
+class Item(StrictModel):
     id: Id
     text: Text | None = Field(default=None, description="Verbatim item wording (only where the licence allows).")
     descriptor: Text | None = Field(default=None, description="Short paraphrase used when text may not ship.")
@@ -83,7 +83,7 @@ class Item(_Model):
     loinc: str | None = None
 
 
-class Missing(_Model):
+class Missing(StrictModel):
     """How a scale treats unanswered items.
 
     * ``complete``: every applicable item must be answered.
@@ -103,19 +103,19 @@ class Missing(_Model):
     source: Text | None = None
 
 
-class Band(_Model):
+class Band(StrictModel):
     min: Number
     max: Number
     label: Text
     severity: int = Field(ge=0, description="0 = none/normal; higher = more severe (or more concerning).")
 
 
-class Bands(_Model):
+class Bands(StrictModel):
     source: Text
     ranges: list[Band] = Field(min_length=1)
 
 
-class Cutoff(_Model):
+class Cutoff(StrictModel):
     id: Id
     label: Text
     op: Operator
@@ -124,7 +124,7 @@ class Cutoff(_Model):
     source: Text
 
 
-class Sourced(_Model):
+class Sourced(StrictModel):
     value: Number
     source: Text
     note: str | None = None
@@ -134,7 +134,7 @@ class Reliability(Sourced):
     kind: Literal["test_retest", "alpha", "omega", "icc"]
 
 
-class Change(_Model):
+class Change(StrictModel):
     """Parameters of reliable and clinically significant change, each with its source."""
 
     reliability: Reliability | None = None
@@ -150,14 +150,14 @@ class Change(_Model):
     dysfunctional_sd: Sourced | None = None
 
 
-class Transform(_Model):
+class Transform(StrictModel):
     """A published conversion table from the (rounded) raw score to a reported metric."""
 
     table: dict[int, Number]
     source: Text
 
 
-class CountIf(_Model):
+class CountIf(StrictModel):
     op: Operator
     value: Number
     per_item: dict[Id, Number] = Field(
@@ -165,7 +165,7 @@ class CountIf(_Model):
     )
 
 
-class Scale(_Model):
+class Scale(StrictModel):
     id: Id
     name: Text
     items: list[Id] = Field(min_length=1)
@@ -184,7 +184,7 @@ class Scale(_Model):
     description: str | None = None
 
 
-class FlagCondition(_Model):
+class FlagCondition(StrictModel):
     """``<scale score> <op> <value>`` or ``<item answer> <op> <value>`` (give exactly one of scale, item)."""
 
     scale: Id | None = None
@@ -193,7 +193,7 @@ class FlagCondition(_Model):
     value: Number | list[Number]
 
 
-class Flag(_Model):
+class Flag(StrictModel):
     """A published decision rule (e.g. PCL-5 DSM-5 provisional diagnosis, AUDIT escalation rule).
 
     Give ``all_of`` (every condition holds) or ``any_of`` (at least one holds). Unknown inputs make the
@@ -207,7 +207,7 @@ class Flag(_Model):
     source: Text
 
 
-class CriticalItem(_Model):
+class CriticalItem(StrictModel):
     item: Id
     op: Operator | Literal["in"]
     value: Number | list[Number]
@@ -215,7 +215,7 @@ class CriticalItem(_Model):
     source: Text
 
 
-class Translation(_Model):
+class Translation(StrictModel):
     """Item and option text in another language, with where it comes from."""
 
     source: Text
@@ -225,7 +225,7 @@ class Translation(_Model):
     option_sets: dict[Id, dict[int, Text]] = Field(default_factory=dict)
 
 
-class Instrument(_Model):
+class Instrument(StrictModel):
     """One versioned instrument definition (one YAML file)."""
 
     schema_version: Literal[1] = 1
@@ -250,3 +250,11 @@ class Instrument(_Model):
     critical_items: list[CriticalItem] = Field(default_factory=list)
     loinc_panel: str | None = None
     notes: str | None = None
+
+
+def definition_json_schema() -> dict:
+    """JSON Schema of the instrument definition format, generated from the pydantic models."""
+    schema = Instrument.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://psyscore.org/schema/instrument-1.json"
+    return schema

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scoring.engine.plan import Plan
+from scoring.definitions.plan import Plan
 from scoring.errors import PsyscoreError, did_you_mean
 
 FAILURE_COLUMNS = ("row", "item", "value", "code", "message")
@@ -60,7 +60,7 @@ def empty_failures() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
 
 
-def _failure_frame(rows: Sequence[object], item: str, values: Sequence[object], code: str, message: str,
+def failure_frame(rows: Sequence[object], item: str, values: Sequence[object], code: str, message: str,
                    positions: Sequence[int] | None = None) -> pd.DataFrame:
     n = len(rows)
     return pd.DataFrame({
@@ -102,7 +102,7 @@ def check_column(series: pd.Series, item: str, allowed: np.ndarray, missing_valu
     def fail(mask: np.ndarray, raw: pd.Series | np.ndarray, code: str, message: str) -> None:
         if mask.any():
             raw_vals = np.asarray(raw, dtype=object)[mask]
-            frames.append(_failure_frame(list(index[mask]), item, list(raw_vals), code, message,
+            frames.append(failure_frame(list(index[mask]), item, list(raw_vals), code, message,
                                          np.flatnonzero(mask)))
 
     kind = series.dtype.kind
@@ -219,14 +219,14 @@ def check_responses(
         if name.startswith(prefix):
             hint = did_you_mean(name, plan.item_ids)
             msg = f"no item {name!r} in {plan.instrument_id} {plan.version}" + (f"; {hint}" if hint else "")
-            frames.append(_failure_frame([None], name, [""], "unknown_item", msg + "; the column is ignored"))
+            frames.append(failure_frame([None], name, [""], "unknown_item", msg + "; the column is ignored"))
             continue
         passthrough.append(col)
     for k, item in enumerate(plan.item_ids):
         if item not in data.columns:
             matrix[:, k] = np.nan
             if n and plan.scored[k]:
-                frames.append(_failure_frame([None], item, [""], "missing_column",
+                frames.append(failure_frame([None], item, [""], "missing_column",
                                              f"no column {item!r}: every row counts it as unanswered"))
             continue
         values, col_frames = check_column(data[item], item, plan.allowed[k], missing_values,

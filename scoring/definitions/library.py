@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from scoring import rules
+from scoring.definitions import rules
+from scoring.definitions.loading import SourceDoc, read_yaml_file, to_model
+from scoring.definitions.plan import Plan, compile_plan
+from scoring.definitions.schema import Instrument
 from scoring.errors import Issue, UnknownInstrumentError, ValidationReport
-from scoring.loading import SourceDoc, read_yaml_file, to_model
-from scoring.schema import Instrument
 
 ENV_INSTRUMENTS = "PSYSCORE_INSTRUMENTS_PATH"
 ENV_NORMS = "PSYSCORE_NORMS_PATH"
@@ -28,7 +29,7 @@ DEFINITION_SUFFIXES = (".yaml", ".yml")
 
 def bundled_dir(kind: str) -> Path:
     """Folder of a bundled resource (``instruments`` or ``norms``) for a checkout or a wheel."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # scoring/
     in_wheel = package / "_bundled" / kind
     if in_wheel.is_dir():
         return in_wheel
@@ -99,9 +100,7 @@ class Definition:
         return content_hash(self.definition)
 
     @cached_property
-    def plan(self):  # -> scoring.engine.plan.Plan (import deferred: engine imports library types)
-        from scoring.engine.plan import compile_plan
-
+    def plan(self) -> Plan:
         return compile_plan(self)
 
     def __repr__(self) -> str:

@@ -35,13 +35,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from scoring.change import CLASSIFICATIONS, ChangeParameters
-from scoring.rules.facts import is_integer_valued
-from scoring.timeline import REASON_BASELINE
+from scoring.change.rci import CLASSIFICATIONS, ChangeParameters
+from scoring.change.timeline import REASON_BASELINE
+from scoring.definitions.rules.facts import is_integer_valued
+from scoring.engine.responses import check_responses
 
 if TYPE_CHECKING:
-    from scoring.library import Definition
-    from scoring.schema import Scale
+    from scoring.definitions.library import Definition
+    from scoring.definitions.schema import Scale
 
 __all__ = [
     "CHART_SUFFIXES",
@@ -468,8 +469,6 @@ def item_heatmap(
         a higher-is-worse instrument and = less well on a higher-is-better one) and ``values`` (the answer
         code as text). Tooltips give the item text (or descriptor), the answer and its label.
     """
-    from scoring.responses import check_responses
-
     ins = definition.definition
     rows = data
     if "instrument" in rows.columns:

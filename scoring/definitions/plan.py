@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scoring.schema import Condition, Scale
+from scoring.definitions.schema import Condition, Scale
 
 if TYPE_CHECKING:
-    from scoring.library import Definition
+    from scoring.definitions.library import Definition
 
 SCALE_SUFFIXES = ("band", "severity", "n_answered", "prorated", "valid", "reason")
 REASON_NONE_ANSWERED, REASON_NONE_APPLICABLE, REASON_TABLE = 1, 2, 3
@@ -131,7 +131,7 @@ class Plan:
 
 
 def compile_plan(definition: Definition) -> Plan:
-    """Compile a validated :class:`~scoring.library.Definition` into a :class:`Plan`."""
+    """Compile a validated :class:`~scoring.definitions.library.Definition` into a :class:`Plan`."""
     ins = definition.definition
     item_ids = tuple(i.id for i in ins.items)
     pos = {item_id: k for k, item_id in enumerate(item_ids)}

@@ -62,8 +62,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from scoring.library import Definition
-    from scoring.schema import Scale
+    from scoring.definitions.library import Definition
+    from scoring.definitions.schema import Scale
 
 __all__ = [
     "CLASSIFICATIONS",

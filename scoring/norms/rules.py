@@ -15,15 +15,15 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scoring.definitions.loading import SourceDoc, format_path
+from scoring.definitions.rules.facts import is_integer_valued
+from scoring.definitions.schema import Scale
 from scoring.errors import Issue, did_you_mean
-from scoring.loading import SourceDoc, format_path
-from scoring.norms_csv import NormRow
-from scoring.rules.facts import is_integer_valued
-from scoring.schema.instrument import Scale
-from scoring.schema.norms import NormMetadata, Stratum
+from scoring.norms.csv_files import NormRow
+from scoring.norms.schema import NormMetadata, Stratum
 
 if TYPE_CHECKING:
-    from scoring.library import Library
+    from scoring.definitions.library import Library
 
 
 @dataclass(frozen=True)

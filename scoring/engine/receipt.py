@@ -9,17 +9,26 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from scoring.engine import score
-from scoring.library import Definition
-from scoring.responses import MISSING_WORDS
+from scoring.definitions.library import Definition
+from scoring.definitions.plan import compare
+from scoring.engine.compute import apply_structure, round_half_up
+from scoring.engine.responses import MISSING_WORDS, check_responses
+from scoring.engine.scorer import score
 
-if TYPE_CHECKING:
-    from scoring.norms import NormTable
+
+class NormLine(Protocol):
+    """What :func:`explain` needs of a norm table (a :class:`scoring.norms.NormTable`, a later stage)."""
+
+    @property
+    def scale(self) -> str: ...
+
+    def explain_line(self, definition: Definition, scores: pd.DataFrame) -> str: ...
+
 
 _MISSING_TOKENS = frozenset(MISSING_WORDS)  # the one list `score` uses too (README: bad input)
 
@@ -123,7 +132,7 @@ def responses_to_row(definition: Definition, responses: Sequence[Any] | Mapping[
     """Map a response vector (administration order) or mapping to ``{item_id: value}``.
 
     A sequence may list every item, or only the items that enter a scale (unscored items then count as
-    unanswered). Empty strings and the words of ``scoring.responses.MISSING_WORDS`` (``NA``, ``n/a`` …,
+    unanswered). Empty strings and the words of ``scoring.engine.responses.MISSING_WORDS`` (``NA``, ``n/a`` …,
     any case) mean unanswered.
     """
     items = [i.id for i in definition.definition.items]
@@ -152,7 +161,7 @@ def explain(
     responses: Sequence[Any] | Mapping[str, Any],
     *,
     respondent: Mapping[str, Any] | None = None,
-    norms: NormTable | None = None,
+    norms: NormLine | None = None,
 ) -> Explanation:
     """Derive the scores of one administration step by step.
 
@@ -189,11 +198,7 @@ def explain(
     out = result.scores.iloc[0]
     plan = definition.plan
     ins = definition.definition
-    from scoring.responses import check_responses
-
     checked = check_responses(plan, frame)
-    from scoring.engine.compute import apply_structure
-
     respondent_frame = frame[[c for c in frame.columns if c not in plan.item_ids]]
     applied = apply_structure(plan, checked.matrix, respondent_frame)
     raw = applied.raw[0]
@@ -342,9 +347,7 @@ def explain(
             critical_unanswered.append(f"{c.item} not answered: the critical item could not be checked (an answer "
                                        f"{c.op} {show_value(c.value)} alerts: {c.message})")
     if norms is not None:
-        from scoring.norms_apply import explain_line
-
-        line = explain_line(definition, norms, result.scores)
+        line = norms.explain_line(definition, result.scores)
         for receipt in receipts:
             if receipt.id == norms.scale:
                 receipt.lines.append(line)
@@ -355,8 +358,6 @@ def explain(
 
 
 def _gate_closed(gate_value: float, gate: Any) -> bool:
-    from scoring.engine.plan import compare
-
     return bool(not np.isnan(gate_value) and not compare(np.array([gate_value]), gate.op, gate.value)[0])
 
 
@@ -371,8 +372,6 @@ def _cmp(v: float, op: str, t: float) -> bool:
 
 
 def _half_up(x: float, decimals: int) -> float:
-    from scoring.engine.compute import round_half_up
-
     return float(round_half_up(np.array([x]), decimals)[0])
 
 

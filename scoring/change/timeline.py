@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from scoring._version import __version__ as ENGINE_VERSION
-from scoring.change import COMPARISON_COLUMNS, PARAMETER_COLUMNS, Z_95, ChangeParameters, compare
-from scoring.engine import score
+from scoring.change.rci import COMPARISON_COLUMNS, PARAMETER_COLUMNS, Z_95, ChangeParameters, compare
+from scoring.definitions.library import Definition, Library
 from scoring.engine.compute import assign_bands
+from scoring.engine.scorer import score
 from scoring.errors import PsyscoreError
-from scoring.library import Definition, Library
+from scoring.norms.apply import apply_norms
+from scoring.norms.library import NormTable
 
 __all__ = ["HISTORY_COLUMNS", "HistoryInputError", "HistoryResult", "default_norms", "history", "normed_history",
            "score_history", "with_norms"]
@@ -390,8 +392,6 @@ def _boolean_values(values: np.ndarray) -> pd.arrays.BooleanArray:
 
 def _norm_tables(norms: Any) -> list[Any]:
     """A NormTable, or a sequence of them (at most one per instrument and scale)."""
-    from scoring.norms import NormTable
-
     tables = [norms] if isinstance(norms, NormTable) else list(norms)
     seen: dict[tuple[str, str], str] = {}
     for t in tables:
@@ -410,8 +410,6 @@ def _add_norms(long: pd.DataFrame, norms: Any, frame: pd.DataFrame, library: Lib
     Sex and age come from the input's ``sex`` and ``age`` columns, or age from ``birth_date`` at the
     administration date.
     """
-    from scoring.norms import apply_norms
-
     for name in NORM_COLUMNS:
         long[name] = np.nan if name in ("norm_percentile", "norm_z", "norm_t") else None
     if norms is None or long.empty:

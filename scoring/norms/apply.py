@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from scoring.definitions.library import Definition
+from scoring.engine.compute import sex_codes
+from scoring.errors import PsyscoreError
+
 if TYPE_CHECKING:
-    from scoring.library import Definition
-    from scoring.norms import NormTable
+    from scoring.norms.library import NormTable
+
+
+class NormError(PsyscoreError, ValueError):
+    """A norm table cannot be applied as asked (wrong instrument or version, a needed column is missing)."""
+
 
 #: Every reason a row can carry, in a fixed order (the ``<scale>_norm_reason`` categories).
 REASONS: tuple[str, ...] = (
@@ -129,8 +137,6 @@ def apply_norms(
     >>> str(out["total_norm_reason"][2])
     'sex unknown: the table is stratified by sex (f/female/w/woman, m/male/man)'
     """
-    from scoring.norms import NormError
-
     check_applicable(definition, table)
     scale = table.scale
     if scale not in scores.columns:
@@ -179,8 +185,6 @@ def apply_norms(
 
 def check_applicable(definition: Definition, table: NormTable) -> None:
     """Raise :class:`~scoring.norms.NormError` unless ``table`` declares ``definition``'s instrument and version."""
-    from scoring.norms import NormError
-
     if table.instrument_id != definition.id:
         raise NormError(f"norm table {table.id} is for {table.instrument_id}, not {definition.id}")
     if definition.version not in table.versions:
@@ -191,21 +195,16 @@ def check_applicable(definition: Definition, table: NormTable) -> None:
 
 
 def _sex(scores: pd.DataFrame, column: str, table: NormTable, n: int) -> np.ndarray:
-    from scoring.engine.compute import _sex_codes
-    from scoring.norms import NormError
-
     if not table.needs_sex:
         return np.zeros(n, dtype=np.int8)
     if column not in scores.columns:
         raise NormError(f"norm table {table.id} is stratified by sex: no column {column!r} in the scores "
                         "(pass sex='<column>')")
-    return _sex_codes(pd.DataFrame({"sex": scores[column].to_numpy(dtype=object)}), n)
+    return sex_codes(pd.DataFrame({"sex": scores[column].to_numpy(dtype=object)}), n)
 
 
 def _ages(scores: pd.DataFrame, table: NormTable, n: int, *, age: str, birth_date: str | None,
           date: str | None) -> np.ndarray:
-    from scoring.norms import NormError
-
     if not table.needs_age:
         return np.full(n, np.nan)
     if birth_date is not None:

@@ -2,7 +2,7 @@
 
 The numbers live in the CSV beside the metadata (``norms/<norm_id>.csv``); their meaning (strata present,
 score range covered, values monotone, instrument and scale exist) is checked by
-:mod:`scoring.rules.norm_rules`. All models forbid unknown keys and are frozen.
+:mod:`scoring.norms.rules`. All models forbid unknown keys and are frozen.
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ from typing import Literal
 
 from pydantic import Field
 
-from scoring.schema.instrument import Id, Number, SemVer, Text, _Model
+from scoring.definitions.schema import Id, Number, SemVer, StrictModel, Text
 
 NormMethod = Literal["percentile", "mean_sd", "lookup_t"]
 Evidence = Literal["primary", "secondary"]
 
 
-class NormInstrument(_Model):
+class NormInstrument(StrictModel):
     """The instrument and the definition versions whose scores the table may be applied to."""
 
     id: Id
     versions: list[SemVer] = Field(min_length=1, description="Definition versions the table applies to.")
 
 
-class Stratum(_Model):
+class Stratum(StrictModel):
     """One reference group. Ages are completed years at the administration date, both bounds inclusive."""
 
     id: Id
@@ -35,7 +35,7 @@ class Stratum(_Model):
     n: int | None = Field(default=None, ge=1, description="Size of the group, where published.")
 
 
-class ScoreConversion(_Model):
+class ScoreConversion(StrictModel):
     """Exact linear map from the published metric to psyscore's: psyscore = published × multiplier + offset.
 
     Example: K10 tables on the 0–40 metric (items 0–4) map to psyscore's 10–50 metric with offset 10.
@@ -46,7 +46,7 @@ class ScoreConversion(_Model):
     note: Text = Field(description="Why the metrics differ and why the map is exact.")
 
 
-class NormMetadata(_Model):
+class NormMetadata(StrictModel):
     """One published norm table (one YAML file plus one CSV of numbers)."""
 
     schema_version: Literal[1] = 1

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scoring.definitions.loading import SourceDoc, format_path
+from scoring.definitions.rules.facts import final_range, is_integer_valued, option_values, raw_range
+from scoring.definitions.schema import Instrument, Scale
 from scoring.errors import Issue, did_you_mean
-from scoring.loading import SourceDoc, format_path
-from scoring.rules.facts import final_range, is_integer_valued, option_values
-from scoring.schema import Instrument, Scale
 
 
 @dataclass(frozen=True)
@@ -251,8 +251,6 @@ def transform_covers_range(ctx: RuleContext) -> list[Issue]:
     for si, scale in enumerate(ctx.instrument.scales):
         if scale.transform is None or not _scale_resolved(ctx, scale):
             continue
-        from scoring.rules.facts import raw_range
-
         rng = raw_range(ctx.instrument, scale)
         if rng is None:
             continue

@@ -1,0 +1,134 @@
+"""``score()``: validate responses (:mod:`.responses`) against the compiled plan, score with numpy (:mod:`.compute`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring.definitions.library import Definition
+from scoring.definitions.plan import Plan
+from scoring.engine.compute import score_matrix
+from scoring.engine.responses import DEFAULT_MISSING, check_responses, failure_frame, sort_failures
+from scoring.errors import ResponseValidationError
+
+__all__ = ["ScoreResult", "score"]
+
+
+@dataclass
+class ScoreResult:
+    """Scores and the failures found in the input.
+
+    ``scores`` keeps the input's index and non-item columns, then per scale ``<scale>``,
+    ``<scale>_band``, ``<scale>_severity``, ``<scale>_n_answered``, ``<scale>_prorated``,
+    ``<scale>_valid``, ``<scale>_reason`` and one boolean column per cut-off, then the flags,
+    ``critical``, ``critical_items`` and the provenance columns. ``failures`` has one row per bad cell:
+    ``row, item, value, code, message``.
+    """
+
+    scores: pd.DataFrame
+    failures: pd.DataFrame
+    definition: Definition
+
+    @property
+    def ok(self) -> bool:
+        return self.failures.empty
+
+    def summary(self) -> str:
+        """One line per failure code with counts, for a terminal."""
+        if self.failures.empty:
+            return f"{len(self.scores)} row(s) scored, no bad cells"
+        counts = self.failures.groupby("code", sort=True).size()
+        parts = ", ".join(f"{n} {code}" for code, n in counts.items())
+        return f"{len(self.scores)} row(s) scored; {len(self.failures)} problem(s) counted as missing: {parts}"
+
+
+def score(
+    definition: Definition,
+    data: pd.DataFrame,
+    *,
+    strict: bool = False,
+    missing_values: Sequence[str] = DEFAULT_MISSING,
+    accept_integral_floats: bool = False,
+) -> ScoreResult:
+    """Score response data for one instrument.
+
+    Parameters
+    ----------
+    definition
+        A definition from the library (``lib["phq9"]``).
+    data
+        One row per administration; one column per item id (``phq9_1`` …). Other columns pass through
+        unchanged; a ``sex`` column is used for sex-specific cut-offs and item applicability.
+    strict
+        Raise :class:`~scoring.errors.ResponseValidationError` when any cell fails validation instead of
+        counting it as missing.
+    missing_values
+        Text cells that mean "not answered" (compared ignoring case).
+    accept_integral_floats
+        Read text such as ``2.0`` as 2 (files written by statistics packages); ``2.5`` is still refused.
+
+    Returns
+    -------
+    ScoreResult
+        ``scores`` (same columns whatever the options) and ``failures``.
+
+    Examples
+    --------
+    >>> import pandas as pd, scoring
+    >>> lib = scoring.load_library()
+    >>> df = pd.DataFrame({f"phq9_{i}": [v] for i, v in enumerate([3, 0, 1, 2, 0, 0, 1, 0, 3], start=1)})
+    >>> res = scoring.score(lib["phq9"], df)
+    >>> row = res.scores.iloc[0]
+    >>> float(row["total"]), row["total_band"], bool(row["critical"]), row["critical_items"]
+    (10.0, 'Moderate', True, 'phq9_9')
+    """
+    if not isinstance(definition, Definition):
+        raise TypeError(
+            f"score() takes a Definition (e.g. load_library()['phq9']), not {type(definition).__name__}"
+        )
+    plan = definition.plan
+    checked = check_responses(plan, data, missing_values=missing_values,
+                              accept_integral_floats=accept_integral_floats)
+    passthrough = data[checked.passthrough]
+    scores, applied = score_matrix(plan, checked.matrix, passthrough, data.index)
+    clash = [c for c in checked.passthrough if c in scores.columns]
+    if clash:
+        raise ValueError(
+            f"input column(s) {', '.join(map(str, clash))} have the same name as score output columns; "
+            "rename them before scoring"
+        )
+    failures = _ignored_answers(plan, applied, data.index, checked)
+    if strict and not failures.empty:
+        first = failures.iloc[0]
+        where = f"row {first['row']}, " if first["row"] is not None else ""
+        raise ResponseValidationError(
+            failures,
+            f"{len(failures)} bad cell(s) in the responses; first: {where}item {first['item']}, value "
+            f"{first['value']!r}: {first['message']} [{first['code']}]",
+        )
+    out = pd.concat([passthrough, scores], axis=1) if checked.passthrough else scores
+    return ScoreResult(out, failures, definition)
+
+
+def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFrame:
+    """Add answers ignored because a gate was closed or the item did not apply to the failures table."""
+    frames = []
+    for mask, code, message in (
+        (applied.ignored_not_shown, "not_shown", "answered although its gate question excluded it; ignored"),
+        (applied.ignored_not_applicable, "not_applicable", "does not apply to this respondent; ignored"),
+    ):
+        if mask is None or not mask.any():
+            continue
+        rows, cols = np.nonzero(mask)
+        for k in np.unique(cols):
+            sel = rows[cols == k]
+            # plain Python numbers, so the table shows 2 (not np.float64(2.0)) for an answer of 2
+            given = [int(v) if float(v).is_integer() else float(v) for v in applied.raw[sel, k]]
+            frames.append(failure_frame(list(index[sel]), plan.item_ids[k], given, code, message, sel))
+    if not frames:
+        return checked.failures
+    merged, _ = sort_failures([checked.failures.assign(_pos=checked.positions), *frames], plan.item_ids)
+    return merged
