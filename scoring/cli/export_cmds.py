@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scoring.cli import EXIT_OK, UsageError, add_definitions_option, cli_library
-from scoring.library import Library
+from scoring.definitions.library import Library
 
 if TYPE_CHECKING:
     from scoring.export import ExportResult
@@ -148,11 +148,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("--profile pseudonymised needs --key-file FILE (create one with: psyscore export-key FILE)")
     if args.profile == "safe_harbor" and args.key_file is not None:
         raise UsageError("--profile safe_harbor uses random research ids and no key; drop --key-file")
-    out: Path = args.output
     try:
         check_date_mode(args.profile, args.dates)
     except ExportError as exc:
         raise UsageError(str(exc)) from None
+    out: Path = args.output
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} is not an empty folder; write each export to a new folder")
     try:
