@@ -8,7 +8,7 @@ PORT   ?= 8501
 
 help:
 	@echo "make run    create .venv, install, seed a demo clinic (embedded SQLite), serve the app on :$(PORT)"
-	@echo "make test   install the dev extras and run ruff and the whole test suite"
+	@echo "make test   install the dev extras and run ruff, the import contract (lint-imports) and the whole test suite"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make schema regenerate instruments/schema.json from the models"
 
@@ -37,10 +37,12 @@ run: $(VENV)/.app-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run_all.py

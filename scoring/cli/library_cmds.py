@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 
-def _library(args: argparse.Namespace) -> Library:
+def library_from_args(args: argparse.Namespace) -> Library:
     return cli_library(getattr(args, "definitions", None))
 
 
@@ -96,7 +96,7 @@ def summary(d: Definition) -> dict[str, Any]:
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
-    lib = _library(args)
+    lib = library_from_args(args)
     rows = [summary(lib[i]) for i in lib]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -118,7 +118,7 @@ def definition_json(d: Definition) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    lib = _library(args)
+    lib = library_from_args(args)
     d = _get(lib, args.id, args.instrument_version)
     if args.json:
         print(json.dumps(definition_json(d), indent=2, ensure_ascii=False))
@@ -194,7 +194,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
     fpath = failures_path(args.output)
     check_output(args.input, args.output, fpath)
-    lib = _library(args)
+    lib = library_from_args(args)
     d = _get(lib, args.id, args.instrument_version)
     data = read_responses(args.input)
     require_items(args.input, list(data.columns), d.plan.item_ids, d.id)
@@ -259,7 +259,7 @@ def _row_label(row: object) -> object:
 def cmd_explain(args: argparse.Namespace) -> int:
     from scoring.engine.receipt import explain
 
-    lib = _library(args)
+    lib = library_from_args(args)
     d = _get(lib, args.id)
     values = [v.strip() for v in args.responses.split(",")]
     try:

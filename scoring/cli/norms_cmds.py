@@ -30,13 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_norms(args: argparse.Namespace) -> int:
-    from scoring.cli.library_cmds import _library
+    from scoring.cli.library_cmds import library_from_args
     from scoring.norms import load_norms
 
     for path in args.paths:
         if not Path(path).exists():
             raise UsageError(f"no such file or folder: {path}")
-    lib = _library(args)
+    lib = library_from_args(args)
     norms = load_norms(args.paths or None, library=lib)
     if args.validate:
         return _report(norms, args.json)

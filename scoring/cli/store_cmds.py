@@ -296,11 +296,11 @@ def open_store(args: argparse.Namespace, *, init: bool = True) -> Iterator[Store
 
 @contextmanager
 def open_clinic(args: argparse.Namespace) -> Iterator[Clinic]:
-    from scoring.cli.library_cmds import _library
+    from scoring.cli.library_cmds import library_from_args
     from scoring.store import Clinic
 
     with open_store(args) as store:
-        yield Clinic(store, _library(args) if hasattr(args, "definitions") else None)
+        yield Clinic(store, library_from_args(args) if hasattr(args, "definitions") else None)
 
 
 def _system() -> Actor:

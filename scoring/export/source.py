@@ -216,7 +216,7 @@ def _show(value: str, pattern: re.Pattern[str], instead: str) -> str:
     return repr(value) if pattern.fullmatch(value) else instead
 
 
-def _order(group: np.ndarray, day: np.ndarray) -> np.ndarray:
+def patient_day_order(group: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Positions ordered by group, then day, then position (one stable sort of a combined key)."""
     if not len(day):
         return np.zeros(0, dtype=np.int64)
@@ -327,7 +327,7 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
     keys = pkeys_all[np.asarray(used, dtype=np.int64)]
     n_pat = len(keys)
     day = days_all[idx]
-    order = _order(patient, day)
+    order = patient_day_order(patient, day)
     first = _first_per_patient(patient, order, np.ones(len(idx), bool), n_pat)
     base_day = day[first] if n_pat else np.zeros(0, np.int64)
 

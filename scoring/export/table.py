@@ -40,7 +40,7 @@ from scoring.export.codebook import (
     research_id_variable,
     time_variables,
 )
-from scoring.export.source import Normalised, _order
+from scoring.export.source import Normalised, patient_day_order
 
 LAYOUTS = ("long", "wide")
 DATE_MODES = ("year", "relative", "none")
@@ -297,7 +297,7 @@ def build_table(norm: Normalised, options: ExportOptions, key: StudyKey | None) 
     dense = np.full(n_pat, -1, dtype=np.int64)
     dense[kept_sorted] = np.arange(len(kept_sorted))
     rows = np.flatnonzero(keep_pat[patient])
-    row_order = rows[_order(dense[patient[rows]], norm.day[rows])]
+    row_order = rows[patient_day_order(dense[patient[rows]], norm.day[rows])]
     kanon = replace(kanon, suppressed_rows=int(len(patient) - len(row_order)))
     n = len(row_order)
     p = patient[row_order]
