@@ -156,8 +156,9 @@ class Assignments:
                              object_type="assignment", object_id=a.id)
 
     def _infos(self, s: Session, rows: Sequence[Assignment], now: datetime) -> list[AssignmentInfo]:
-        names = dict(s.execute(select(Battery.id, Battery.name).where(
-            Battery.id.in_({a.battery_id for a in rows}))).all()) if rows else {}
+        names = {bid: name if version == 1 else f"{name} (version {version})"  # which version was assigned
+                 for bid, name, version in s.execute(select(Battery.id, Battery.name, Battery.version).where(
+                     Battery.id.in_({a.battery_id for a in rows}))).all()} if rows else {}
         out = []
         for a in rows:
             status = assignment_status(a, now)

@@ -172,6 +172,8 @@ def test_a_battery_in_use_gets_a_new_version_and_its_assignments_keep_the_old(
     # new assignments by name get the latest version; the old id is refused with what to do
     new = clinic.assignments.assign(therapist, patient, battery="intake")
     assert clinic.kiosk.redeem(new.code).administrations[0].instrument_id == "gad2"
+    names = {a.id: a.battery_name for a in clinic.assignments.for_patient(therapist, patient)}
+    assert (names[old_open.assignment_id], names[new.assignment_id]) == ("intake", "intake (version 2)")
     with pytest.raises(StoreError, match=r"replaced by version 2 \('intake', id \d+\).*assign that one"):
         clinic.assignments.assign(therapist, patient, battery=v1.id)
 
@@ -363,3 +365,35 @@ def test_a_recurring_assignment_follows_the_current_version_and_ends_when_retire
     with clinic.store.read() as s:
         assert s.scalar(select(AuditEntry.detail).where(AuditEntry.action == "recurrence_ended")) == {
             "battery_retired": v2.id}
+
+
+def test_two_admins_editing_at_once_make_one_version(clinic: Clinic, admin: Actor, therapist: Actor,
+                                                     patient: int) -> None:
+    import threading
+
+    clinic.batteries.add(admin, "intake", ["phq2", "gad2"])
+    clinic.assignments.assign(therapist, patient, battery="intake")
+    barrier = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def work(k: int) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(clinic.batteries.edit(admin, "intake", description=f"take {k}"))
+        except StoreError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    edits = [o for o in outcomes if not isinstance(o, Exception)]
+    errors = [str(o) for o in outcomes if isinstance(o, Exception)]
+    # the first makes version 2; the others then change version 2 in place (not assigned yet) or are told to
+    # look again — never two versions 2, never a change of version 1
+    assert edits and edits[0].battery.version == 2
+    assert all(e.battery.version == 2 for e in edits), [(e.battery.version, e.changed) for e in edits]
+    assert all("retired" in m or "at the same moment" in m for m in errors), errors
+    assert [(b.version, b.active) for b in clinic.batteries.history(admin, "intake")] == [(2, True), (1, False)]
+    assert clinic.batteries.history(admin, "intake")[1].description is None  # version 1 unchanged
