@@ -397,3 +397,20 @@ def test_two_admins_editing_at_once_make_one_version(clinic: Clinic, admin: Acto
     assert all("retired" in m or "at the same moment" in m for m in errors), errors
     assert [(b.version, b.active) for b in clinic.batteries.history(admin, "intake")] == [(2, True), (1, False)]
     assert clinic.batteries.history(admin, "intake")[1].description is None  # version 1 unchanged
+
+
+def test_downgrade_below_0011_refuses_versions_and_a_cascading_rebuild(tmp_path, library: Library) -> None:
+    from alembic import command
+
+    with Store(tmp_path / "c.db") as store:
+        store.upgrade("0008")
+        _insert_0008_data(store, library)
+        store.upgrade()
+        with pytest.raises(RuntimeError, match="run it with foreign keys off"), store.engine.begin() as conn:
+            command.downgrade(store._alembic_config(conn), "0010")  # foreign keys on: refused, nothing lost
+        assert _counts(store)["battery_instruments"] == 3
+        clinic = Clinic(store, library, hasher=password_hasher(fast=True))
+        clinic.batteries.edit(SYSTEM, "intake", description="v2")  # in use: version 2
+        with pytest.raises(RuntimeError, match="1 batteries are later versions"), store.engine.begin() as conn:
+            command.downgrade(store._alembic_config(conn), "0010")
+        assert store.schema_is_current()

@@ -22,7 +22,20 @@ branch_labels = None
 depends_on = None
 
 
+def _refuse_cascading_rebuild() -> None:
+    """On SQLite the batteries table is rebuilt: with foreign keys on, dropping the old table would delete (ON
+    DELETE CASCADE) or block on the rows that refer to it. Store.upgrade turns them off; anything else must too."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite" or not bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        return
+    if bind.execute(sa.text("SELECT count(*) FROM batteries")).scalar():
+        raise RuntimeError("revision 0011 rebuilds the SQLite batteries table: run it with foreign keys off "
+                           "('psyscore db upgrade' does), or the rebuild would delete the battery's instruments, "
+                           "consent texts and translations")
+
+
 def upgrade() -> None:
+    _refuse_cascading_rebuild()
     with op.batch_alter_table("batteries") as batch:
         batch.add_column(sa.Column("description", sa.Text(), nullable=True))
         batch.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default=sa.text("1")))
@@ -39,6 +52,7 @@ def downgrade() -> None:
     if n:
         raise RuntimeError(f"cannot downgrade below 0011: {n} batteries are later versions of another battery "
                            "(their names are no longer unique); keep this schema or restore a backup")
+    _refuse_cascading_rebuild()
     with op.batch_alter_table("batteries") as batch:
         batch.drop_constraint("uq_batteries_name_version", type_="unique")
         batch.create_unique_constraint("uq_batteries_name", ["name"])
