@@ -214,7 +214,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "type on the tablet and a link token. Only their hashes are stored.")
     p.add_argument("patient", metavar="PATIENT", help="internal patient id, or an external id")
     p.add_argument("instruments", nargs="*", metavar="ID", help="instrument ids (instead of --battery)")
-    p.add_argument("--battery", metavar="NAME", help="a named battery")
+    p.add_argument("--battery", metavar="NAME", help="a named battery (its current version; a retired one is refused)")
     p.add_argument("--expires", type=parse_duration, metavar="DURATION",
                    help="code lifetime, e.g. 2h, 3d, 2w (default 7d)")
     p.add_argument("--due", type=parse_date, metavar="DATE", help="due date (YYYY-MM-DD)")
