@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from scoring import messages
 from scoring.store import (
     AdministrationClosedError,
     AnswerRejectedError,
@@ -32,12 +33,16 @@ from ui.kiosk_ui import t
 SESSION_PARAM = "session"  # the kiosk ticket (a reload resumes with it)
 LINK_PARAM = "link"  # a one-time link token from the therapist's QR code or link
 CODE_LENGTH = state.clinic().kiosk.code_digits  # one constant: scoring.store.security.CODE_DIGITS
+LANGUAGE = "psyscore_kiosk_language"  # the tablet's language now (the code screen's choice, then the session's)
+CHOSEN = "psyscore_kiosk_language_chosen"  # monotonic time the patient chose a language on the code screen
+NOTICE = "psyscore_kiosk_notice"  # (message key, kind) the code screen shows, in its language of the moment
+CODE_RUNS = "psyscore_code_runs"  # counts code-screen runs for the tap guard's marker
 
 cfg = state.settings()
 clinic = state.clinic()
 kiosk = clinic.kiosk
 if state.staff() is not None:  # never reached through navigation; a second guard all the same
-    st.error(t("staff_signed_in", st.session_state.get("psyscore_kiosk_language", "en")))
+    st.error(t("staff_signed_in", st.session_state.get(LANGUAGE, messages.REFERENCE)))
     st.stop()
 kiosk_ui.inject_css()
 kiosk_input.tap_guard()  # taps wait for the answer to the previous tap and for the new question to be seen
@@ -55,22 +60,35 @@ def client_key() -> str:
 
 
 def language() -> str:
-    return st.session_state.get("psyscore_kiosk_language", "en")
+    return st.session_state.get(LANGUAGE, messages.REFERENCE)
+
+
+def notice(message_key: str | None, kind: str = "info") -> None:
+    """What the code screen says (why the last session ended, a wrong code): kept as a catalogue key, so it is
+    shown in whatever language the code screen is in — also after the next patient chooses another one."""
+    if message_key:
+        st.session_state[NOTICE] = (message_key, kind)
+    else:
+        st.session_state.pop(NOTICE, None)
+
+
+def reset_language() -> None:
+    """The next patient starts in the default language: nothing of the last patient's choice is kept."""
+    for key in (LANGUAGE, CHOSEN):
+        st.session_state.pop(key, None)
 
 
 def end_session(message_key: str | None) -> None:
-    """Back to the code screen: the ticket stops working, the session and the URL are cleared."""
+    """Back to the code screen: the ticket stops working, the session, its language and the URL are cleared."""
     ks = state.kiosk()
     if ks is not None and not ks.done:
         with contextlib.suppress(StoreError):
             kiosk.leave(ks.ticket)
-    lang = language()
-    for key in (state.KIOSK, state.CODE_DIGITS, "psyscore_kiosk_language"):
+    for key in (state.KIOSK, state.CODE_DIGITS):
         st.session_state.pop(key, None)
+    reset_language()
     st.query_params.clear()
-    if message_key:  # the code screen that shows why stays in the patient's language (no mixed screen)
-        state.flash(t(message_key, lang), "info")
-        st.session_state["psyscore_kiosk_language"] = lang
+    notice(message_key)
 
 
 def activity(ks: state.KioskState, touch: bool = True) -> bool:
@@ -109,11 +127,17 @@ def begin(session: KioskSession) -> None:
 
 def redeem(code: str) -> None:
     try:
-        begin(kiosk.redeem(code, client=client_key()))
+        session = kiosk.redeem(code, client=client_key())
     except TooManyAttemptsError:
-        state.flash(t("too_many", language()), "error")
+        notice("too_many", "error")
     except CodeInvalidError:
-        state.flash(t("invalid", language()), "error")
+        notice("invalid", "error")
+    else:
+        if st.session_state.get(CHOSEN) is not None:  # the patient chose before the code: the session starts in it
+            with contextlib.suppress(TicketInvalidError):
+                session = kiosk.set_language(session.ticket, language())
+        notice(None)
+        begin(session)
     st.session_state.pop(state.CODE_DIGITS, None)
 
 
@@ -149,7 +173,7 @@ if ks is None:
             begin(kiosk.resume(ticket))
         except TicketInvalidError:
             st.query_params.clear()
-            state.flash(t("ended", language()), "info")
+            notice("ended")
     ks = state.kiosk()
 
 if ks is not None and not ks.done and time.monotonic() - ks.last_activity > cfg.kiosk_idle.total_seconds():
@@ -158,10 +182,51 @@ if ks is not None and not ks.done and time.monotonic() - ks.last_activity > cfg.
 
 
 # -- screens ---------------------------------------------------------------------------------------------------
+def choose_code_language(code: str) -> None:
+    st.session_state[LANGUAGE] = code
+    st.session_state[CHOSEN] = time.monotonic()
+
+
+def code_language_watch() -> None:
+    """A language chosen on the code screen goes back to the default after the idle timeout without a code:
+    the next person to pick up the tablet is not met in the last one's language."""
+    chosen = st.session_state.get(CHOSEN)
+    if chosen is None:
+        return
+    idle = cfg.kiosk_idle.total_seconds()
+    if time.monotonic() - chosen > idle:
+        reset_language()
+        notice(None)
+        return
+
+    @st.fragment(run_every=timedelta(seconds=max(1.0, min(10.0, idle / 4))))
+    def _watch() -> None:
+        since = st.session_state.get(CHOSEN)
+        if state.kiosk() is None and since is not None and time.monotonic() - since > idle:
+            st.rerun(scope="app")
+
+    _watch()
+
+
+def code_language_choice(lang: str) -> None:
+    """Big buttons for every shipped language, each named in itself, before anything else on the screen."""
+    codes = messages.shipped_languages()
+    cols = st.columns(len(codes))
+    for col, code in zip(cols, codes, strict=True):
+        col.button(kiosk_ui.language_name(code), key=f"w_code_lang_{code}", width="stretch",
+                   type="primary" if code == lang else "secondary", on_click=choose_code_language, args=(code,))
+
+
 def code_screen() -> None:
+    code_language_watch()
     lang = language()
+    code_language_choice(lang)
     st.title(t("code_title", lang))
     state.show_flash()
+    shown = st.session_state.get(NOTICE)
+    if shown:
+        key, kind = shown
+        (st.error if kind == "error" else st.info)(t(key, lang))
     st.markdown(t("code_help", lang))
     # the digits are collected in the browser (no tap can be dropped); the whole code comes with Start
     labels = {k: t(k, lang) for k in ("clear", "delete", "start")} | {"display_label": t("code_display_label", lang)}
@@ -171,6 +236,8 @@ def code_screen() -> None:
         redeem(code)
         st.session_state[CODE_RESET] = st.session_state.get(CODE_RESET, 0) + 1
         st.rerun()
+    st.session_state[CODE_RUNS] = st.session_state.get(CODE_RUNS, 0) + 1
+    kiosk_input.screen_marker("code", st.session_state[CODE_RUNS])
 
 
 def completion_screen(ks: state.KioskState) -> None:
@@ -215,7 +282,7 @@ def next_run(ks: state.KioskState) -> int:
 def choose_language(ks: state.KioskState, code: str) -> None:
     if activity(ks):
         kiosk.set_language(ks.ticket, code)
-        st.session_state["psyscore_kiosk_language"] = code
+        st.session_state[LANGUAGE] = code
 
 
 def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
@@ -449,7 +516,7 @@ except TicketInvalidError:
 state.show_flash()
 current = next((a for a in session.administrations if a.status in ("pending", "in_progress")), None)
 if current is not None and kiosk_ui.shipped(current.language):
-    st.session_state["psyscore_kiosk_language"] = current.language
+    st.session_state[LANGUAGE] = current.language
 if not ks.started or session.consent_needed:
     welcome_screen(ks, session)
     st.stop()
