@@ -235,6 +235,12 @@ def _require_free_name(s: Session, name: str, own: Sequence[Battery] = ()) -> No
                             "choose another name")
 
 
+def _next_consent_version(s: Session, battery_id: int, current: int | None) -> int:
+    """After the current one and after any stored (a consent removed and given again gets a new number)."""
+    stored = s.scalar(select(func.max(ConsentText.version)).where(ConsentText.battery_id == battery_id)) or 0
+    return max(current or 0, stored) + 1
+
+
 def _add_consent(s: Session, battery_id: int, version: int, text: str, now: datetime) -> None:
     s.add(ConsentText(battery_id=battery_id, version=version, text=text,
                       text_hash=hashlib.sha256(text.encode()).hexdigest(), created_at=now))
@@ -310,7 +316,7 @@ class Batteries:
             b = find_battery(s, battery, lock=True)
             if b.retired_at is not None:
                 raise StoreError(f"battery {b.name!r} version {b.version} is retired; change its current version")
-            version = (b.consent_version or 0) + 1
+            version = _next_consent_version(s, b.id, b.consent_version)
             _add_consent(s, b.id, version, text, now)
             s.flush()
             b.consent_version = version
@@ -449,7 +455,7 @@ class Batteries:
                     if new_consent is None:
                         target.consent_version = None
                     else:
-                        version = (b.consent_version or 0) + 1
+                        version = _next_consent_version(s, target.id, b.consent_version)
                         _add_consent(s, target.id, version, new_consent, now)
                         s.flush()
                         target.consent_version = version

@@ -130,10 +130,15 @@ def test_an_unused_battery_is_edited_in_place(clinic: Clinic, admin: Actor) -> N
                                                  "I agree.", 1, True)
     edit = clinic.batteries.edit(admin, b.id, description="", consent_text=None)  # clear both
     assert edit.battery.description is None and edit.battery.consent_version is None
+    again = clinic.batteries.edit(admin, b.id, consent_text="I agree again.").battery  # a new number, not 1
+    assert (again.consent_version, again.consent_text) == (2, "I agree again.")
+    assert clinic.batteries.set_consent(admin, b.id, "Third wording.").consent_version == 3
+    clinic.batteries.edit(admin, b.id, consent_text="")
     assert [b.name for b in clinic.batteries.list(admin, include_retired=True)] == ["Intake"]
-    assert [(a, o, d["fields"]) for a, o, d in _actions(clinic)[1:]] == [
+    assert [(a, o, d.get("fields")) for a, o, d in _actions(clinic)[1:]] == [
         ("battery_edited", str(b.id), ["name", "description", "instruments", "instructions", "consent"]),
-        ("battery_edited", str(b.id), ["description", "consent"])]
+        ("battery_edited", str(b.id), ["description", "consent"]), ("battery_edited", str(b.id), ["consent"]),
+        ("battery_consent_changed", str(b.id), None), ("battery_edited", str(b.id), ["consent"])]
     with pytest.raises(StoreError, match="nothing to change"):
         clinic.batteries.edit(admin, "Intake", name="Intake")
 
