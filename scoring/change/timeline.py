@@ -21,6 +21,7 @@ from scoring._version import __version__ as ENGINE_VERSION
 from scoring.change.rci import COMPARISON_COLUMNS, PARAMETER_COLUMNS, Z_95, ChangeParameters, compare
 from scoring.definitions.library import Definition, Library
 from scoring.engine.compute import assign_bands
+from scoring.engine.responses import match_item_columns
 from scoring.engine.scorer import score
 from scoring.errors import PsyscoreError
 from scoring.norms.apply import apply_norms
@@ -30,6 +31,8 @@ __all__ = ["HISTORY_COLUMNS", "HistoryInputError", "HistoryResult", "default_nor
            "score_history", "with_norms"]
 
 REQUIRED_COLUMNS = ("patient", "date", "instrument")
+#: the other column names read by name; like item ids they are matched ignoring case and surrounding spaces
+OPTIONAL_COLUMNS = ("instrument_version", "scale", "score", "sex", "age", "birth_date")
 NORM_COLUMNS = ("norm_id", "norm_stratum", "norm_percentile", "norm_z", "norm_t", "norm_reason")
 _PER_COMPARISON = ("date", "score", "clinical", *(c for c in COMPARISON_COLUMNS if c not in
                                                   ("pre_clinical", "post_clinical")))
@@ -61,11 +64,14 @@ class HistoryResult:
     """A history and the bad cells found while scoring item answers.
 
     ``frame`` has the columns :data:`HISTORY_COLUMNS`; ``failures`` has ``instrument`` then the columns of
-    :attr:`scoring.ScoreResult.failures` (``row`` is the input's index label).
+    :attr:`scoring.ScoreResult.failures` (``row`` is the input's index label). ``cells`` is the number of
+    item cells checked (rows scored from item answers × the items of their instrument), the denominator of
+    the share of bad cells.
     """
 
     frame: pd.DataFrame
     failures: pd.DataFrame
+    cells: int = 0
 
 
 def history(
@@ -139,15 +145,24 @@ def score_history(
     instrument: str | Sequence[str] | None = None,
     z: float = Z_95,
     strict: bool = False,
+    accept_integral_floats: bool = False,
 ) -> HistoryResult:
     """Like :func:`history`, also returning the bad cells found in item answers.
 
-    With ``strict=True`` a bad cell raises :class:`~scoring.errors.ResponseValidationError` instead.
+    With ``strict=True`` a bad cell raises :class:`~scoring.errors.ResponseValidationError` instead. With
+    ``accept_integral_floats`` an answer written ``2.0`` is read as 2 (``2.5`` is still a bad cell), as in
+    :func:`scoring.score`.
+
+    Column names are matched as :func:`scoring.score` matches them: ignoring case and surrounding spaces
+    (``PHQ9_1``, ``Patient``), and two columns equal in that sense are an error naming both
+    (:class:`~scoring.engine.responses.DuplicateColumnError`) — conflicting answers are never resolved
+    silently.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"history() takes a pandas DataFrame, not {type(data).__name__}")
     if not isinstance(library, Library):
         raise TypeError(f"history() takes a Library (scoring.load_library()), not {type(library).__name__}")
+    data = match_item_columns(data, (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
     missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
     if missing:
         raise HistoryInputError(
@@ -175,11 +190,14 @@ def score_history(
 
     pieces: list[pd.DataFrame] = []
     failures: list[pd.DataFrame] = []
+    cells = 0
     keys = pd.DataFrame({"i": ids, "v": versions if versions is not None else ""}, index=frame.index).fillna("")
     for (inst_id, version), idx in keys.groupby(["i", "v"], sort=True).groups.items():
         d = library.get_version(str(inst_id), str(version) or None)
-        rows = frame.loc[idx]
-        piece, bad = _scale_rows(d, rows, strict)
+        rows = match_item_columns(frame.loc[idx], (*d.plan.item_ids, *(sp.id for sp in d.plan.scales)))
+        piece, bad = _scale_rows(d, rows, strict, accept_integral_floats)
+        if bad is not None:
+            cells += len(rows) * len(d.plan.item_ids)
         pieces.extend(piece)
         if bad is not None and not bad.empty:
             failures.append(bad.assign(instrument=d.id)[["instrument", *bad.columns]])
@@ -189,7 +207,7 @@ def score_history(
     fail = (pd.concat(failures, ignore_index=True) if failures
             else pd.DataFrame({c: pd.Series(dtype=object) for c in ("instrument", "row", "item", "value", "code",
                                                                     "message")}))
-    return HistoryResult(long, fail)
+    return HistoryResult(long, fail, cells)
 
 
 # -- input ------------------------------------------------------------------------------------------------
@@ -219,14 +237,15 @@ def _dates(col: pd.Series) -> pd.Series:
     return parsed.astype("datetime64[ns]")
 
 
-def _scale_rows(d: Definition, rows: pd.DataFrame, strict: bool) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:
+def _scale_rows(d: Definition, rows: pd.DataFrame, strict: bool, accept_integral_floats: bool = False
+                ) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:
     """One frame per scale for this instrument's rows: source_row, scale, score, band, severity, valid, reason."""
     plan = d.plan
     item_cols = [c for c in rows.columns if c in set(plan.item_ids)]
     out = []
     if item_cols:
         respondent = [c for c in rows.columns if c == "sex" or c in {a.respondent for a in plan.applicability}]
-        res = score(d, rows[[*item_cols, *respondent]], strict=strict)
+        res = score(d, rows[[*item_cols, *respondent]], strict=strict, accept_integral_floats=accept_integral_floats)
         sc = res.scores
         for sp in plan.scales:
             out.append(_piece(d, sp, rows.index, sc[sp.id].to_numpy(dtype=float),

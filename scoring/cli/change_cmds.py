@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from scoring.cli import EXIT_OK, UsageError, add_definitions_option, cli_library
+from scoring.cli.inputs import add_input_options
 from scoring.errors import PsyscoreError
 
 ORDER = 40
@@ -22,7 +23,9 @@ administration × scale: score, band, severity, and the change from the patient'
 administration (difference, Jacobson-Truax RCI, reliable change by the published threshold where the
 definition declares one, classification as recovered / reliably_improved / no_reliable_change /
 reliably_deteriorated, MCID met), with every parameter used and the instrument version and hash.
-Bad cells count as unanswered and are listed in OUTPUT.failures.csv/.xlsx.
+Bad cells count as unanswered and are listed in OUTPUT.failures.csv/.xlsx. The file is read as for
+'psyscore score': the delimiter is detected, column names are matched ignoring case, duplicate columns are
+an error, and more than 20% bad item cells stop the run unless --allow-bad.
 """
 
 CHART_DESCRIPTION = """\
@@ -46,8 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="criterion for the Jacobson-Truax RCI (default 1.96, i.e. 95%% two-tailed)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 without writing the history if any answer fails validation")
-    p.add_argument("--allow-bad", action="store_true",
-                   help="go on even when more than 20%% of the item cells fail validation")
+    add_input_options(p)
     add_definitions_option(p)
     p.set_defaults(func=cmd_change)
 
@@ -75,9 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read(path: Path):
-    from scoring.engine.files import read_table
+    from scoring.cli.inputs import read_responses
 
-    data = read_table(path)
+    data = read_responses(path)
     data.index = range(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
     return data
 
@@ -91,23 +93,20 @@ def cmd_change(args: argparse.Namespace) -> int:
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
     if not args.z > 0:
         raise UsageError(f"--z must be positive, not {args.z}")
-    from scoring.cli.inputs import check_bad_share, check_output, read_responses, where
+    from scoring.cli.inputs import check_bad_share, check_output, print_failures, read_responses
 
     fpath = failures_path(args.output)
     check_output(args.input, args.output, fpath)
     lib = cli_library(args.definitions)
     data = read_responses(args.input)
     data.index = range(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
-    result = score_history(data, lib, instrument=args.instrument, z=args.z, strict=args.strict)
+    result = score_history(data, lib, instrument=args.instrument, z=args.z, strict=args.strict,
+                           accept_integral_floats=args.accept_integral_floats)
     if not result.failures.empty:
         print(f"{args.input}: {len(result.failures)} bad cell(s) counted as unanswered; see {fpath}", file=sys.stderr)
-        for _, row in result.failures.head(10).iterrows():
-            print(f"  {row['instrument']} {where(row['row'])}{row['item']}: {row['value']!r}: {row['message']} "
-                  f"[{row['code']}]", file=sys.stderr)
+        print_failures(result.failures, fpath, lead="instrument")
         write_table(result.failures, fpath)
-        items = {i for name in lib for i in lib[name].plan.item_ids}
-        n_cells = len(data) * sum(1 for c in data.columns if c in items)
-        check_bad_share(args.input, result.failures, n_cells, args.allow_bad)
+        check_bad_share(args.input, result.failures, result.cells, args.allow_bad)
     elif fpath.exists():
         fpath.unlink()  # a stale failures file from an earlier run would mislead
     frame = result.frame.copy()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -94,6 +94,20 @@ def check_bad_share(path: Path | str, failures: pd.DataFrame, n_cells: int, allo
         print(f"WARNING: {msg}; going on because of --allow-bad", file=sys.stderr)
         return
     raise BadInputError(f"{msg}{hint}; fix the file, or pass --allow-bad to go on with them counted as unanswered")
+
+
+def print_failures(failures: pd.DataFrame, failures_file: Path, *, row_label: Callable[[object], object] | None = None,
+                   lead: str | None = None, limit: int = 10) -> None:
+    """List the first ``limit`` bad cells on stderr (``row N, ITEM`` or ``column ITEM``: value: why [code]) and
+    say where the rest are. ``row_label`` turns a failure's row into the row named in the file; ``lead`` names
+    a column printed first (``change``: the instrument)."""
+    for _, row in failures.head(limit).iterrows():
+        first = f"{row[lead]} " if lead else ""
+        at = row_label(row["row"]) if row_label is not None else row["row"]
+        print(f"  {first}{where(at)}{row['item']}: {row['value']!r}: {row['message']} "
+              f"[{row['code']}]", file=sys.stderr)
+    if len(failures) > limit:
+        print(f"  … {len(failures) - limit} more in {failures_file}", file=sys.stderr)
 
 
 def where(row: object) -> str:

@@ -186,7 +186,7 @@ def failures_path(output: Path) -> Path:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from scoring.cli.inputs import check_bad_share, check_output, read_responses, require_items, where
+    from scoring.cli.inputs import check_bad_share, check_output, print_failures, read_responses, require_items
     from scoring.engine import score
     from scoring.engine.files import write_table
 
@@ -202,11 +202,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     result = score(d, data, accept_integral_floats=args.accept_integral_floats)
     if not result.failures.empty:
         print(f"{args.input}: {result.summary()}", file=sys.stderr)
-        for _, row in result.failures.head(10).iterrows():
-            print(f"  {where(_row_label(row['row']))}{row['item']}: {row['value']!r}: {row['message']} "
-                  f"[{row['code']}]", file=sys.stderr)
-        if len(result.failures) > 10:
-            print(f"  … {len(result.failures) - 10} more in {fpath}", file=sys.stderr)
+        print_failures(result.failures, fpath, row_label=_row_label)
         failures = result.failures.copy()
         failures["row"] = failures["row"].map(_row_label)
         write_table(failures, fpath)
