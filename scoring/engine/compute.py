@@ -27,6 +27,8 @@ from scoring.definitions.plan import (
     ScalePlan,
     compare,
 )
+from scoring.definitions.respondent import SEX_CODES, Sex
+from scoring.definitions.respondent import sex_codes as respondent_sex_codes
 
 
 def round_half_up(values: np.ndarray, decimals: int = 0) -> np.ndarray:
@@ -85,7 +87,7 @@ def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | N
     for rule in rules:
         col = respondent[rule.respondent]  # type: ignore[index]
         if rule.respondent == "sex":
-            # the same codings as sex-specific cut-offs: f/female/w/woman and m/male/man
+            # the same codings as sex-specific cut-offs (scoring.definitions.respondent.SEX_WORDS)
             codes = sex_codes(respondent, len(col))
             known = codes > 0
             raw = np.array(["", "female", "male"], dtype=object)[codes].astype(str)
@@ -367,22 +369,21 @@ def _evaluate_flag(flag, bounds: dict[str, tuple[np.ndarray, np.ndarray]], plan:
     return _boolean(value, known)
 
 
-_SEX = {"female": 1, "male": 2}
+_SEX = {"female": SEX_CODES[Sex.FEMALE], "male": SEX_CODES[Sex.MALE]}
 
 
 def sex_codes(respondent: pd.DataFrame | None, n: int) -> np.ndarray:
-    """0 unknown, 1 female, 2 male per row, from a ``sex`` column (f/female/w/woman, m/male/man; case-blind).
+    """0 unknown, 1 female, 2 male per row, from a ``sex`` column (:func:`scoring.definitions.respondent.sex_codes`).
 
-    Numeric codings are not guessed: 1 and 2 mean different sexes in different data sets.
+    ``other``, not recorded and refused values are unknown to sex-specific rules. Numeric codings are not
+    guessed: 1 and 2 mean different sexes in different data sets.
     """
     out = np.zeros(n, dtype=np.int8)
     if respondent is None or "sex" not in respondent.columns:
         return out
-    col = respondent["sex"]
-    s = col.astype(object).where(col.notna(), "").astype(str).str.strip().str.lower()
-    arr = s.to_numpy(dtype=object)
-    out[np.isin(arr, ["f", "female", "w", "woman", "women"])] = 1
-    out[np.isin(arr, ["m", "male", "man", "men"])] = 2
+    codes, _ = respondent_sex_codes(respondent["sex"])
+    out[codes == _SEX["female"]] = 1
+    out[codes == _SEX["male"]] = 2
     return out
 
 
