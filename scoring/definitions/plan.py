@@ -12,7 +12,7 @@ from scoring.definitions.schema import Condition, Scale
 if TYPE_CHECKING:
     from scoring.definitions.library import Definition
 
-SCALE_SUFFIXES = ("band", "severity", "n_answered", "prorated", "valid", "reason")
+SCALE_SUFFIXES = ("band", "severity", "n_answered", "prorated", "valid", "reason", "reason_code")
 REASON_NONE_ANSWERED, REASON_NONE_APPLICABLE, REASON_TABLE = 1, 2, 3
 _FIXED_REASONS = ("", "no items answered", "no applicable items", "raw score not in the conversion table")
 MAX_CRITICAL_ITEMS = 12  # critical_items categories enumerate every combination: 2**12 at most

@@ -29,6 +29,7 @@ from scoring.definitions.plan import (
 )
 from scoring.definitions.respondent import SEX_CODES, Sex
 from scoring.definitions.respondent import sex_codes as respondent_sex_codes
+from scoring.engine.reasons import REASON_CODE_NAMES, reason_code_indices
 
 
 def round_half_up(values: np.ndarray, decimals: int = 0) -> np.ndarray:
@@ -392,7 +393,8 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
     """Score a validated item matrix; returns the score columns (stable names and dtypes).
 
     Text columns are categoricals whose categories are fixed by the plan, so dtypes never depend on the data:
-    bands (ordered by severity), reasons (every message the missing-data rule can produce), critical items
+    bands (ordered by severity), reasons (every message the missing-data rule can produce), reason codes (the
+    closed set :data:`scoring.engine.reasons.REASON_CODE_NAMES`), critical items
     (every combination of the instrument's critical items) and provenance.
     """
     n = matrix.shape[0]
@@ -413,6 +415,8 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
         cols[f"{sp.id}_prorated"] = res.prorated.astype(bool)
         cols[f"{sp.id}_valid"] = res.valid.astype(bool)
         cols[f"{sp.id}_reason"] = _categorical(res.reason_codes, list(sp.reason_categories))
+        cols[f"{sp.id}_reason_code"] = _categorical(reason_code_indices(res.reason_codes, sp.rule),
+                                                    list(REASON_CODE_NAMES))
         scored = ~np.isnan(res.score)
         for cut in sp.cutoffs:
             if sex is None:
