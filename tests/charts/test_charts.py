@@ -23,8 +23,8 @@ DATES = ["2024-01-08", "2024-02-05", "2024-03-04", "2024-04-01", "2024-05-06"]
 
 
 def phq9_history() -> pd.DataFrame:
-    return scoring.history(pd.DataFrame({"patient": "p1", "date": DATES, "instrument": "phq9",
-                                         "total": [18, 12, 7, 19, 3]}), LIB)
+    return scoring.history(LIB, pd.DataFrame({"patient": "p1", "date": DATES, "instrument": "phq9",
+                                              "total": [18, 12, 7, 19, 3]})).frame
 
 
 def layers(chart: Any) -> dict[str, dict[str, Any]]:
@@ -80,8 +80,8 @@ def test_trend_reliable_change_markers_are_direction_aware() -> None:
     assert spec["baseline label"]["rows"][0]["label"] == "vs baseline: recovered (-15)"
 
     who5 = LIB["who5"]
-    h = scoring.history(pd.DataFrame({"patient": "w", "date": DATES[:3], "instrument": "who5",
-                                      "percentage": [40, 60, 44]}), LIB)
+    h = scoring.history(LIB, pd.DataFrame({"patient": "w", "date": DATES[:3], "instrument": "who5",
+                                           "percentage": [40, 60, 44]})).frame
     wspec = layers(charts.trend_chart(h, who5, scale="percentage"))
     # higher is better: a rise is an improvement, a fall a deterioration
     assert [r["marker"] for r in wspec["reliable change up"]["rows"]] == ["Reliable improvement vs previous"]
@@ -103,8 +103,8 @@ def test_trend_events_are_labelled_rules() -> None:
 
 
 def test_trend_needs_one_patient() -> None:
-    two = scoring.history(pd.DataFrame({"patient": ["a", "b"], "date": DATES[:2], "instrument": "phq9",
-                                        "total": [5, 6]}), LIB)
+    two = scoring.history(LIB, pd.DataFrame({"patient": ["a", "b"], "date": DATES[:2], "instrument": "phq9",
+                                             "total": [5, 6]})).frame
     with pytest.raises(ValueError, match="several patients"):
         charts.trend_chart(two, PHQ9)
     assert charts.trend_chart(two, PHQ9, patient="b").to_dict()["title"].endswith("patient b")
@@ -145,7 +145,7 @@ def test_jacobson_plot_layers() -> None:
     data = pd.DataFrame({"patient": ["a", "a", "b", "b", "c", "c", "d"],
                          "date": ["2024-01-01", "2024-04-01"] * 3 + ["2024-01-01"],
                          "instrument": "phq9", "total": [20, 8, 12, 14, 6, 15, 9]})
-    spec = layers(charts.jacobson_plot(scoring.history(data, LIB), PHQ9))
+    spec = layers(charts.jacobson_plot(scoring.history(LIB, data).frame, PHQ9))
     pts = {r["patient"]: r for r in spec["patients"]["rows"]}
     assert set(pts) == {"a", "b", "c"}  # d has only a baseline
     assert pts["a"]["classification"] == "Recovered"

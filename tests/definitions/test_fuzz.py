@@ -14,7 +14,7 @@ from scoring.definitions.library import definition_from_doc
 from scoring.definitions.loading import parse_yaml
 from scoring.engine.responses import DEFAULT_MISSING
 
-GOOD = (Path(__file__).parent / "fixtures" / "definitions" / "good" / "demo_scale.yaml").read_text()
+GOOD = (Path(__file__).parents[1] / "fixtures" / "definitions" / "good" / "demo_scale.yaml").read_text()
 PHQ9 = scoring.load_library()["phq9"]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -14,7 +14,7 @@ import pytest
 from scoring import load_definition, validate
 from scoring.errors import CATALOG
 
-FIXTURES = Path(__file__).parent / "fixtures" / "definitions"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "definitions"
 BAD = sorted((FIXTURES / "bad").glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: (?P<code>[EW]\d{3})(?: line (?P<line>\d+))?(?: (?P<text>.*))?$")
 

@@ -12,7 +12,7 @@ import pytest
 
 from scoring.cli import build_parser, main
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def run(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -146,7 +146,7 @@ def test_explain(capsys: pytest.CaptureFixture[str]) -> None:
 def test_every_command_has_help_and_is_documented() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     for name, sp in sub.choices.items():
         assert sp.description or sp.format_help(), name
         for action in sp._actions:
@@ -169,7 +169,7 @@ def test_import_scoring_does_not_import_streamlit() -> None:
 def test_committed_json_schema_matches_models() -> None:
     from scoring.definitions.schema import definition_json_schema
 
-    committed = json.loads((Path(__file__).parents[1] / "instruments" / "schema.json").read_text(encoding="utf-8"))
+    committed = json.loads((Path(__file__).parents[2] / "instruments" / "schema.json").read_text(encoding="utf-8"))
     assert committed == definition_json_schema(), "run: make schema"
 
 

@@ -20,7 +20,7 @@ import scoring
 from scoring.cli import main
 
 LIB = scoring.load_library()
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 CASES = [(f.stem, i, c) for f in sorted(GOLDEN.glob("*.yaml"))
          for i, c in enumerate(yaml.safe_load(f.read_text(encoding="utf-8"))["cases"])]
 BAD_TEXT = re.compile(r"np\.|numpy|\bnan\b|\bNaN\b|<NA>|float64|int64|=None\b")

@@ -128,7 +128,7 @@ def _history(instrument: str, answers: list[list[float]], dates: list[str]) -> t
     items = LIB[instrument].plan.item_ids
     data = pd.DataFrame([{"patient": "p1", "date": d, "instrument": instrument, **dict(zip(items, a, strict=False))}
                          for d, a in zip(dates, answers, strict=True)])
-    return scoring.history(data, LIB), data
+    return scoring.history(LIB, data).frame, data
 
 
 DATES = ["2024-01-08", "2024-02-05", "2024-03-04", "2024-04-01"]
@@ -174,7 +174,7 @@ def test_jacobson_plot_with_a_long_scale_name() -> None:
         for d, v in (("2024-01-01", 4 - p % 3), ("2024-03-01", p % 3)):
             rows.append({"patient": f"p{p}", "date": d, "instrument": "pcl5",
                          **{f"pcl5_{i}": v for i in range(1, 21)}})
-    h = scoring.history(pd.DataFrame(rows), LIB)
+    h = scoring.history(LIB, pd.DataFrame(rows)).frame
     check_layout(charts.jacobson_plot(h, LIB["pcl5"], scale="cluster_d"))
     check_layout(charts.jacobson_plot(h, LIB["pcl5"]))
 

@@ -16,7 +16,7 @@ from scoring.engine.responses import FAILURE_CODES, MISSING_WORDS
 
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 ROW = [3, 0, 1, 2, 0, 0, 1, 0, 3]  # total 10
-README = Path(__file__).parents[2] / "README.md"
+README = Path(__file__).parents[3] / "README.md"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

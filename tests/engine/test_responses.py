@@ -14,7 +14,7 @@ from scoring.engine.responses import FAILURE_CODES
 
 LIB = scoring.load_library()
 PHQ9 = LIB["phq9"]
-FIXTURE = Path(__file__).parent / "fixtures" / "responses" / "phq9_bad.csv"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "responses" / "phq9_bad.csv"
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 
 
@@ -83,7 +83,7 @@ def test_bool_and_float_columns() -> None:
 
 def test_not_an_option_inside_range(tmp_path: Path) -> None:
     """Option sets with gaps (AUDIT items 9–10 are 0, 2, 4): a value inside the range that is no code fails."""
-    src = (Path(__file__).parent / "fixtures" / "definitions" / "good" / "demo_scale.yaml").read_text()
+    src = (Path(__file__).parents[1] / "fixtures" / "definitions" / "good" / "demo_scale.yaml").read_text()
     src = src.replace('{value: 1, label: "Sometimes"}', '{value: 2, label: "Sometimes"}')
     src = src.replace('{value: 2, label: "Often"}', '{value: 4, label: "Often"}')
     src = src.replace("range: [0, 6]", "range: [0, 12]").replace("max: 6, label: High", "max: 12, label: High")

@@ -92,7 +92,7 @@ def test_reverse_keying_is_an_involution(values: list[int]) -> None:
     """Scoring x with item 2 reversed equals scoring (min+max−x) with item 2 not reversed."""
     from pathlib import Path
 
-    src = Path(__file__).parent / "fixtures" / "definitions" / "good" / "demo_scale.yaml"
+    src = Path(__file__).parents[1] / "fixtures" / "definitions" / "good" / "demo_scale.yaml"
     keyed, _ = scoring.load_definition(src)
     assert keyed is not None and keyed.plan.reverse[1]
     import tempfile

@@ -17,7 +17,7 @@ import yaml
 
 import scoring
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 LIB = scoring.load_library()
 
 
