@@ -30,6 +30,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from scoring.definitions.respondent import SEX_CODES as RESPONDENT_SEX_CODES
+from scoring.definitions.respondent import sex_codes as respondent_sex_codes
 from scoring.engine.files import FORMULA_START
 from scoring.engine.files import neutralise as neutralise  # re-exported: the export modules use it from here
 from scoring.errors import PsyscoreError
@@ -50,14 +52,9 @@ SUPPRESSED = -9
 #: lower edges of the default age bands; the last band is "<last>+" and must start at 90 or lower
 DEFAULT_AGE_EDGES: tuple[int, ...] = (0, 18, 25, 35, 45, 55, 65, 75, 85, 90)
 
-SEX_CODES: dict[str, int] = {"female": 1, "male": 2, "other": 3}
-_SEX_SYNONYMS: dict[str, str] = {
-    "f": "female", "female": "female", "w": "female", "woman": "female", "women": "female",
-    "m": "male", "male": "male", "man": "male", "men": "male",
-    "other": "other", "o": "other", "x": "other", "diverse": "other", "d": "other", "intersex": "other",
-    "nonbinary": "other", "non-binary": "other", "non binary": "other",
-    "": "", "unknown": "", "u": "", "na": "", "n/a": "", "not stated": "", "not recorded": "",
-}
+#: export codes of recorded sex (0 = not recorded); the accepted spellings are the one list,
+#: :data:`scoring.definitions.respondent.SEX_WORDS`
+SEX_CODES: dict[str, int] = {sex.value: code for sex, code in RESPONDENT_SEX_CODES.items()}
 
 QUASI_IDENTIFIERS: tuple[str, ...] = ("age_band", "sex", "year")
 
@@ -206,11 +203,7 @@ def normalise_sex(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Returns the codes and a mask of cells that are not a recognised value (the caller reports them by
     position; their content is never echoed).
     """
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
-    canonical = text.map(_SEX_SYNONYMS)
-    bad = canonical.isna().to_numpy()
-    codes = canonical.map(SEX_CODES).fillna(0).to_numpy(dtype=np.int8)
-    return codes, bad
+    return respondent_sex_codes(values)
 
 
 @dataclass(frozen=True)

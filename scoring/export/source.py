@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.definitions.library import Definition, Library
+from scoring.definitions.respondent import completed_years
 from scoring.export.anonymizer import ExportError, normalise_sex
 
 PATIENT, DATE, INSTRUMENT, VERSION = "patient_id", "date", "instrument", "instrument_version"
@@ -382,10 +383,8 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
             bdays = per_patient(bdays, bdays != _NAT, _NAT)
         known = bdays != _NAT
         births = pd.DatetimeIndex(np.where(known, bdays, 0).astype("datetime64[D]"))
-        before = (base_dates.month.to_numpy() * 100 + base_dates.day.to_numpy()
-                  < births.month.to_numpy() * 100 + births.day.to_numpy())
-        age = np.where(known, base_dates.year.to_numpy() - births.year.to_numpy() - before, np.nan).astype(float)
-        if (age[known] < 0).any():
+        age = np.where(known, completed_years(pd.Series(births), pd.Series(base_dates)), np.nan).astype(float)
+        if np.isnan(age[known]).any():  # completed_years gives no age for a birth after the date
             raise ExportError("column 'birth_date': a date of birth falls after the patient's first "
                               "administration; check the dates of birth")
     elif age_col is not None:

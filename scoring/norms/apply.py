@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.definitions.library import Definition
+from scoring.definitions.respondent import completed_years
 from scoring.engine.compute import sex_codes
 from scoring.errors import PsyscoreError
 
@@ -57,30 +58,6 @@ def norm_columns(scale: str) -> list[str]:
     ['total_percentile', 'total_z', 'total_t', 'total_norm_stratum', 'total_norm_reason', 'total_norm_id']
     """
     return [f"{scale}_{s}" for s in NORM_SUFFIXES]
-
-
-def completed_years(birth: pd.Series, when: pd.Series) -> np.ndarray:
-    """Age in completed years at ``when`` (NaN where a date is missing, unreadable or before birth).
-
-    Dates are datetime columns or ISO 8601 text (``2024-03-01``). Someone born on 29 February turns a year
-    older on 1 March in common years.
-
-    >>> completed_years(pd.Series(["1990-06-15", "2000-02-29"]), pd.Series(["2024-06-14", "2023-03-01"]))
-    array([33., 23.])
-    """
-    b = _dates(birth)
-    d = _dates(when)
-    years = (d.dt.year - b.dt.year).to_numpy(dtype=float, na_value=np.nan)
-    before = ((d.dt.month < b.dt.month) | ((d.dt.month == b.dt.month) & (d.dt.day < b.dt.day)))
-    years = years - before.to_numpy(dtype=float, na_value=np.nan)
-    years[years < 0] = np.nan
-    return years
-
-
-def _dates(col: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return col
-    return pd.to_datetime(col.astype(object).where(col.notna(), None), errors="coerce", format="ISO8601")
 
 
 def apply_norms(

@@ -17,6 +17,7 @@ import pandas as pd
 from scoring._version import __version__ as ENGINE_VERSION
 from scoring.change import change_parameters
 from scoring.definitions.library import Definition, Library
+from scoring.definitions.respondent import age_in_completed_years
 from scoring.engine import score
 from scoring.engine.receipt import explain
 from scoring.errors import PsyscoreError
@@ -442,8 +443,8 @@ def _respondent(d: Definition, values: Mapping[str, Any], when: pd.Timestamp) ->
     birth = values.get("birth_date")
     if "age" not in out and birth is not None:
         born = pd.to_datetime(birth, errors="coerce")
-        if not pd.isna(born):
-            out["age"] = int(when.year - born.year - ((when.month, when.day) < (born.month, born.day)))
+        if not pd.isna(born) and born.date() <= when.date():  # a birth date after the administration: no age
+            out["age"] = age_in_completed_years(born, when)
     return out
 
 

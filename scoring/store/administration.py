@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from scoring.definitions.library import Definition
 from scoring.definitions.plan import compare
+from scoring.definitions.respondent import age_in_completed_years
 from scoring.definitions.schema import Item
 from scoring.engine.responses import check_column
 from scoring.errors import did_you_mean
@@ -180,9 +181,10 @@ def shown_items(definition: Definition, answers: Mapping[str, float | None], sex
 
 
 def age_on(date_of_birth: date | None, day: date) -> int | None:
-    if date_of_birth is None:
+    """Age in completed years on ``day`` (:func:`scoring.definitions.respondent.age_in_completed_years`)."""
+    if date_of_birth is None or day < date_of_birth:
         return None
-    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+    return age_in_completed_years(date_of_birth, day)
 
 
 class Administrations:

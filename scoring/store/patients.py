@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scoring.definitions.respondent import SexValueError, parse_sex
 from scoring.store import audit
 from scoring.store.audit import Actor
 from scoring.store.context import Context
@@ -168,13 +169,12 @@ def _text(value: object) -> str | None:
 
 
 def _sex(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    v = value.strip().lower()
-    v = {"f": "female", "m": "male", "w": "female"}.get(v, v)
-    if v not in SEXES:
-        raise StoreError(f"sex must be one of {', '.join(SEXES)} (or empty)")
-    return v
+    """The stored sex for ``value``: the one list of codes, :data:`scoring.definitions.respondent.SEX_WORDS`."""
+    try:
+        sex = parse_sex(value)
+    except SexValueError as exc:
+        raise StoreError(f"{exc} ({', '.join(SEXES)})") from None
+    return None if sex is None else sex.value
 
 
 class Patients:
