@@ -13,8 +13,8 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
-#: code -> (severity, short title). Messages are written where the issue is detected; the title is what
-#: ``psyscore validate --codes`` and the docs list.
+#: code -> (severity, short title): what ``psyscore validate --codes`` and the docs list. The message and hint
+#: templates of the definition checks are in :data:`scoring.definitions.issues.MESSAGES`.
 CATALOG: dict[str, tuple[Severity, str]] = {
     # reading and shape (first pass)
     "E100": ("error", "file cannot be read"),
@@ -71,6 +71,8 @@ CATALOG: dict[str, tuple[Severity, str]] = {
     "E413": ("error", "same norm id defined twice"),
     "E414": ("error", "norm raw score is not a score the scale can take"),
     "E415": ("error", "norm method fields are inconsistent"),
+    # psyscore itself
+    "E900": ("error", "internal error: a validation rule failed (a bug in psyscore: please report it)"),
 }
 
 

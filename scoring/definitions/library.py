@@ -107,22 +107,26 @@ class Definition:
         return f"<Definition {self.id} {self.version} {self.hash[:12]}>"
 
 
-def load_definition(path: Path | str) -> tuple[Definition | None, list[Issue]]:
-    """Read and validate one file (both passes). Returns the definition (None on any error) and issues."""
+def load_definition(path: Path | str, *, rule_set: Sequence[rules.Rule] | None = None
+                    ) -> tuple[Definition | None, list[Issue]]:
+    """Read and validate one file (both passes). Returns the definition (None on any error) and issues.
+
+    ``rule_set`` replaces :data:`scoring.definitions.rules.RULES` (the second pass) when given.
+    """
     path = Path(path)
     doc, issues = read_yaml_file(path)
     if doc is None:
         return None, issues
-    return definition_from_doc(doc, issues, path)
+    return definition_from_doc(doc, issues, path, rule_set=rule_set)
 
 
-def definition_from_doc(doc: SourceDoc, issues: list[Issue], path: Path | None = None
-                        ) -> tuple[Definition | None, list[Issue]]:
+def definition_from_doc(doc: SourceDoc, issues: list[Issue], path: Path | None = None, *,
+                        rule_set: Sequence[rules.Rule] | None = None) -> tuple[Definition | None, list[Issue]]:
     model, shape_issues = to_model(Instrument, doc)
     issues = issues + shape_issues
     if model is None:
         return None, issues
-    issues += rules.check(model, doc)
+    issues += rules.check(model, doc, rule_set)  # a rule that raises becomes an E900 issue
     if any(i.severity == "error" for i in issues):
         return None, issues
     return Definition(model, path), issues
@@ -202,7 +206,8 @@ class Library(Mapping[str, Definition]):
 
 
 def load_library(
-    paths: Sequence[Path | str] | None = None, settings: Settings | None = None
+    paths: Sequence[Path | str] | None = None, settings: Settings | None = None, *,
+    rule_set: Sequence[rules.Rule] | None = None,
 ) -> Library:
     """Load and validate definitions.
 
@@ -212,6 +217,10 @@ def load_library(
         Files or folders to load instead of the configured ones.
     settings
         Where to look; defaults to :meth:`Settings.from_env` (bundled plus ``PSYSCORE_INSTRUMENTS_PATH``).
+    rule_set
+        The second-pass rules to run instead of :data:`scoring.definitions.rules.RULES` (e.g. with a
+        clinic's extra rules). A rule that raises is reported as an ``E900`` issue of that file; the other
+        rules and files are still checked.
 
     Returns
     -------
@@ -223,7 +232,7 @@ def load_library(
         paths = [d for d in settings.all_instrument_dirs if d.is_dir()]
     lib = Library()
     for file in iter_definition_files(paths):
-        definition, issues = load_definition(file)
+        definition, issues = load_definition(file, rule_set=rule_set)
         lib.report.extend(issues)
         if definition is not None:
             clash = lib.add(definition)
