@@ -8,7 +8,8 @@ PORT   ?= 8501
 
 help:
 	@echo "make run    create .venv, install, seed a demo clinic (embedded SQLite), serve the app on :$(PORT)"
-	@echo "make test   install the dev extras and run ruff, the import contract (lint-imports) and the whole test suite"
+	@echo "make test   install the dev extras and run make lint, then the whole test suite"
+	@echo "make lint   ruff, the import contract (lint-imports) and the type checker (mypy)"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make schema regenerate instruments/schema.json from the models"
 
@@ -35,14 +36,14 @@ run: $(VENV)/.app-installed
 	@echo ""
 	$(BIN)/psyscore app --port $(PORT)
 
-test: $(VENV)/.dev-installed
-	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+test: lint
 	$(BIN)/python -m pytest
 
+# ruff, the import contract and the type checker (config: [tool.mypy] in pyproject.toml); `make test` runs them first.
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run_all.py
@@ -51,4 +52,4 @@ schema: $(VENV)/.app-installed
 	$(BIN)/psyscore schema > instruments/schema.json
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache .hypothesis
