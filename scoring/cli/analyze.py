@@ -107,10 +107,10 @@ def _from_store(url: str, library: Library, instrument_id: str, version: str | N
     Without ``version`` the newest version with administrations is analysed: answers given under different
     definitions are not pooled.
     """
-    from scoring.cli.export_cmds import _sqlite_file
+    from scoring.cli.export_cmds import sqlite_file
     from scoring.store import Actor, Clinic, Store
 
-    file = _sqlite_file(url)
+    file = sqlite_file(url)
     if file is not None and not file.is_file():
         raise UsageError(f"no such database file: {file}")
     actor = Actor.system("psyscore analyze")

@@ -197,7 +197,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL or path (None for other databases and in-memory SQLite)."""
     if "://" not in url:
         return Path(url).expanduser()
@@ -214,7 +214,7 @@ def _export_from_store(url: str, library: Library, out: Path, options: dict[str,
         raise UsageError("--db needs the store's packages (SQLAlchemy, Alembic): pip install psyscore") from None
     from scoring.export import StoreSource, export
 
-    file = _sqlite_file(url)
+    file = sqlite_file(url)
     if file is not None and not file.is_file():
         raise UsageError(f"no such database file: {file}")
     with Store(url) as store:
