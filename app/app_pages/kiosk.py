@@ -36,7 +36,7 @@ CODE_LENGTH = state.clinic().kiosk.code_digits  # one constant: scoring.store.se
 LANGUAGE = "psyscore_kiosk_language"  # the tablet's language now (the code screen's choice, then the session's)
 CHOSEN = "psyscore_kiosk_language_chosen"  # monotonic time the patient chose a language on the code screen
 NOTICE = "psyscore_kiosk_notice"  # (message key, kind) the code screen shows, in its language of the moment
-CODE_RUNS = "psyscore_code_runs"  # counts code-screen runs for the tap guard's marker
+RUNS = "psyscore_kiosk_runs"  # counts the runs that draw a guarded screen, for this browser session
 
 cfg = state.settings()
 clinic = state.clinic()
@@ -219,6 +219,7 @@ def code_language_choice(lang: str) -> None:
 
 def code_screen() -> None:
     code_language_watch()
+    run = begin_screen("code")
     lang = language()
     code_language_choice(lang)
     st.title(t("code_title", lang))
@@ -236,18 +237,18 @@ def code_screen() -> None:
         redeem(code)
         st.session_state[CODE_RESET] = st.session_state.get(CODE_RESET, 0) + 1
         st.rerun()
-    st.session_state[CODE_RUNS] = st.session_state.get(CODE_RUNS, 0) + 1
-    kiosk_input.screen_marker("code", st.session_state[CODE_RUNS])
+    kiosk_input.screen_marker("code", run)
 
 
 def completion_screen(ks: state.KioskState) -> None:
+    run = begin_screen("done")
     lang = language()
     st.title(t("thanks_title", lang))
     st.markdown(t("thanks", lang))  # the same for everyone: nothing here tells a critical answer was given
     if st.button(t("finish", lang), key="w_finish", type="primary", width="stretch"):
         end_session(None)
         st.rerun()
-    kiosk_input.screen_marker("done", next_run(ks))
+    kiosk_input.screen_marker("done", run)
 
 
 def _escape(text: str) -> str:
@@ -273,10 +274,13 @@ def switch_layout(ks: state.KioskState) -> None:
         kiosk.set_layout(ks.ticket, ks.layout)  # kept with the ticket: a reload resumes with this layout
 
 
-def next_run(ks: state.KioskState) -> int:
-    """A new number for every run that draws a guarded screen (the tap guard sees the server answered)."""
-    ks.runs += 1
-    return ks.runs
+def begin_screen(screen: str) -> int:
+    """Start drawing a guarded screen (before any of it is visible); returns the run number its end marker
+    carries. One counter per browser session, across patients: the numbers only grow, so the tap guard can
+    tell the newest marker from stale ones."""
+    run = st.session_state[RUNS] = st.session_state.get(RUNS, 0) + 1
+    kiosk_input.screen_begin(screen, run)
+    return run
 
 
 def choose_language(ks: state.KioskState, code: str) -> None:
@@ -290,6 +294,7 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
     # battery's own language (one screen never mixes two languages)
     has_text = bool(session.instructions or (session.consent_needed and session.consent_text))
     lang = cfg.battery_language if has_text and session.text_language is None else language()
+    run = begin_screen("welcome")
     st.title(t("instructions", lang))
     choices = languages(session)
     if len(choices) > 1:
@@ -315,10 +320,11 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
         ks.started = True
         st.rerun()
     kiosk.show_no_question(ks.ticket)  # no answer is taken while the instructions are on screen
-    kiosk_input.screen_marker("welcome", next_run(ks))
+    kiosk_input.screen_marker("welcome", run)
 
 
 def support_screen(ks: state.KioskState) -> None:
+    run = begin_screen("support")
     lang = language()
     st.title(t("support_title", lang))
     text = clinic.kiosk_settings.support_message(lang, cfg.support_messages)  # admin's > environment > shipped
@@ -326,7 +332,7 @@ def support_screen(ks: state.KioskState) -> None:
     kiosk.show_no_question(ks.ticket, idle=cfg.kiosk_idle)  # no answer is taken while this is on screen
     st.button(t("continue", lang), key="w_support_continue", type="primary", width="stretch",
               on_click=support_seen, args=(ks,))
-    kiosk_input.screen_marker("support", next_run(ks))
+    kiosk_input.screen_marker("support", run)
 
 
 def support_seen(ks: state.KioskState) -> None:
@@ -429,6 +435,8 @@ def item_screen(ks: state.KioskState, administration_id: int) -> None:
     except NotFoundError:  # e.g. an answer closed the gate of the item asked for: the next unanswered one
         prompt = kiosk.show_item(ks.ticket, administration_id, None, idle=cfg.kiosk_idle)
     ks.item = (administration_id, prompt.item_id) if prompt is not None else None
+    screen = f"item:{administration_id}:{prompt.item_id}" if prompt is not None else f"end:{administration_id}"
+    run = begin_screen(screen)
     if prompt is None:  # every question answered: change answers or continue
         progress(ks, administration_id, 1, 1, None)
         st.subheader(t("answered_all", lang))
@@ -438,7 +446,7 @@ def item_screen(ks: state.KioskState, administration_id: int) -> None:
                     args=(ks, None, administration_id), disabled=ks.last_item is None)
         right.button(t("continue", lang), key=f"w_finish_questionnaire_{administration_id}", type="primary",
                      width="stretch", on_click=finish_questionnaire, args=(ks, administration_id))
-        kiosk_input.screen_marker(f"end:{administration_id}", next_run(ks))
+        kiosk_input.screen_marker(screen, run)
         return
     progress(ks, administration_id, prompt.position - 1, prompt.total, prompt.position)
     ks.last_item = (administration_id, prompt.item_id)
@@ -455,13 +463,14 @@ def item_screen(ks: state.KioskState, administration_id: int) -> None:
     else:
         right.button(t("skip", lang), key=f"w_skip_{here}", width="stretch", on_click=save,
                      args=(ks, prompt, None, True))
-    kiosk_input.screen_marker(f"item:{administration_id}:{prompt.item_id}", next_run(ks))
+    kiosk_input.screen_marker(screen, run)
 
 
 def page_screen(ks: state.KioskState, administration_id: int) -> None:
     """The whole questionnaire on one page; each tap is saved at once."""
     lang = language()
     prompts = kiosk.show_page(ks.ticket, administration_id, idle=cfg.kiosk_idle)
+    run = begin_screen(f"page:{administration_id}")
     answered = sum(p.answered for p in prompts)
     progress(ks, administration_id, answered, len(prompts), None)
     if prompts and prompts[0].instructions:
@@ -474,7 +483,7 @@ def page_screen(ks: state.KioskState, administration_id: int) -> None:
     st.button(t("continue", lang), key=f"w_finish_questionnaire_{administration_id}", type="primary",
               width="stretch", on_click=finish_questionnaire, args=(ks, administration_id),
               disabled=answered < len(prompts))
-    kiosk_input.screen_marker(f"page:{administration_id}", next_run(ks))
+    kiosk_input.screen_marker(f"page:{administration_id}", run)
 
 
 @st.fragment

@@ -4,9 +4,17 @@
   browser (a tap changes the display at once, no server round trip, so no tap can be dropped or reordered)
   and only the whole code is sent, when the patient taps Start.
 * :func:`tap_guard` — a capture-phase listener in the page that ignores taps on the kiosk screen while the
-  server answers the previous tap, and for :data:`DWELL_MS` after a new question has appeared: a second
-  tap of a double tap can never land on a question the patient has not seen. :func:`screen_marker` tells
-  it which screen is complete (the last element of every guarded screen).
+  server answers the previous tap, while a screen is being drawn, and for :data:`DWELL_MS` after a new
+  question began to appear: a second tap of a double tap can never land on a question the patient has not
+  seen. Every guarded screen starts with :func:`screen_begin` and ends with :func:`screen_marker` of the
+  same run; the screen is complete when both are in the page.
+
+  Why both: with only the end marker, the guard did not know a screen was being drawn when the change was
+  not started by a guarded tap (a page load or reload, the keypad's Start, a timeout). It reported
+  ``ready()`` while the new screen's buttons were already visible but its marker had not arrived; the
+  marker's arrival then started the dwell, and a tap made in between — after ``ready()`` — was swallowed.
+  Now the begin marker (the screen's first element) locks the guard before any of the screen is visible,
+  the dwell counts from it, and ``ready()`` is true only once the screen is complete and seen long enough.
 
 The store binds the tap to the question on the server side as well (``Kiosk.show_item`` /
 ``Kiosk.save_answer``): a tap that still reaches the server for another question is refused.
@@ -122,32 +130,59 @@ def _no_op() -> None:
 
 
 _GUARD_JS = """
+<div data-psy-kiosk style="height:0;overflow:hidden" aria-hidden="true"></div>
 <script>
 (function () {
   if (window.__psyTapGuard) return;
+  // screen: the complete screen on display (its begin and end markers are of the same run); log: one entry
+  // per complete screen or run, [time the screen began to appear (ms since epoch), screen, run]
   const G = window.__psyTapGuard = { screen: null, run: null, shownAt: 0, lockedUntil: 0, waiting: false,
-    waitingSince: 0, downLocked: false, blocked: 0, log: [] };
+    waitingSince: 0, drawing: false, drawingSince: 0, begin: null, beganAt: 0, beganPerf: 0, downLocked: false,
+    blocked: 0, log: [] };
   const DWELL = %(dwell)d, WAIT = %(wait)d;
-  const marker = () => document.querySelector('[data-psy-screen]');
+  // the newest marker (highest run): a screen drawn at other positions than the last one leaves stale
+  // markers in the page until Streamlit's run ends
+  const newest = (attr) => {
+    let best = null;
+    for (const m of document.querySelectorAll('[' + attr + ']')) {
+      const run = Number(m.getAttribute('data-psy-run'));
+      if (best === null || run > best.run) best = { screen: m.getAttribute(attr), run: run };
+    }
+    return best;
+  };
   const observe = () => {
-    const m = marker();
-    const screen = m ? m.getAttribute('data-psy-screen') : null, run = m ? m.getAttribute('data-psy-run') : null;
-    if (run === G.run && screen === G.screen) return;
-    if (screen !== G.screen) { G.lockedUntil = performance.now() + DWELL; G.shownAt = Date.now(); }
-    G.screen = screen; G.run = run; G.waiting = false;
-    G.log.push([Date.now(), screen, run]);
+    const b = newest('data-psy-begin'), e = newest('data-psy-screen');
+    if (b && (G.begin === null || b.run !== G.begin.run)) {  // a screen (or a new run of it) started to draw
+      G.begin = b;
+      if (b.screen !== G.screen) { G.beganAt = Date.now(); G.beganPerf = performance.now(); }
+      G.drawing = true; G.drawingSince = performance.now();
+    }
+    if (!G.drawing || !b || !e || e.run !== b.run || e.screen !== b.screen) return;
+    G.drawing = false;  // complete: the server answered the last tap with this run
+    G.waiting = false;
+    if (e.screen !== G.screen) {  // a new screen: the dwell counts from when it began to appear
+      G.lockedUntil = G.beganPerf + DWELL; G.shownAt = Date.now();
+      G.log.push([G.beganAt, e.screen, String(e.run)]);
+    } else {
+      G.log.push([Date.now(), e.screen, String(e.run)]);
+    }
+    G.screen = e.screen; G.run = String(e.run);
   };
   new MutationObserver(observe).observe(document.documentElement,
-    { subtree: true, childList: true, attributes: true, attributeFilter: ['data-psy-run', 'data-psy-screen'] });
+    { subtree: true, childList: true, attributes: true,
+      attributeFilter: ['data-psy-run', 'data-psy-screen', 'data-psy-begin'] });
   observe();
   const locked = () => {
-    if (G.waiting && performance.now() - G.waitingSince >= WAIT) G.waiting = false;  // no answer came: let go
-    return performance.now() < G.lockedUntil || G.waiting;
+    const now = performance.now();
+    if (G.waiting && now - G.waitingSince >= WAIT) G.waiting = false;  // no answer came: let go
+    if (G.drawing && now - G.drawingSince >= WAIT) G.drawing = false;  // a run that never ended: let go
+    return G.drawing || now < G.lockedUntil || G.waiting;
   };
-  G.ready = () => !locked();
+  G.ready = () => G.screen !== null && !locked();
   const guarded = (e) => {
     const t = e.target;
-    return !!(t && t.closest && marker() && t.closest('[data-testid=stMain]') && !t.closest('.psy-keypad'));
+    return !!(t && t.closest && t.closest('[data-testid=stMain]') && !t.closest('.psy-keypad')
+              && document.querySelector('[data-psy-kiosk]') && (G.screen !== null || G.begin !== null));
   };
   const stop = (e) => { e.preventDefault(); e.stopPropagation(); e.stopImmediatePropagation(); };
   const onDown = (e) => {
@@ -176,8 +211,17 @@ def tap_guard() -> None:
     st.html(_GUARD_JS % {"dwell": DWELL_MS, "wait": WAIT_MS}, unsafe_allow_javascript=True)
 
 
+def screen_begin(screen: str, run: int) -> None:
+    """Mark the start of a guarded screen (its first element): the tap guard holds taps from here until the
+    screen's :func:`screen_marker` of the same ``run`` is in the page, and for :data:`DWELL_MS` from here when
+    ``screen`` is new — so a tap is never taken while a screen is half drawn, and the dwell counts from when
+    the patient could first see it."""
+    st.html(f'<div data-psy-begin="{html.escape(screen)}" data-psy-run="{int(run)}" '
+            f'style="height:0;overflow:hidden" aria-hidden="true"></div>')
+
+
 def screen_marker(screen: str, run: int) -> None:
-    """Mark the end of a guarded screen: ``screen`` names what is shown (a new value starts the dwell time),
-    ``run`` changes on every run (the server has answered the last tap)."""
+    """Mark the end of a guarded screen (its last element): ``screen`` names what is shown, ``run`` is the
+    number :func:`screen_begin` got in this run (the server has answered the last tap)."""
     st.html(f'<div data-psy-screen="{html.escape(screen)}" data-psy-run="{int(run)}" '
             f'style="height:0;overflow:hidden" aria-hidden="true"></div>')

@@ -86,7 +86,7 @@ def _thanks_screen(seeded: Seeded, item9: int) -> tuple[str, list[str]]:
     _finish(at).click().run()
     assert at.title[0].value == "Thank you!"
     html = [str(el.proto) for el in at.get("html")]  # less the tap guard's script and run marker (per run)
-    shown = [h for h in html if "<style>" not in h and "<script" not in h and "data-psy-screen" not in h]
+    shown = [h for h in html if "<style>" not in h and "<script" not in h and "data-psy-run" not in h]
     return "\n".join([*(el.value for el in at.title), *(el.value for el in at.markdown), *shown]), \
         [b.label for b in at.button]
 
