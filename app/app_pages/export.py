@@ -51,10 +51,11 @@ def read_key(upload: object) -> ex.StudyKey:
             path.unlink(missing_ok=True)
 
 
+# The profile sits outside the form so the date choices below follow it (relative days: pseudonymised only).
+profile = st.radio("Profile", ex.PROFILES, horizontal=True, key="w_export_profile",
+                   help="safe_harbor: random research ids for each export (HIPAA). pseudonymised: the same "
+                        "patient gets the same id in every export of one study (HMAC under the study key).")
 with st.form("w_export"):
-    profile = st.radio("Profile", ex.PROFILES, horizontal=True, key="w_export_profile",
-                       help="safe_harbor: random research ids for each export (HIPAA). pseudonymised: the same "
-                            "patient gets the same id in every export of one study (HMAC under the study key).")
     key_file = st.file_uploader("Study key file (pseudonymised only; create one with `psyscore export-key FILE`)",
                                 type=["key", "txt", "hex"], key="w_export_key")
     chosen = st.multiselect("Instruments", instrument_ids, default=instrument_ids, key="w_export_instruments",
@@ -67,8 +68,9 @@ with st.form("w_export"):
     c3, c4, c5 = st.columns(3)
     layout = c3.selectbox("Layout", ex.LAYOUTS, key="w_export_layout",
                           help="long: one row per administration; wide: one row per patient")
-    dates = c4.selectbox("Dates", ex.DATE_MODES, key="w_export_dates",
-                         help="year; relative: days since the patient's first exported administration; none")
+    dates = c4.selectbox("Dates", ex.PROFILE_DATE_MODES[profile], key="w_export_dates",
+                         help="year; relative (pseudonymised only — Safe Harbor releases no part of a date but "
+                              "the year): days since the patient's first exported administration; none")
     k = c5.number_input("k (k-anonymity)", min_value=2, max_value=100, value=5, key="w_export_k")
     formats = st.multiselect("Formats", ex.FORMATS, default=["csv"], key="w_export_formats")
     submitted = st.form_submit_button("Prepare the export", type="primary")

@@ -25,3 +25,13 @@ def test_export_page_widens_dates_to_whole_years_and_audits_them(seeded: Seeded)
                   if r.action == "export_read" and r.detail.get("purpose") == "research export (web app)"]
     assert page_reads and all(r.detail["from"].startswith(f"{year}-01-01") for r in page_reads)
     assert all(r.detail["to"].startswith(date(year + 1, 1, 1).isoformat()) for r in page_reads)
+
+
+def test_relative_days_are_offered_only_with_the_pseudonymised_profile(seeded: Seeded) -> None:
+    """corrections.md security item 2 / 45 CFR 164.514(b)(2)(i)(C): Safe Harbor keeps no part of a date but the year."""
+    at = sign_in(new_app(), "rita")
+    assert at.radio(key="w_export_profile").value == "safe_harbor"
+    assert list(at.selectbox(key="w_export_dates").options) == ["year", "none"]
+    at.radio(key="w_export_profile").set_value("pseudonymised").run(timeout=120)
+    assert not at.exception
+    assert list(at.selectbox(key="w_export_dates").options) == ["year", "relative", "none"]
