@@ -49,7 +49,7 @@ class Template:
             names.update(name for _, name, _, _ in string.Formatter().parse(text) if name)
         return frozenset(names)
 
-    def render(self, hint: str | None = None, **fields: object) -> tuple[str, str | None]:
+    def render(self, hint: str | None = None, /, **fields: object) -> tuple[str, str | None]:
         """(message, hint) with ``fields`` filled in; an explicit ``hint`` replaces the template's."""
         missing = self.fields - set(fields)
         if missing:
@@ -65,6 +65,32 @@ _HINT_INTERNAL = ("this is a bug in psyscore, not necessarily in your file: plea
 
 #: message key -> template. Keys are ``<code>.<short name>``.
 MESSAGES: Mapping[str, Template] = MappingProxyType({
+    # shape (first pass): pydantic's errors in the YAML author's words (scoring.definitions.loading)
+    "E110.unknown_key": Template("E110", "unknown key {key!r}", "allowed keys here: {allowed}"),
+    "E111.missing_key": Template("E111", "required key {key!r} is missing", "add it; see instruments/README.md"),
+    "E111.list_too_short": Template("E111", "this list has too few entries: entry [{index}] is missing",
+                                    "give every entry of the list (a range is [lowest, highest], e.g. [0, 27])"),
+    "E112.whole_number": Template("E112", "expected a whole number, found {shown}",
+                                  "write digits only, e.g. 3 (no words, units or quotes)"),
+    "E112.number": Template("E112", "expected a number, found {shown}",
+                            "write digits with an optional decimal point, e.g. 0.84 (no words, units or quotes)"),
+    "E112.text": Template("E112", "expected text, found {shown}", "{fix}"),
+    "E112.true_false": Template("E112", "expected true or false, found {shown}", "write true or false"),
+    "E112.list": Template("E112", "expected a list, found {shown}",
+                          "write [a, b] or one '- a' line per entry, even for a single entry"),
+    "E112.mapping": Template("E112", "expected a mapping (indented key: value lines), found {shown}",
+                             "write the keys of {what} on the lines below, indented; see instruments/README.md"),
+    "E112.not_allowed": Template("E112", "{shown} is not allowed here; allowed: {allowed}",
+                                 "use one of the allowed values (they are case-sensitive)"),
+    "E112.too_few": Template("E112", "needs at least {min} {entries}, found {actual}", "add the missing entries"),
+    "E112.too_many": Template("E112", "takes at most {max} {entries}, found {actual}", "remove the extra entries"),
+    "E112.empty_text": Template("E112", "must not be empty", "write the text, or remove the key if it is optional"),
+    "E112.bound": Template("E112", "must be {relation} {limit}, found {shown}",
+                          "check the published value (a sign or a misplaced decimal point?)"),
+    "E112.id": Template("E112", "{shown} is not a valid id",
+                        "ids are lowercase snake_case (a-z, 0-9, _), starting with a letter"),
+    "E112.version": Template("E112", "{shown} is not a valid version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0"),
+    "E112.other": Template("E112", "{detail} (got {shown})", "see instruments/README.md for this key"),
     # structure: ids and file names
     "E200.id_twice": Template("E200", "{kind} id {id!r} is used twice", "ids must be unique within an instrument"),
     "E200.flag_is_scale": Template("E200", "flag id {id!r} is also a scale id",
@@ -214,6 +240,13 @@ MESSAGES: Mapping[str, Template] = MappingProxyType({
     # a rule that failed
     "E900.rule_failed": Template("E900", "internal error: rule {rule} failed ({error}: {detail})", _HINT_INTERNAL),
 })
+
+
+def issue_text(key: str, hint: str | None = None, /, **fields: object) -> tuple[str, str, str | None]:
+    """(code, message, hint) of catalogue entry ``key`` with ``fields`` filled in (see :meth:`Template.render`)."""
+    entry = template(key)
+    message, hint = entry.render(hint, **fields)
+    return entry.code, message, hint
 
 
 def template(key: str) -> Template:

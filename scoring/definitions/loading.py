@@ -15,6 +15,7 @@ stream once and counts the expanded size of each anchor without expanding anythi
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from scoring.definitions.issues import issue_text
 from scoring.errors import Issue, did_you_mean
 
 PathKey = tuple[str | int, ...]
@@ -226,29 +228,86 @@ def read_yaml_file(path: Path) -> tuple[SourceDoc | None, list[Issue]]:
     return parse_yaml(text.removeprefix("\ufeff"), file)
 
 
+def shown(value: Any) -> str:
+    """A value as the YAML author wrote it, shortened: ``'six'``, ``true``, ``nothing``, ``a list ['a']``."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        text = "a mapping " + repr(dict(value))
+    elif isinstance(value, (list, tuple)):
+        text = "a list " + repr(list(value))
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_BOUNDS = {"greater_than": ("gt", "more than"), "greater_than_equal": ("ge", "at least"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+_YES_NO = "YAML reads yes/no/true/false/on/off as booleans: quote the text, e.g. label: \"Yes\""
+
+
 def _hint_for(err: Mapping[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, str, str | None]:
-    """Map one pydantic error to (code, message, hint)."""
+    """Map one pydantic error to (code, message, hint) in the YAML author's words (catalogue ``E11x.*``)."""
     kind = err.get("type", "")
     value = err.get("input")
+    ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         key = loc[-1] if loc else "?"
         allowed = _allowed_keys(model, loc[:-1])
-        hint = did_you_mean(str(key), allowed) if allowed else None
-        if not hint and allowed:
-            hint = f"allowed keys here: {', '.join(sorted(allowed))}"
-        return "E110", f"unknown key {key!r}", hint
+        hint = did_you_mean(str(key), allowed) if allowed else "remove it; see instruments/README.md"
+        return issue_text("E110.unknown_key", hint, key=key, allowed=", ".join(sorted(allowed)))
     if kind == "missing":
-        return "E111", f"required key {loc[-1]!r} is missing", "add it; see instruments/README.md"
-    msg = err.get("msg", "invalid value")
-    hint = None
-    if isinstance(value, bool):
-        hint = "YAML reads yes/no/true/false/on/off as booleans: quote the text, e.g. label: \"Yes\""
-    elif kind == "string_pattern_mismatch":
-        hint = "ids are lowercase snake_case (a-z, 0-9, _), versions are MAJOR.MINOR.PATCH"
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return "E112", f"{msg} (got {shown})", hint
+        if loc and isinstance(loc[-1], int):
+            return issue_text("E111.list_too_short", index=loc[-1])
+        return issue_text("E111.missing_key", key=loc[-1] if loc else "?")
+    what = shown(value)
+    yes_no = _YES_NO if isinstance(value, bool) and not kind.startswith("bool") else None
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return issue_text("E112.whole_number", yes_no, shown=what)
+    if kind in ("float_parsing", "float_type"):
+        return issue_text("E112.number", yes_no, shown=what)
+    if kind == "string_type":
+        if value is None:
+            fix = "write the text after the colon, or remove the key if it is optional"
+        elif isinstance(value, bool):
+            fix = _YES_NO
+        elif loc and loc[-1] == "version":
+            fix = "write MAJOR.MINOR.PATCH in quotes, e.g. version: \"1.0.0\""
+        elif isinstance(value, (int, float)):
+            fix = f"quote it to make it text, e.g. \"{value}\""
+        else:
+            fix = "write a single text here"
+        return issue_text("E112.text", shown=what, fix=fix)
+    if kind in ("bool_parsing", "bool_type"):
+        return issue_text("E112.true_false", shown=what)
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return issue_text("E112.list", yes_no, shown=what)
+    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+        key = next((p for p in reversed(loc) if isinstance(p, str)), "this entry")
+        return issue_text("E112.mapping", yes_no, shown=what, what=repr(key))
+    if kind in ("literal_error", "enum"):
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return issue_text("E112.not_allowed", did_you_mean(str(value), options) if options else yes_no,
+                          shown=what, allowed=", ".join(options) or str(ctx.get("expected", "?")))
+    if kind in ("too_short", "too_long") and not isinstance(value, str):
+        limit = ctx.get("min_length" if kind == "too_short" else "max_length")
+        entries = "entry" if limit == 1 else "entries"
+        if kind == "too_short":
+            return issue_text("E112.too_few", min=limit, entries=entries, actual=ctx.get("actual_length", "?"))
+        return issue_text("E112.too_many", max=limit, entries=entries, actual=ctx.get("actual_length", "?"))
+    if kind == "string_too_short":
+        return issue_text("E112.empty_text")
+    if kind in _BOUNDS:
+        name, relation = _BOUNDS[kind]
+        return issue_text("E112.bound", yes_no, relation=relation, limit=ctx.get(name, "?"), shown=what)
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if "\\." in pattern or (loc and loc[-1] == "version"):
+            return issue_text("E112.version", shown=what)
+        return issue_text("E112.id", shown=what)
+    return issue_text("E112.other", yes_no, detail=err.get("msg", "invalid value"), shown=what)
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> set[str]:

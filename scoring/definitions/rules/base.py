@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from scoring.definitions.issues import template
+from scoring.definitions.issues import issue_text
 from scoring.definitions.loading import SourceDoc, format_path
 from scoring.definitions.schema import Instrument, Scale
 from scoring.errors import Issue
@@ -30,9 +30,8 @@ class RuleContext:
 
         ``hint`` (e.g. a "did you mean" found in the data) replaces the catalogued hint unless it is None.
         """
-        entry = template(key)
-        message, hint = entry.render(hint, **fields)
-        return self.issue(entry.code, message, path, hint)
+        code, message, hint = issue_text(key, hint, **fields)
+        return self.issue(code, message, path, hint)
 
 
 Rule = Callable[[RuleContext], list[Issue]]
