@@ -217,7 +217,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         from scoring.norms import NormError, apply_norms
 
         try:
-            scores = apply_norms(scores, d, table)
+            scores = apply_norms(d, scores, table)
         except NormError as exc:
             raise UsageError(str(exc)) from exc
     write_table(scores, args.output)
