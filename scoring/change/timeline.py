@@ -10,6 +10,7 @@ the only loops are over instruments and scales.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from scoring._version import __version__ as ENGINE_VERSION
 from scoring.change.rci import COMPARISON_COLUMNS, PARAMETER_COLUMNS, Z_95, ChangeParameters, compare
 from scoring.definitions.library import Definition, Library
 from scoring.engine.compute import assign_bands
+from scoring.engine.reasons import reason_code
 from scoring.engine.responses import match_item_columns
 from scoring.engine.scorer import score
 from scoring.errors import PsyscoreError
@@ -38,7 +40,7 @@ _PER_COMPARISON = ("date", "score", "clinical", *(c for c in COMPARISON_COLUMNS 
                                                   ("pre_clinical", "post_clinical")))
 HISTORY_COLUMNS: tuple[str, ...] = (
     "patient", "date", "instrument", "scale", "scale_name", "administration", "source_row",
-    "score", "band", "severity", "valid", "score_reason", "clinical",
+    "score", "band", "severity", "valid", "score_reason", "score_reason_code", "clinical",
     *NORM_COLUMNS,
     *(f"baseline_{c}" for c in _PER_COMPARISON),
     *(f"previous_{c}" for c in _PER_COMPARISON),
@@ -50,9 +52,9 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 REASON_BASELINE = "this is the baseline administration"
 REASON_BEFORE_BASELINE = "no earlier score to compare with"
 REASON_NO_SCORE_GIVEN = "no score given"
-_TEXT = ("instrument", "scale", "scale_name", "band", "score_reason", "instrument_version", "instrument_hash",
-         "engine_version", "baseline_reason", "previous_reason", "higher_is", "criterion", "cutoff_kind", "norm_id",
-         "norm_stratum", "norm_reason")
+_TEXT = ("instrument", "scale", "scale_name", "band", "score_reason", "score_reason_code", "instrument_version",
+         "instrument_hash", "engine_version", "baseline_reason", "previous_reason", "higher_is", "criterion",
+         "cutoff_kind", "norm_id", "norm_stratum", "norm_reason")
 
 
 class HistoryInputError(PsyscoreError, ValueError):
@@ -61,7 +63,7 @@ class HistoryInputError(PsyscoreError, ValueError):
 
 @dataclass
 class HistoryResult:
-    """A history and the bad cells found while scoring item answers.
+    """A history and the bad cells found while scoring item answers, as :class:`scoring.ScoreResult` is for scores.
 
     ``frame`` has the columns :data:`HISTORY_COLUMNS`; ``failures`` has ``instrument`` then the columns of
     :attr:`scoring.ScoreResult.failures` (``row`` is the input's index label). ``cells`` is the number of
@@ -73,29 +75,53 @@ class HistoryResult:
     failures: pd.DataFrame
     cells: int = 0
 
+    @property
+    def ok(self) -> bool:
+        """Whether no answer was a bad cell."""
+        return self.failures.empty
+
+    def summary(self) -> str:
+        """One line per failure code with counts, for a terminal."""
+        if self.failures.empty:
+            return f"{len(self.frame)} history row(s), no bad cells"
+        counts = self.failures.groupby("code", sort=True).size()
+        parts = ", ".join(f"{n} {code}" for code, n in counts.items())
+        return (f"{len(self.frame)} history row(s); {len(self.failures)} problem(s) counted as missing "
+                f"(of {self.cells} item cell(s)): {parts}")
+
 
 def history(
-    data: pd.DataFrame,
     library: Library,
+    data: pd.DataFrame,
     *,
     norms: Any = None,
     instrument: str | Sequence[str] | None = None,
     z: float = Z_95,
-) -> pd.DataFrame:
+    strict: bool = False,
+    accept_integral_floats: bool = False,
+) -> HistoryResult:
     """One tidy row per patient × administration × scale, with change against baseline and previous.
+
+    The arguments come in the order of :func:`scoring.score`, :func:`scoring.explain` and
+    :func:`scoring.apply_norms`: the definitions, then the data, then keyword-only options. The old order
+    ``history(data, library)`` still works for one release: it warns (``DeprecationWarning``) and returns the
+    frame alone, as before.
 
     Parameters
     ----------
+    library
+        From :func:`scoring.load_library`.
     data
         Long table: ``patient``, ``date`` (ISO dates or datetimes), ``instrument`` (id), optionally
         ``instrument_version`` (default: the latest in the library) and respondent columns such as ``sex``;
         then, per instrument, **either** the item answers in columns named by item id (``phq9_1`` …),
         scored with the definition, **or** already-computed scores in columns named by scale id
         (``total``), **or** one score per row in ``scale`` and ``score`` columns. Item columns win when both
-        are present. Answers that fail validation count as unanswered (see :func:`score_history` for the
-        list of bad cells).
-    library
-        From :func:`scoring.load_library`.
+        are present. Answers that fail validation count as unanswered and are listed in ``failures``.
+        Column names are matched as :func:`scoring.score` matches them: ignoring case and surrounding spaces
+        (``PHQ9_1``, ``Patient``), and two columns equal in that sense are an error naming both
+        (:class:`~scoring.engine.responses.DuplicateColumnError`) — conflicting answers are never resolved
+        silently.
     norms
         A :class:`~scoring.norms.NormTable` or a sequence of them (one per instrument and scale), applied with
         :func:`scoring.apply_norms` to the rows of their instrument and scale; sex and age come from the
@@ -106,20 +132,27 @@ def history(
         Keep only these instrument ids.
     z
         Criterion for the Jacobson–Truax RCI (1.96 = 95% two-tailed).
+    strict
+        Raise :class:`~scoring.errors.ResponseValidationError` when an item answer fails validation instead
+        of counting it as unanswered.
+    accept_integral_floats
+        Read an answer written ``2.0`` as 2 (``2.5`` is still a bad cell), as in :func:`scoring.score`.
 
     Returns
     -------
-    pandas.DataFrame
-        The columns of :data:`HISTORY_COLUMNS`, sorted by patient, instrument, scale and date:
+    HistoryResult
+        ``frame``: the columns of :data:`HISTORY_COLUMNS`, sorted by patient, instrument, scale and date:
         ``administration`` (1 = the patient's first administration of that instrument), ``source_row``
         (the input's index label), ``score``, ``band``, ``severity``, ``valid``, ``score_reason``,
-        ``clinical`` (on the clinical side of the cut-off), the norm columns, then for ``baseline`` (the
-        patient's first scored administration) and ``previous`` (the last scored administration before this
-        one): ``_date``, ``_score``, ``_clinical``, ``_difference`` (this − that), ``_improvement`` (the
-        difference in the healthy direction), ``_rci``, ``_rci_reliable``, ``_threshold_reliable``,
-        ``_reliable``, ``_classification`` (recovered, reliably_improved, no_reliable_change,
-        reliably_deteriorated), ``_mcid_met``, ``_reason`` (why a value is missing); then the change
-        parameters used (:data:`scoring.change.PARAMETER_COLUMNS`) and the provenance.
+        ``score_reason_code`` (:data:`scoring.engine.reasons.REASON_CODES`), ``clinical`` (on the clinical
+        side of the cut-off), the norm columns, then for ``baseline`` (the patient's first scored
+        administration) and ``previous`` (the last scored administration before this one): ``_date``,
+        ``_score``, ``_clinical``, ``_difference`` (this − that), ``_improvement`` (the difference in the
+        healthy direction), ``_rci``, ``_rci_reliable``, ``_threshold_reliable``, ``_reliable``,
+        ``_classification`` (recovered, reliably_improved, no_reliable_change, reliably_deteriorated),
+        ``_mcid_met``, ``_reason`` (why a value is missing); then the change parameters used
+        (:data:`scoring.change.PARAMETER_COLUMNS`) and the provenance. ``failures``: the bad cells, ``ok``
+        and ``summary()`` as on :class:`scoring.ScoreResult`.
 
     Examples
     --------
@@ -127,14 +160,23 @@ def history(
     >>> lib = scoring.load_library()
     >>> data = pd.DataFrame({"patient": ["p1"] * 3, "date": ["2024-01-08", "2024-02-05", "2024-03-04"],
     ...                      "instrument": "phq9", "total": [18, 11, 8]})
-    >>> h = scoring.history(data, lib)
-    >>> print(h[["date", "score", "band", "previous_difference", "baseline_classification"]].to_string())
+    >>> h = scoring.history(lib, data)
+    >>> print(h.frame[["date", "score", "band", "previous_difference", "baseline_classification"]].to_string())
             date  score               band  previous_difference baseline_classification
     0 2024-01-08   18.0  Moderately severe                  NaN                     NaN
     1 2024-02-05   11.0           Moderate                 -7.0       reliably_improved
     2 2024-03-04    8.0               Mild                 -3.0               recovered
+    >>> h.ok
+    True
     """
-    return score_history(data, library, norms=norms, instrument=instrument, z=z).frame
+    if isinstance(library, pd.DataFrame) and isinstance(data, Library):
+        warnings.warn("history(data, library) is deprecated: call history(library, data), which returns a "
+                      "HistoryResult (.frame, .failures); the old order returns the frame alone for one release",
+                      DeprecationWarning, stacklevel=2)
+        return _history(data, library, norms=norms, instrument=instrument, z=z, strict=strict,
+                        accept_integral_floats=accept_integral_floats).frame
+    return _history(library, data, norms=norms, instrument=instrument, z=z, strict=strict,
+                    accept_integral_floats=accept_integral_floats)
 
 
 def score_history(
@@ -147,21 +189,28 @@ def score_history(
     strict: bool = False,
     accept_integral_floats: bool = False,
 ) -> HistoryResult:
-    """Like :func:`history`, also returning the bad cells found in item answers.
+    """Deprecated (one release): :func:`history` with the old argument order; call ``history(library, data)``."""
+    warnings.warn("score_history(data, library) is deprecated: call history(library, data), which returns the "
+                  "same HistoryResult", DeprecationWarning, stacklevel=2)
+    return _history(library, data, norms=norms, instrument=instrument, z=z, strict=strict,
+                    accept_integral_floats=accept_integral_floats)
 
-    With ``strict=True`` a bad cell raises :class:`~scoring.errors.ResponseValidationError` instead. With
-    ``accept_integral_floats`` an answer written ``2.0`` is read as 2 (``2.5`` is still a bad cell), as in
-    :func:`scoring.score`.
 
-    Column names are matched as :func:`scoring.score` matches them: ignoring case and surrounding spaces
-    (``PHQ9_1``, ``Patient``), and two columns equal in that sense are an error naming both
-    (:class:`~scoring.engine.responses.DuplicateColumnError`) — conflicting answers are never resolved
-    silently.
-    """
+def _history(
+    library: Library,
+    data: pd.DataFrame,
+    *,
+    norms: Any,
+    instrument: str | Sequence[str] | None,
+    z: float,
+    strict: bool,
+    accept_integral_floats: bool,
+) -> HistoryResult:
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"history() takes a pandas DataFrame, not {type(data).__name__}")
+        raise TypeError(f"history(library, data) takes a pandas DataFrame as data, not {type(data).__name__}")
     if not isinstance(library, Library):
-        raise TypeError(f"history() takes a Library (scoring.load_library()), not {type(library).__name__}")
+        raise TypeError(f"history(library, data) takes a Library (scoring.load_library()) first, not "
+                        f"{type(library).__name__}")
     data = match_item_columns(data, (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
     missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
     if missing:
@@ -319,9 +368,16 @@ def _piece(d: Definition, sp, index: pd.Index, values: np.ndarray, labels: np.nd
         "band": labels,
         "severity": severity,
         "score_reason": reasons,
+        "score_reason_code": _reason_codes(reasons),
         "instrument_version": d.version,
         "instrument_hash": d.hash,
     })
+
+
+def _reason_codes(reasons: np.ndarray) -> np.ndarray:
+    """The stable code of each reason text (None where the scale was scored)."""
+    codes = {text: reason_code(text) for text in pd.unique(reasons)}
+    return np.array([codes[t] for t in reasons], dtype=object)
 
 
 # -- assembly ---------------------------------------------------------------------------------------------
@@ -330,7 +386,8 @@ def _assemble(pieces: list[pd.DataFrame], patients: pd.Series, dates: pd.Series)
         long = pd.concat(pieces, ignore_index=True)
     else:
         long = pd.DataFrame({c: pd.Series(dtype=object) for c in ("source_row", "instrument", "scale", "scale_name",
-                                                                   "band", "score_reason", "instrument_version",
+                                                                   "band", "score_reason", "score_reason_code",
+                                                                   "instrument_version",
                                                                    "instrument_hash")})
         long["score"] = pd.Series(dtype=float)
         long["severity"] = pd.Series(dtype=float)
@@ -447,7 +504,7 @@ def _add_norms(long: pd.DataFrame, norms: Any, frame: pd.DataFrame, library: Lib
             kwargs: dict[str, Any] = {}
             if "age" not in sub.columns and "birth_date" in sub.columns:
                 kwargs = {"birth_date": "birth_date", "date": "date"}
-            out = apply_norms(sub, d, table, **kwargs)
+            out = apply_norms(d, sub, table, **kwargs)
             for target, suffix in (("norm_percentile", "percentile"), ("norm_z", "z"), ("norm_t", "t")):
                 long.loc[idx, target] = out[f"{table.scale}_{suffix}"].to_numpy(dtype=float)
             for target, suffix in (("norm_id", "norm_id"), ("norm_stratum", "norm_stratum"),
@@ -480,8 +537,8 @@ def default_norms(norms: Any, history_frame: pd.DataFrame, *, sex_known: bool = 
     --------
     >>> import pandas as pd, scoring
     >>> lib = scoring.load_library()
-    >>> h = scoring.history(pd.DataFrame({"patient": "p1", "date": ["2024-01-08"], "instrument": "phq9",
-    ...                                   "total": [12]}), lib)
+    >>> h = scoring.history(lib, pd.DataFrame({"patient": "p1", "date": ["2024-01-08"], "instrument": "phq9",
+    ...                                        "total": [12]})).frame
     >>> [t.id for t in default_norms(scoring.load_norms(), h, sex_known=True)]
     ['phq9_kocalevent2013_de_sex']
     >>> [t.id for t in default_norms(scoring.load_norms(), h)]

@@ -266,8 +266,8 @@ def trend_chart(
     --------
     >>> import pandas as pd, scoring
     >>> lib = scoring.load_library()
-    >>> h = scoring.history(pd.DataFrame({"patient": "p1", "date": ["2024-01-08", "2024-02-05", "2024-03-04"],
-    ...                                   "instrument": "phq9", "total": [18, 11, 8]}), lib)
+    >>> h = scoring.history(lib, pd.DataFrame({"patient": "p1", "date": ["2024-01-08", "2024-02-05", "2024-03-04"],
+    ...                                        "instrument": "phq9", "total": [18, 11, 8]})).frame
     >>> chart = trend_chart(h, lib["phq9"])
     >>> [layer.description for layer in chart.layer]
     ['bands', 'band labels', 'cutoff', 'cutoff label', 'scores', 'points', 'reliable change up', \

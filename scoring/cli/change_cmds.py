@@ -1,6 +1,6 @@
 """``psyscore change`` and ``psyscore chart``: score histories with reliable change, and charts (thin adapters).
 
-The work is done by :func:`scoring.change.timeline.score_history` and :mod:`scoring.charts`; this module parses
+The work is done by :func:`scoring.change.timeline.history` and :mod:`scoring.charts`; this module parses
 options, reads and writes files and turns problems into exit codes (2 for usage errors).
 """
 
@@ -85,7 +85,7 @@ def _read(path: Path):
 
 
 def cmd_change(args: argparse.Namespace) -> int:
-    from scoring.change.timeline import score_history
+    from scoring.change.timeline import history
     from scoring.cli.library_cmds import failures_path
     from scoring.engine.files import write_table
 
@@ -100,8 +100,8 @@ def cmd_change(args: argparse.Namespace) -> int:
     lib = cli_library(args.definitions)
     data = read_responses(args.input)
     data.index = range(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
-    result = score_history(data, lib, instrument=args.instrument, z=args.z, strict=args.strict,
-                           accept_integral_floats=args.accept_integral_floats)
+    result = history(lib, data, instrument=args.instrument, z=args.z, strict=args.strict,
+                     accept_integral_floats=args.accept_integral_floats)
     if not result.failures.empty:
         print(f"{args.input}: {len(result.failures)} bad cell(s) counted as unanswered; see {fpath}", file=sys.stderr)
         print_failures(result.failures, fpath, lead="instrument")
@@ -143,7 +143,7 @@ def cmd_chart(args: argparse.Namespace) -> int:
         if args.kind == "heatmap":
             chart = charts.item_heatmap(data, definition, patient=args.patient, title=args.title)
         else:
-            frame = history(data, lib, instrument=definition.id)
+            frame = history(lib, data, instrument=definition.id).frame
             if args.kind == "trend":
                 events = _read(args.events) if args.events is not None else None
                 chart = charts.trend_chart(frame, definition, scale=args.scale, patient=args.patient,

@@ -15,6 +15,7 @@ Formulas (per stratum, on psyscore's score metric after any ``score_conversion``
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,8 +62,8 @@ def norm_columns(scale: str) -> list[str]:
 
 
 def apply_norms(
-    scores: pd.DataFrame,
     definition: Definition,
+    scores: pd.DataFrame,
     table: NormTable,
     *,
     age: str = "age",
@@ -72,12 +73,16 @@ def apply_norms(
 ) -> pd.DataFrame:
     """Add percentile, z, T, stratum, reason and norm id for the table's scale to a scores frame.
 
+    The arguments come in the order of :func:`scoring.score`, :func:`scoring.explain` and
+    :func:`scoring.history`: the definition, then the data, then the table and keyword-only options. The old
+    order ``apply_norms(scores, definition, table)`` still works for one release, with a ``DeprecationWarning``.
+
     Parameters
     ----------
-    scores
-        ``scoring.score(definition, df).scores`` (or any frame with the scale column and respondent columns).
     definition
         The definition the scores were computed with; the table must declare its version.
+    scores
+        ``scoring.score(definition, df).scores`` (or any frame with the scale column and respondent columns).
     table
         A :class:`~scoring.norms.NormTable` for ``definition``'s instrument.
     age, sex
@@ -108,12 +113,22 @@ def apply_norms(
     >>> phq9 = lib["phq9"]
     >>> table = norms.get("phq9_kocalevent2013_de_sex")
     >>> scores = pd.DataFrame({"total": [3.1, 2.7, 6.6], "sex": ["female", "m", None]})
-    >>> out = scoring.apply_norms(scores, phq9, table)
+    >>> out = scoring.apply_norms(phq9, scores, table)
     >>> out[["total_t", "total_norm_stratum"]].round(2).values.tolist()
     [[50.0, 'female'], [50.0, 'male'], [nan, nan]]
     >>> str(out["total_norm_reason"][2])
     'sex unknown: the table is stratified by sex (f/female/w/woman, m/male/man)'
     """
+    if isinstance(definition, pd.DataFrame) and isinstance(scores, Definition):
+        warnings.warn("apply_norms(scores, definition, table) is deprecated: call apply_norms(definition, scores, "
+                      "table)", DeprecationWarning, stacklevel=2)
+        definition, scores = scores, definition
+    if not isinstance(definition, Definition):
+        raise TypeError(f"apply_norms(definition, scores, table) takes a Definition (e.g. load_library()['phq9']) "
+                        f"first, not {type(definition).__name__}")
+    if not isinstance(scores, pd.DataFrame):
+        raise TypeError(f"apply_norms(definition, scores, table) takes a pandas DataFrame of scores, not "
+                        f"{type(scores).__name__}")
     check_applicable(definition, table)
     scale = table.scale
     if scale not in scores.columns:
@@ -249,4 +264,4 @@ def explain_line(definition: Definition, table: NormTable, scores: pd.DataFrame)
         frame = frame.assign(sex=None)
     if table.needs_age and "age" not in frame.columns:
         frame = frame.assign(age=np.nan)
-    return describe(table, apply_norms(frame, definition, table).iloc[0])
+    return describe(table, apply_norms(definition, frame, table).iloc[0])

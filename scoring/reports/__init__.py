@@ -7,7 +7,7 @@ Library code (no Streamlit): build a :class:`Report` from plain data with :func:
 >>> lib = scoring.load_library()
 >>> data = pd.DataFrame({"patient": "p1", "date": ["2024-01-08", "2024-03-04"], "instrument": "phq9",
 ...                      **{f"phq9_{i}": [2, 1] for i in range(1, 10)}})
->>> report = patient_report(scoring.history(data, lib), lib, administrations=data, patient_label="Jane Doe",
+>>> report = patient_report(scoring.history(lib, data).frame, lib, administrations=data, patient_label="Jane Doe",
 ...                         clinic_name="Praxis Müller", charts=False)
 >>> pdf_bytes, xlsx_bytes = report.to_pdf(), report.to_xlsx()   # or report.to_pdf("report.pdf")
 >>> pdf_bytes[:5], xlsx_bytes[:2]

@@ -104,8 +104,8 @@ def patient_report(
     >>> lib = scoring.load_library()
     >>> data = pd.DataFrame({"patient": "p1", "date": ["2024-01-08", "2024-02-05"], "instrument": "phq9",
     ...                      **{f"phq9_{i}": [2, 1] for i in range(1, 10)}})
-    >>> report = patient_report(scoring.history(data, lib), lib, administrations=data, patient_label="Jane Doe",
-    ...                         charts=False)
+    >>> report = patient_report(scoring.history(lib, data).frame, lib, administrations=data,
+    ...                         patient_label="Jane Doe", charts=False)
     >>> report.summary()[["instrument", "scale", "baseline_score", "latest_score", "classification"]]
       instrument  scale  baseline_score  latest_score classification
     0      PHQ-9  total            18.0           9.0      recovered
@@ -113,7 +113,8 @@ def patient_report(
     b'%PDF-'
     """
     if not isinstance(history, pd.DataFrame):
-        raise TypeError(f"patient_report() takes the frame of scoring.history(), not {type(history).__name__}")
+        raise TypeError(f"patient_report() takes the frame of scoring.history() (its .frame), not "
+                        f"{type(history).__name__}")
     if not isinstance(library, Library):
         raise TypeError(f"patient_report() takes a Library (scoring.load_library()), not {type(library).__name__}")
     if not isinstance(patient_label, str) or not patient_label.strip():

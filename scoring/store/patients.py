@@ -523,7 +523,7 @@ class Patients:
             "patient": patient_id, "date": frame["completed_at"], "instrument": frame["instrument_id"],
             "instrument_version": frame["instrument_version"], "scale": frame["scale_id"], "score": frame["score"],
         })
-        return history(data, Library(definitions=pinned))
+        return history(Library(definitions=pinned), data).frame
 
 
 def _require_therapist(s: Session, user_id: int) -> None:

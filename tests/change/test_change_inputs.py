@@ -44,7 +44,7 @@ def test_upper_case_headers_are_matched(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "h.failures.csv").exists()
     # the library too: scoring.history matches names as scoring.score does
     frame = pd.DataFrame(ROWS, columns=[f" {h.title()} " for h in HEADER])
-    assert scoring.history(frame, scoring.load_library())["score"].tolist() == [18, 12, 8]
+    assert scoring.history(scoring.load_library(), frame).frame["score"].tolist() == [18, 12, 8]
 
 
 @pytest.mark.parametrize("extra", ["phq9_1", "PHQ9_1"])
@@ -62,7 +62,7 @@ def test_duplicate_item_column_is_an_error_naming_both_as_in_score(tmp_path: Pat
 def test_duplicate_required_column_differing_in_case_is_an_error() -> None:
     frame = pd.DataFrame([[*ROWS[0][:3], "p9"]], columns=["patient", "date", "instrument", "Patient"])
     with pytest.raises(DuplicateColumnError, match="'patient' and 'Patient'"):
-        scoring.history(frame, scoring.load_library())
+        scoring.history(scoring.load_library(), frame)
 
 
 @pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab")])
@@ -108,9 +108,8 @@ def test_bad_share_counts_the_cells_of_the_rows_scored_from_items(tmp_path: Path
     rows = [[*ROWS[0], ""], ["p3", "2024-01-01", "gad7", *[""] * 9, 5]]
     rows[0][3] = "x"
     src = write(tmp_path / "r.csv", ["patient", "date", "instrument", *ITEMS, "total"], rows)
-    from scoring.change.timeline import score_history
 
-    result = score_history(pd.read_csv(src), scoring.load_library())
+    result = scoring.history(scoring.load_library(), pd.read_csv(src))
     assert result.cells == 10 and len(result.failures) == 1  # one PHQ-9 row × its 10 items
     code, err = run(capsys, "change", str(src), "-o", str(tmp_path / "h.csv"))
     assert code == 0 and "FAILED" not in err, err  # 1 of 10, not 1 of 20

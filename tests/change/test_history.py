@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import scoring
-from scoring.change.timeline import HISTORY_COLUMNS, HistoryInputError, score_history
+from scoring.change.timeline import HISTORY_COLUMNS, HistoryInputError, HistoryResult, score_history
 
 LIB = scoring.load_library()
 PHQ9_ITEMS = [f"phq9_{i}" for i in range(1, 10)]
@@ -26,7 +26,7 @@ def test_items_are_scored_and_change_is_classified() -> None:
     df = phq9_rows("p1", ["2024-01-08", "2024-02-05", "2024-03-04", "2024-04-01", "2024-05-06"], [
         [3, 3, 2, 2, 2, 2, 2, 1, 1], [2, 2, 2, 1, 1, 2, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1, 0, 0],
         [2, 3, 2, 3, 2, 2, 2, 2, 1], [0, 1, 0, 1, 0, 1, 0, 0, 0]])
-    h = scoring.history(df, LIB)
+    h = scoring.history(LIB, df).frame
     assert tuple(h.columns) == HISTORY_COLUMNS
     assert h["score"].tolist() == [18, 12, 7, 19, 3]
     assert h["band"].tolist() == ["Moderately severe", "Moderate", "Mild", "Moderately severe", "None–minimal"]
@@ -49,7 +49,7 @@ def test_unscorable_administration_is_skipped_for_previous() -> None:
     nan = None
     df = phq9_rows("p1", ["2024-01-01", "2024-02-01", "2024-03-01"], [
         [2] * 9, [nan] * 9, [1] * 9])
-    h = scoring.history(df, LIB)
+    h = scoring.history(LIB, df).frame
     assert h["score"].isna().tolist() == [False, True, False]
     assert h["valid"].tolist() == [True, False, True]
     assert h["score_reason"].iloc[1] == "no items answered"
@@ -60,7 +60,7 @@ def test_unscorable_administration_is_skipped_for_previous() -> None:
 
 def test_rows_before_the_first_score_have_no_baseline() -> None:
     df = phq9_rows("p1", ["2024-01-01", "2024-02-01", "2024-03-01"], [[None] * 9, [2] * 9, [1] * 9])
-    h = scoring.history(df, LIB)
+    h = scoring.history(LIB, df).frame
     assert pd.isna(h["baseline_score"].iloc[0])
     assert h["baseline_date"].iloc[1] == pd.Timestamp("2024-02-01")
     assert h["baseline_reason"].iloc[1] == "this is the baseline administration"
@@ -72,14 +72,14 @@ def test_many_patients_are_independent_and_order_does_not_matter() -> None:
     frames = [phq9_rows(f"p{k}", [f"2024-0{m}-01" for m in range(1, 5)], rng.integers(0, 4, (4, 9)).tolist())
               for k in range(30)]
     data = pd.concat(frames, ignore_index=True)
-    a = scoring.history(data, LIB)
-    b = scoring.history(data.sample(frac=1, random_state=3), LIB)
+    a = scoring.history(LIB, data).frame
+    b = scoring.history(LIB, data.sample(frac=1, random_state=3)).frame
     key = ["patient", "date"]
     a2 = a.sort_values(key).reset_index(drop=True).drop(columns="source_row")
     b2 = b.sort_values(key).reset_index(drop=True).drop(columns="source_row")
     pd.testing.assert_frame_equal(a2, b2)
     # one patient alone gives the same rows as within the cohort
-    alone = scoring.history(frames[5], LIB).drop(columns="source_row").reset_index(drop=True)
+    alone = scoring.history(LIB, frames[5]).frame.drop(columns="source_row").reset_index(drop=True)
     within = a[a["patient"] == "p5"].drop(columns="source_row").reset_index(drop=True)
     pd.testing.assert_frame_equal(alone, within)
 
@@ -93,7 +93,7 @@ def test_scores_given_instead_of_items_and_several_instruments() -> None:
         "percentage": [None, 32, None, 60],
         "raw": [None, 8, None, 15],
     })
-    h = scoring.history(data, LIB)
+    h = scoring.history(LIB, data).frame
     assert sorted(set(zip(h["instrument"], h["scale"], strict=True))) == [
         ("phq9", "total"), ("who5", "percentage"), ("who5", "raw")]
     who5 = h[(h["instrument"] == "who5") & (h["scale"] == "percentage")]
@@ -107,29 +107,29 @@ def test_scores_given_instead_of_items_and_several_instruments() -> None:
 def test_tidy_scale_and_score_columns() -> None:
     data = pd.DataFrame({"patient": "a", "date": ["2024-01-01", "2024-03-01"], "instrument": "gad7",
                          "scale": "total", "score": ["12", "7"]})
-    h = scoring.history(data, LIB)
+    h = scoring.history(LIB, data).frame
     assert h["score"].tolist() == [12, 7] and h["previous_classification"].iloc[1] == "recovered"
 
 
 def test_instrument_filter_and_versions() -> None:
     data = pd.DataFrame({"patient": "a", "date": ["2024-01-01", "2024-01-02"], "instrument": ["phq9", "gad7"],
                          "total": [10, 10], "instrument_version": ["1.0.0", ""]})
-    h = scoring.history(data, LIB, instrument="gad7")
+    h = scoring.history(LIB, data, instrument="gad7").frame
     assert h["instrument"].tolist() == ["gad7"]
     with pytest.raises(scoring.UnknownInstrumentError, match="did you mean 'phq9'"):
-        scoring.history(data, LIB, instrument="phq8")
+        scoring.history(LIB, data, instrument="phq8")
 
 
 def test_empty_input_keeps_the_columns() -> None:
     data = pd.DataFrame({"patient": [], "date": [], "instrument": [], "total": []})
-    h = scoring.history(data, LIB)
+    h = scoring.history(LIB, data).frame
     assert h.empty and tuple(h.columns) == HISTORY_COLUMNS
 
 
 def test_dtypes_are_stable() -> None:
-    a = scoring.history(pd.DataFrame({"patient": "a", "date": ["2024-01-01"], "instrument": "phq9", "total": [3]}),
-                        LIB)
-    b = scoring.history(phq9_rows("b", ["2024-01-01", "2024-02-01"], [[1] * 9, [0] * 9]), LIB)
+    a = scoring.history(LIB, pd.DataFrame({"patient": "a", "date": ["2024-01-01"], "instrument": "phq9",
+                                           "total": [3]})).frame
+    b = scoring.history(LIB, phq9_rows("b", ["2024-01-01", "2024-02-01"], [[1] * 9, [0] * 9])).frame
     assert (a.dtypes == b.dtypes).all()
     assert str(a["date"].dtype) == "datetime64[ns]" and str(a["severity"].dtype) == "Int64"
     assert str(a["baseline_classification"].dtype) == "category"
@@ -137,11 +137,11 @@ def test_dtypes_are_stable() -> None:
 
 def test_bad_cells_are_reported_not_scored() -> None:
     df = phq9_rows("p1", ["2024-01-01"], [[1, 1, 1, 1, 1, 1, 1, "x", 1]])
-    res = score_history(df, LIB)
+    res = scoring.history(LIB, df)
     assert res.frame["score"].iloc[0] == 9  # 8 answered, prorated: 8 × 9/8
     assert res.failures[["instrument", "item", "code"]].values.tolist() == [["phq9", "phq9_8", "not_a_number"]]
     with pytest.raises(scoring.ResponseValidationError):
-        score_history(df, LIB, strict=True)
+        scoring.history(LIB, df, strict=True)
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -159,21 +159,55 @@ def test_bad_cells_are_reported_not_scored() -> None:
 ])
 def test_bad_input_names_the_problem(data: pd.DataFrame, message: str) -> None:
     with pytest.raises(HistoryInputError, match=message):
-        scoring.history(data, LIB)
+        scoring.history(LIB, data)
 
 
 def test_norms_are_applied_per_instrument_and_scale() -> None:
     norms = scoring.load_norms()
     data = pd.DataFrame({"patient": ["a", "a", "b"], "date": ["2024-01-01", "2024-02-01", "2024-01-01"],
                          "instrument": "phq9", "total": [10, 3.1, 5], "sex": ["female", "female", None]})
-    h = scoring.history(data, LIB, norms=norms.get("phq9_kocalevent2013_de_sex"))
+    h = scoring.history(LIB, data, norms=norms.get("phq9_kocalevent2013_de_sex")).frame
     # Kocalevent 2013, women: M 3.1, SD 3.5 → z(10) = 6.9/3.5 = 1.971, T = 69.7 (reference page §1.1)
     assert h["norm_z"].iloc[0] == pytest.approx(6.9 / 3.5)
     assert round(h["norm_t"].iloc[0], 1) == 69.7
     assert h["norm_t"].iloc[1] == pytest.approx(50.0)
     assert pd.isna(h["norm_t"].iloc[2]) and h["norm_reason"].iloc[2].startswith("sex unknown")
     assert (h["norm_id"] == "phq9_kocalevent2013_de_sex").all()
-    plain = scoring.history(data, LIB)
+    plain = scoring.history(LIB, data).frame
     assert plain["norm_t"].isna().all() and (plain.dtypes == h.dtypes).all()
     with pytest.raises(HistoryInputError, match="two norm tables"):
-        scoring.history(data, LIB, norms=[norms.get("phq9_kliem2024_de_total"), norms.get("phq9_kliem2024_de_sex")])
+        scoring.history(LIB, data, norms=[norms.get("phq9_kliem2024_de_total"), norms.get("phq9_kliem2024_de_sex")])
+
+
+# -- one shape and one argument order with score(), explain() and apply_norms() (issue 11 item 6) ------------
+def test_history_returns_a_result_with_its_failures_like_score() -> None:
+    df = phq9_rows("p1", ["2024-01-01", "2024-02-01"], [[1, 1, 1, 1, 1, 1, 1, "x", 1], [0] * 9])
+    res = scoring.history(LIB, df)
+    assert isinstance(res, HistoryResult) and not res.ok and res.cells == 2 * len(LIB["phq9"].plan.item_ids)
+    assert res.summary() == (f"2 history row(s); 1 problem(s) counted as missing (of {res.cells} item cell(s)): "
+                             "1 not_a_number")
+    assert scoring.history(LIB, phq9_rows("p1", ["2024-01-01"], [[0] * 9])).ok
+    assert scoring.history(LIB, phq9_rows("p1", ["2024-01-01"], [[0] * 9])).summary().endswith("no bad cells")
+
+
+def test_old_argument_order_still_works_for_one_release_with_a_warning() -> None:
+    df = phq9_rows("p1", ["2024-01-01", "2024-02-01"], [[2] * 9, [1] * 9])
+    new = scoring.history(LIB, df)
+    with pytest.warns(DeprecationWarning, match=r"call history\(library, data\)"):
+        old = scoring.history(df, LIB)
+    pd.testing.assert_frame_equal(old, new.frame)  # the old order returns the frame alone, as before
+    with pytest.warns(DeprecationWarning, match=r"call history\(library, data\)"):
+        same = score_history(df, LIB)
+    pd.testing.assert_frame_equal(same.frame, new.frame)
+    with pytest.raises(TypeError, match="takes a Library"):
+        scoring.history({"phq9": LIB["phq9"]}, df)  # type: ignore[arg-type]
+
+
+def test_score_reason_code_sits_beside_the_reason() -> None:
+    items = phq9_rows("p1", ["2024-01-01", "2024-02-01", "2024-03-01"], [[2] * 9, [None] * 9, [1] * 5 + [None] * 4])
+    h = scoring.history(LIB, items).frame
+    assert HISTORY_COLUMNS[HISTORY_COLUMNS.index("score_reason") + 1] == "score_reason_code"
+    assert h["score_reason_code"].tolist() == [None, "none_answered", "too_many_missing"]
+    given = pd.DataFrame({"patient": "p1", "date": ["2024-01-01", "2024-02-01"], "instrument": "phq9",
+                          "total": [3, None]})
+    assert scoring.history(LIB, given).frame["score_reason_code"].tolist() == [None, "no_score_given"]

@@ -34,9 +34,9 @@ def test_t_at_the_norm_mean_is_50(norm_id: str, data: st.DataObject) -> None:
     stratum = data.draw(st.sampled_from(table.strata))
     mean, sd = table.moments(stratum.id)
     k = data.draw(st.floats(-3, 3))
-    out = scoring.apply_norms(pd.DataFrame([{"total": mean, **_who(stratum)}, {"total": mean + k * sd,
-                                                                               **_who(stratum)}]),
-                              LIB[table.instrument_id], table)
+    out = scoring.apply_norms(LIB[table.instrument_id],
+                              pd.DataFrame([{"total": mean, **_who(stratum)}, {"total": mean + k * sd,
+                                                                               **_who(stratum)}]), table)
     assert out["total_t"].iloc[0] == 50.0 and out["total_z"].iloc[0] == 0.0
     assert abs(out["total_t"].iloc[1] - (50 + 10 * k)) < 1e-9
     assert str(out["total_norm_stratum"].iloc[0]) == stratum.id
@@ -49,8 +49,8 @@ def test_percentile_is_monotone_in_the_raw_score(norm_id: str, data: st.DataObje
     stratum = data.draw(st.sampled_from(table.strata))
     lo, hi = (int(x) for x in table.score_range)  # type: ignore[misc]
     raws = sorted(data.draw(st.lists(st.integers(lo, hi), min_size=2, max_size=30)))
-    out = scoring.apply_norms(pd.DataFrame({"total": raws, **{k: v for k, v in _who(stratum).items()}}),
-                              LIB[table.instrument_id], table)
+    out = scoring.apply_norms(LIB[table.instrument_id],
+                              pd.DataFrame({"total": raws, **{k: v for k, v in _who(stratum).items()}}), table)
     pct = out["total_percentile"].to_numpy()
     assert not np.isnan(pct).any()
     assert (np.diff(pct) >= 0).all()
@@ -61,8 +61,8 @@ def test_percentile_is_monotone_in_the_raw_score(norm_id: str, data: st.DataObje
        score=st.integers(0, 40), sex=SEXES)
 def test_no_matching_stratum_gives_nan_and_a_reason_never_a_neighbour(age, score: int, sex) -> None:
     table = NORMS.get("pss10_cohen_janickideverts2012_us2009_age")  # 18-24, 25-34, 35-44, 55-64, 65+
-    out = scoring.apply_norms(pd.DataFrame({"total": [float(score)], "age": [age], "sex": [sex]}, dtype=object),
-                              LIB["pss10"], table)
+    out = scoring.apply_norms(LIB["pss10"],
+                              pd.DataFrame({"total": [float(score)], "age": [age], "sex": [sex]}, dtype=object), table)
     row = out.iloc[0]
     assert pd.isna(row["total_norm_stratum"])
     assert np.isnan(row["total_t"]) and np.isnan(row["total_z"]) and np.isnan(row["total_percentile"])
@@ -74,7 +74,7 @@ def test_no_matching_stratum_gives_nan_and_a_reason_never_a_neighbour(age, score
 @given(sex=st.sampled_from(["x", "", None, "1", 2, "divers"]), score=st.integers(0, 27))
 def test_unknown_sex_is_never_mapped_to_a_sex_stratum(sex, score: int) -> None:
     table = NORMS.get("phq9_kliem2024_de_sex")
-    out = scoring.apply_norms(pd.DataFrame({"total": [float(score)], "sex": [sex]}, dtype=object), LIB["phq9"], table)
+    out = scoring.apply_norms(LIB["phq9"], pd.DataFrame({"total": [float(score)], "sex": [sex]}, dtype=object), table)
     assert pd.isna(out["total_norm_stratum"].iloc[0]) and np.isnan(out["total_percentile"].iloc[0])
     assert str(out["total_norm_reason"].iloc[0]).startswith("sex unknown")
 
@@ -87,13 +87,13 @@ def test_unknown_sex_is_never_mapped_to_a_sex_stratum(sex, score: int) -> None:
 def test_rows_are_independent_and_columns_stable(norm_id: str, rows: list, seed: int) -> None:
     table = NORMS.get(norm_id)
     frame = pd.DataFrame(rows, columns=["total", "age", "sex"]).astype({"total": float})
-    out = scoring.apply_norms(frame, LIB[table.instrument_id], table)
+    out = scoring.apply_norms(LIB[table.instrument_id], frame, table)
     cols = norm_columns("total")
     assert list(out.columns) == ["total", "age", "sex", *cols]
     assert [str(out[c].dtype) for c in cols] == ["float64"] * 3 + ["category"] * 3
     assert list(out["total_norm_reason"].cat.categories) == list(REASONS)
     order = np.random.default_rng(seed).permutation(len(frame))
-    shuffled = scoring.apply_norms(frame.iloc[order], LIB[table.instrument_id], table)
+    shuffled = scoring.apply_norms(LIB[table.instrument_id], frame.iloc[order], table)
     pd.testing.assert_frame_equal(shuffled.sort_index(), out)
-    single = [scoring.apply_norms(frame.iloc[[i]], LIB[table.instrument_id], table) for i in range(len(frame))]
+    single = [scoring.apply_norms(LIB[table.instrument_id], frame.iloc[[i]], table) for i in range(len(frame))]
     pd.testing.assert_frame_equal(pd.concat(single)[cols[:3]], out[cols[:3]])

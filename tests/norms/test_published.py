@@ -55,7 +55,7 @@ def test_published_mean_gives_t_50(norm_id: str, instrument: str, published: dic
         rows += [{"total": mean, **who[stratum], "want": stratum, "t_want": 50.0},
                  {"total": mean + sd, **who[stratum], "want": stratum, "t_want": 60.0},
                  {"total": mean - 2 * sd, **who[stratum], "want": stratum, "t_want": 30.0}]
-    out = scoring.apply_norms(pd.DataFrame(rows), lib[instrument], table)
+    out = scoring.apply_norms(lib[instrument], pd.DataFrame(rows), table)
     assert list(out["total_norm_stratum"].astype(str)) == list(out["want"])
     np.testing.assert_allclose(out["total_t"], out["t_want"], atol=1e-9)
     np.testing.assert_allclose(out["total_z"], (out["t_want"] - 50) / 10, atol=1e-12)
@@ -69,7 +69,7 @@ def test_k10_lehmann_converted_exactly_from_0_40(lib: Library, norms: NormLibrar
     # published: 8.5 (7.3) on 0-40; psyscore's k10 is 10-50 (each respondent's total + 10)
     assert table.moments("all") == pytest.approx((18.5, 7.3))
     scores = pd.DataFrame({"total": [18.5, 25.8, 10.0]})
-    out = scoring.apply_norms(scores, lib["k10"], table)
+    out = scoring.apply_norms(lib["k10"], scores, table)
     np.testing.assert_allclose(out["total_t"], [50.0, 60.0, 50 + 10 * (10 - 18.5) / 7.3])
 
 
@@ -77,7 +77,7 @@ def test_k10_apply_from_item_answers(lib: Library, norms: NormLibrary) -> None:
     """End to end: answers on 1-5 → 10-50 total → T; all answers 'none of the time' (0 on 0-40)."""
     answers = pd.DataFrame({f"k10_{i}": [1] for i in range(1, 11)})
     result = scoring.score(lib["k10"], answers)
-    out = scoring.apply_norms(result.scores, lib["k10"], norms.get("k10_lehmann2023_eu7"))
+    out = scoring.apply_norms(lib["k10"], result.scores, norms.get("k10_lehmann2023_eu7"))
     assert out.loc[0, "total"] == 10
     assert out.loc[0, "total_z"] == pytest.approx((0 - 8.5) / 7.3)
 
@@ -118,7 +118,7 @@ def test_published_percentile_rows_read_back(norm_id: str, instrument: str, top:
     table = norms.get(norm_id)
     assert table.method == "percentile" and table.meta.percentile_definition == "at_or_below"
     rows = [{"total": float(raw), **who[s], "stratum": s} for s in published for raw in range(top + 1)]
-    out = scoring.apply_norms(pd.DataFrame(rows), lib[instrument], table)
+    out = scoring.apply_norms(lib[instrument], pd.DataFrame(rows), table)
     for (_, row), (_, got) in zip(pd.DataFrame(rows).iterrows(), out.iterrows(), strict=True):
         stratum, raw = row["stratum"], int(row["total"])
         listed = published[stratum]

@@ -31,7 +31,7 @@ def _stored_phq9() -> tuple[pd.DataFrame, dict]:
     data = pd.DataFrame({"patient": "p1", "date": ["2024-01-08", "2024-03-04"], "instrument": "phq9",
                          "instrument_version": "1.0.0", "scale": "total", "score": scores["total"]})
     source = {k: {f"phq9_{i}": v for i, v in enumerate(a, start=1) if v is not None} for k, a in enumerate(answers)}
-    return scoring.history(data, LIB), source
+    return scoring.history(LIB, data).frame, source
 
 
 def test_default_norms_follow_what_is_known_about_the_patient() -> None:
@@ -49,7 +49,7 @@ def test_with_norms_equals_history_with_norms() -> None:
     filled = with_norms(h, LIB, [table], sex="female")
     data = pd.DataFrame({"patient": "p1", "date": ["2024-01-08", "2024-03-04"], "instrument": "phq9",
                          "total": h["score"].to_numpy(), "sex": "female"})
-    direct = scoring.history(data, LIB, norms=table)
+    direct = scoring.history(LIB, data, norms=table).frame
     for col in ("norm_percentile", "norm_z", "norm_t"):
         assert filled[col].tolist() == pytest.approx(direct[col].tolist(), nan_ok=True)
     assert filled["norm_stratum"].tolist() == direct["norm_stratum"].tolist() == ["female", "female"]

@@ -44,7 +44,7 @@ def _item_history(instrument: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             for day, a in zip(DATES, _answers(instrument), strict=True)]
     data = pd.DataFrame(rows)
     data.index = [f"adm-{k}" for k in range(len(data))]
-    return scoring.history(data, LIB), data
+    return scoring.history(LIB, data).frame, data
 
 
 def _stored_history(instrument: str) -> tuple[pd.DataFrame, dict]:
@@ -58,7 +58,7 @@ def _stored_history(instrument: str) -> tuple[pd.DataFrame, dict]:
             rows.append({"patient": "p1", "date": day, "instrument": instrument, "instrument_version": d.version,
                          "scale": sp.id, "score": scores[sp.id].iloc[k]})
             owner.append(k)
-    h = scoring.history(pd.DataFrame(rows), LIB)
+    h = scoring.history(LIB, pd.DataFrame(rows)).frame
     source = {int(r): {c: v for c, v in answers[owner[int(r)]].items() if not pd.isna(v)}
               for r in h["source_row"].unique()}
     return h, source

@@ -49,7 +49,7 @@ def administrations() -> pd.DataFrame:
 
 
 DATA = administrations()
-HISTORY = scoring.history(DATA, LIB)
+HISTORY = scoring.history(LIB, DATA).frame
 EVENTS = pd.DataFrame({"date": ["2024-02-01", "2024-02-20"], "label": ["Sertraline 50 mg started", INJECTION]})
 ALERTS = [
     {"instrument_id": "phq9", "item_id": "phq9_9", "message": "Item 9 endorsed: assess risk", "status": "open",
@@ -221,7 +221,7 @@ def test_no_item_text_instrument_receipts_use_ids_only() -> None:
     assert epds.definition.licence.redistribution == "no_item_text"
     data = pd.DataFrame({"patient": "p", "date": ["2024-01-01", "2024-02-01"], "instrument": "epds",
                          **{f"epds_{i}": [1, 3] for i in range(1, 11)}})
-    rep = patient_report(scoring.history(data, LIB), LIB, administrations=data, patient_label="P", charts=False,
+    rep = patient_report(scoring.history(LIB, data).frame, LIB, administrations=data, patient_label="P", charts=False,
                          generated_at=GENERATED)
     text = flat(pdf_pages(rep.to_pdf(font="vera")))
     assert "epds_1=1" in text and "epds_10=1" in text
@@ -422,7 +422,7 @@ def test_answers_that_disagree_with_the_history_are_flagged() -> None:
 def test_norms_show_percentile_and_receipt_line() -> None:
     table = scoring.load_norms().get("phq9_kliem2024_de_sex")
     data = DATA[DATA["instrument"] == "phq9"].assign(sex="female")
-    hist = scoring.history(data, LIB, norms=table)
+    hist = scoring.history(LIB, data, norms=table).frame
     rep = patient_report(hist, LIB, administrations=data, patient_label="P", charts=False, generated_at=GENERATED)
     text = flat(pdf_pages(rep.to_pdf(font="vera")))
     pct = hist["norm_percentile"].tolist()
@@ -451,7 +451,7 @@ def test_alert_objects_are_accepted() -> None:
 
 def test_bad_inputs_are_refused() -> None:
     two = pd.concat([DATA, DATA.assign(patient="p-18").set_axis([f"b{k}" for k in range(len(DATA))])])
-    hist = scoring.history(two, LIB)
+    hist = scoring.history(LIB, two).frame
     with pytest.raises(ReportInputError, match="several patients"):
         patient_report(hist, LIB, administrations=two, patient_label="X", charts=False)
     rep = patient_report(hist, LIB, administrations=two, patient_label="X", patient="p-18", charts=False)
@@ -486,7 +486,7 @@ def test_import_scoring_and_reports_do_not_import_reportlab_or_altair() -> None:
 def test_unscorable_administration_and_long_label() -> None:
     data = DATA[DATA["instrument"] == "phq9"].copy()
     data.loc["adm-101", ["phq9_1", "phq9_2", "phq9_3"]] = None  # 4 missing: more than the 2 PHQ-9 allows
-    hist = scoring.history(data, LIB)
+    hist = scoring.history(LIB, data).frame
     assert hist["valid"].tolist() == [True, False, True]
     label = "Patientin mit einem sehr langen Namen " * 6
     rep = patient_report(hist, LIB, administrations=data, patient_label=label, generated_at=GENERATED)
@@ -503,7 +503,7 @@ def test_unscorable_administration_and_long_label() -> None:
 
 def test_single_scored_administration() -> None:
     data = DATA[DATA["instrument"] == "who5"].iloc[:1]
-    rep = patient_report(scoring.history(data, LIB), LIB, administrations=data, patient_label="P", charts=False)
+    rep = patient_report(scoring.history(LIB, data).frame, LIB, administrations=data, patient_label="P", charts=False)
     text = flat(pdf_pages(rep.to_pdf(font="vera")))
     assert "Only one scored administration: 2024-01-08, 6 (Likely depression); no change to report." in text
     assert rep.summary()["change"].isna().all()
