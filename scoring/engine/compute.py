@@ -55,9 +55,21 @@ class Applied:
     applicable: np.ndarray | None  # bool per cell; None when every item applies to everyone
     ignored_not_shown: np.ndarray | None  # bool: answered although the gate was closed
     ignored_not_applicable: np.ndarray | None  # bool: answered although the item does not apply
+    gate_closed: np.ndarray | None = None  # bool: the item's gate question excluded it (not shown)
+    excluded: np.ndarray | None = None  # bool: the item does not apply to this respondent (not shown)
 
     def applicable_mask(self) -> np.ndarray:
         return np.ones(self.raw.shape, dtype=bool) if self.applicable is None else self.applicable
+
+    def shown_mask(self) -> np.ndarray:
+        """Bool per cell: the item is shown to this respondent for these answers (its gate is open or not
+        answered yet, and it applies). The kiosk shows exactly these items; the scales score exactly them
+        (an item not shown counts only through its ``value_if_not_shown``)."""
+        shown = np.ones(self.raw.shape, dtype=bool)
+        for mask in (self.gate_closed, self.excluded):
+            if mask is not None:
+                shown &= ~mask
+        return shown
 
 
 def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None) -> Applied:
@@ -71,11 +83,14 @@ def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | N
     applicable = np.ones((n, k), dtype=bool)
     not_shown = np.zeros((n, k), dtype=bool)
     not_applicable = np.zeros((n, k), dtype=bool)
+    gate_closed = np.zeros((n, k), dtype=bool)
+    excluded_mask = np.zeros((n, k), dtype=bool)
     closed_by_gate: dict[int, np.ndarray] = {}
     for gate in plan.gates:
         gate_vals = matrix[:, gate.gate]
         closed = ~np.isnan(gate_vals) & ~compare(gate_vals, gate.op, gate.value)
         closed_by_gate[gate.item] = closed
+        gate_closed[:, gate.item] |= closed
         given = values[:, gate.item]
         # an answer recorded for a skipped item is ignored (and reported) unless it is the skip value itself
         differs = ~np.isnan(given) if gate.value_if_not_shown is None else (given != gate.value_if_not_shown)
@@ -98,6 +113,7 @@ def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | N
             raw = text.to_numpy(dtype=object).astype(str)
         target = [str(v).lower() for v in rule.value] if isinstance(rule.value, list) else str(rule.value).lower()
         excluded = known & ~compare(raw, rule.op, target)
+        excluded_mask[:, rule.item] |= excluded
         not_applicable[:, rule.item] = excluded & ~np.isnan(values[:, rule.item])
         values[excluded, rule.item] = np.nan
         applicable[excluded, rule.item] = False
@@ -106,7 +122,7 @@ def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | N
     for gate in plan.gates:
         if gate.value_if_not_shown is not None and plan.reverse[gate.item]:
             keyed[closed_by_gate[gate.item], gate.item] = gate.value_if_not_shown
-    return Applied(matrix, values, keyed, applicable, not_shown, not_applicable)
+    return Applied(matrix, values, keyed, applicable, not_shown, not_applicable, gate_closed, excluded_mask)
 
 
 @dataclass
@@ -117,13 +133,31 @@ class ScaleResult:
     prorated: np.ndarray
     valid: np.ndarray
     reason_codes: np.ndarray  # codes into ScalePlan.reason_categories
+    stages: ScaleStages | None = None  # the intermediate values, when asked for (receipts)
 
 
-def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
+@dataclass
+class ScaleStages:
+    """What one scale's scoring did, per respondent: the trace a receipt renders (never recomputed).
+
+    Arrays have one row per respondent; per-item arrays one column per item of the scale (``sp.index``).
+    """
+
+    counted: np.ndarray  # bool (n, items): the answer entered the scale (applicable and answered)
+    used: np.ndarray  # float (n, items): the value that entered (after reverse keying), NaN where not counted
+    hits: np.ndarray | None  # bool (n, items): for ``count`` scales, the counted answers meeting the threshold
+    aggregate: np.ndarray  # the weighted sum, count or maximum of the counted answers
+    after_missing: np.ndarray  # after the mean or prorating (the aggregate where neither applies)
+    rounded: np.ndarray  # after half-up rounding of a prorated score
+    multiplied: np.ndarray  # after the multiplier, before the conversion table
+
+
+def score_scale(sp: ScalePlan, applied: Applied, *, trace: bool = False) -> ScaleResult:
     """Score one scale for every respondent at once.
 
     The loop runs over the scale's items (columns), never over respondents: each step is one vectorized
-    operation on a contiguous column, accumulated in place, which keeps temporaries to a few vectors.
+    operation on a contiguous column, accumulated in place, which keeps temporaries to a few vectors. With
+    ``trace`` the result also holds :class:`ScaleStages` (call it for the rows a receipt explains only).
     """
     keyed = applied.keyed
     n = keyed.shape[0]
@@ -132,6 +166,9 @@ def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
     n_applicable: np.ndarray | int = len(sp.index) if applied.applicable is None else np.zeros(n, dtype=counter)
     total = np.zeros(n) if sp.method != "max" else np.full(n, -np.inf)
     counting = sp.method == "count" and sp.count_op is not None and sp.count_thresholds is not None
+    m = len(sp.index)
+    counted = np.zeros((n, m), dtype=bool) if trace else None
+    hits = np.zeros((n, m), dtype=bool) if trace and counting else None
     with np.errstate(invalid="ignore"):
         for j, k in enumerate(sp.index):
             col = keyed[:, k]
@@ -141,8 +178,13 @@ def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
                 ok &= appl
                 n_applicable += appl  # type: ignore[operator]
             np.add(n_answered, ok, out=n_answered, casting="unsafe")
+            if counted is not None:
+                counted[:, j] = ok
             if counting:
-                total += ok & _compare_per_item(col, sp.count_op or ">=", sp.count_thresholds[j])  # type: ignore[index]
+                hit = ok & _compare_per_item(col, sp.count_op or ">=", sp.count_thresholds[j])  # type: ignore[index]
+                if hits is not None:
+                    hits[:, j] = hit
+                total += hit
             elif sp.method == "max":
                 np.fmax(total, np.where(ok, col * sp.weights[j], -np.inf), out=total)
             elif sp.weights[j] == 1:
@@ -151,6 +193,7 @@ def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
                 np.add(total, col * sp.weights[j], out=total, where=ok)
     if sp.method == "max":
         total[n_answered == 0] = np.nan
+    aggregate = total.copy() if trace else total
     n_answered = n_answered.astype(np.int64)
     n_applicable = np.broadcast_to(np.asarray(n_applicable, dtype=np.int64), (n,))
     n_missing = n_applicable - n_answered
@@ -169,12 +212,15 @@ def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
     else:
         valid = n_answered >= (sp.min_answered or 1)
     prorated = valid & some_missing & (sp.rule == "prorate" or sp.method == "mean")
+    after_missing = score.copy() if trace else score
     if sp.rule == "prorate" and sp.rounding == "half_up":
         rows = np.flatnonzero(prorated)
         if len(rows):
             score[rows] = round_half_up(score[rows], sp.decimals)
+    rounded = score.copy() if trace else score
     if sp.multiplier != 1:
         score *= sp.multiplier
+    multiplied = score.copy() if trace else score
     if sp.transform_keys is not None and sp.transform_values is not None:
         pos = np.searchsorted(sp.transform_keys, score)
         pos = np.clip(pos, 0, len(sp.transform_keys) - 1)
@@ -183,7 +229,11 @@ def score_scale(sp: ScalePlan, applied: Applied) -> ScaleResult:
         valid &= exact
     score[~valid] = np.nan
     reason_codes = _reasons(sp, valid, n_missing, n_answered, n_applicable)
-    return ScaleResult(score, n_answered, n_applicable, prorated, valid, reason_codes)
+    stages = None
+    if counted is not None:
+        used = np.where(counted, keyed[:, sp.index], np.nan)
+        stages = ScaleStages(counted, used, hits, aggregate, after_missing, rounded, multiplied)
+    return ScaleResult(score, n_answered, n_applicable, prorated, valid, reason_codes, stages)
 
 
 def _compare_per_item(vals: np.ndarray, op: str, thresholds: np.ndarray) -> np.ndarray:
@@ -392,6 +442,18 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
                  index: pd.Index | None = None) -> tuple[pd.DataFrame, Applied]:
     """Score a validated item matrix; returns the score columns (stable names and dtypes).
 
+    See :func:`traced_score_matrix` for the same run with each scale's :class:`ScaleStages`.
+    """
+    frame, applied, _ = traced_score_matrix(plan, matrix, respondent, index, trace=False)
+    return frame, applied
+
+
+def traced_score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None = None,
+                        index: pd.Index | None = None, *, trace: bool = True,
+                        ) -> tuple[pd.DataFrame, Applied, dict[str, ScaleStages]]:
+    """Score a validated item matrix; returns the score columns, the item structure and (with ``trace``) the
+    stages of every scale — what a receipt renders, from the very run that produced the scores.
+
     Text columns are categoricals whose categories are fixed by the plan, so dtypes never depend on the data:
     bands (ordered by severity), reasons (every message the missing-data rule can produce), reason codes (the
     closed set :data:`scoring.engine.reasons.REASON_CODE_NAMES`), critical items
@@ -402,9 +464,12 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
     cols: dict[str, object] = {}
     results: dict[str, ScaleResult] = {}
     sex = None
+    stages: dict[str, ScaleStages] = {}
     for sp in plan.scales:
-        res = score_scale(sp, applied)
+        res = score_scale(sp, applied, trace=trace)
         results[sp.id] = res
+        if res.stages is not None:
+            stages[sp.id] = res.stages
         bands = band_codes(sp, res.score)
         has_band = bands >= 0
         cols[sp.id] = res.score.astype(float)
@@ -448,4 +513,4 @@ def score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | None
     cols["instrument_hash"] = _categorical(zeros, [plan.hash])
     cols["engine_version"] = _categorical(zeros, [__version__])
     frame = pd.DataFrame(cols, index=index if index is not None else pd.RangeIndex(n), copy=False)
-    return frame, applied
+    return frame, applied, stages

@@ -25,6 +25,7 @@ from scoring.definitions.plan import compare
 from scoring.definitions.respondent import age_in_completed_years
 from scoring.definitions.schema import Item
 from scoring.engine.responses import check_column
+from scoring.engine.visibility import visible_items
 from scoring.errors import did_you_mean
 from scoring.store import audit
 from scoring.store.audit import Actor
@@ -162,22 +163,11 @@ def validate_answer(definition: Definition, item_id: str, value: object) -> floa
 
 
 def shown_items(definition: Definition, answers: Mapping[str, float | None], sex: str | None) -> list[Item]:
-    """Items shown to this respondent now: gates closed by a given answer and items that do not apply
-    to the respondent's sex are left out (an unanswered gate leaves its item shown, as the engine does)."""
-    plan = definition.plan
-    hidden: set[int] = set()
-    for gate in plan.gates:
-        given = answers.get(plan.item_ids[gate.gate])
-        if given is not None and not compare(np.array([given], dtype=float), gate.op, gate.value)[0]:
-            hidden.add(gate.item)
-    if sex in ("female", "male"):
-        for rule in plan.applicability:
-            if rule.respondent == "sex":
-                target = ([str(v).lower() for v in rule.value] if isinstance(rule.value, list)
-                          else str(rule.value).lower())
-                if not compare(np.array([sex]), rule.op, target)[0]:
-                    hidden.add(rule.item)
-    return [item for k, item in enumerate(definition.definition.items) if k not in hidden]
+    """Items shown to this respondent now: the engine decides (:func:`scoring.engine.visibility.visible_items`)
+    with the respondent attributes the store scores with (``sex``, as in :func:`.results.answers_frame`), so
+    the kiosk shows exactly the items whose answers the scoring counts."""
+    visible = set(visible_items(definition, answers, {"sex": sex}))
+    return [item for item in definition.definition.items if item.id in visible]
 
 
 def age_on(date_of_birth: date | None, day: date) -> int | None:
