@@ -23,6 +23,7 @@ CATALOG: dict[str, tuple[Severity, str]] = {
     "E103": ("error", "document is not a mapping"),
     "E104": ("error", "YAML aliases expand the file too far (billion laughs) or are recursive"),
     "E105": ("error", "file too large or nested too deeply"),
+    "E106": ("error", "a norm-table file where an instrument definition was expected"),
     "E110": ("error", "unknown key"),
     "E111": ("error", "required key missing"),
     "E112": ("error", "wrong type or value"),

@@ -65,6 +65,11 @@ _HINT_INTERNAL = ("this is a bug in psyscore, not necessarily in your file: plea
 
 #: message key -> template. Keys are ``<code>.<short name>``.
 MESSAGES: Mapping[str, Template] = MappingProxyType({
+    # what kind of file (scoring.definitions.library)
+    "E106.norm_file": Template("E106", "this is a norm-table file (it has {keys} and no items), not an instrument "
+                               "definition",
+                               "check it with 'psyscore norms --validate {file}'; keep norm files in a norms folder "
+                               "(PSYSCORE_NORMS_PATH), not among the definitions"),
     # shape (first pass): pydantic's errors in the YAML author's words (scoring.definitions.loading)
     "E110.unknown_key": Template("E110", "unknown key {key!r}", "allowed keys here: {allowed}"),
     "E111.missing_key": Template("E111", "required key {key!r} is missing", "add it; see instruments/README.md"),
@@ -267,3 +272,16 @@ def codes_table() -> str:
         texts = "<br>".join(f"`{t.message}`" + (f" — {t.hint}" if t.hint else "") for t in by_code.get(code, []))
         rows.append(f"| {code} | {severity} | {title} | {texts.replace('|', '&#124;')} |")
     return "\n".join(rows)
+
+
+def codes_markdown() -> str:
+    """The page ``docs/issue-codes.md``: what the codes are, then :func:`codes_table`."""
+    return (
+        "# Issue codes\n\n"
+        "Every problem `psyscore validate` and `psyscore norms --validate` report carries one of these codes.\n"
+        "The message and hint templates of the definition checks (E1xx, E2xx, W3xx, E900) come from\n"
+        "`scoring.definitions.issues.MESSAGES`; the norm-table checks (E4xx) and the file-reading checks\n"
+        "(E100-E105) write their messages where they detect them. `{name!r}` is the name quoted.\n\n"
+        "Generated: `psyscore validate --codes --markdown > docs/issue-codes.md` (a test keeps it in sync).\n\n"
+        + codes_table() + "\n"
+    )

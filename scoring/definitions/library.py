@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from scoring.definitions import rules
+from scoring.definitions.issues import issue_text
 from scoring.definitions.loading import SourceDoc, read_yaml_file, to_model
 from scoring.definitions.plan import Plan, compile_plan
 from scoring.definitions.schema import Instrument
@@ -120,8 +121,22 @@ def load_definition(path: Path | str, *, rule_set: Sequence[rules.Rule] | None =
     return definition_from_doc(doc, issues, path, rule_set=rule_set)
 
 
+#: top-level keys of a norm-table metadata file (norms/<id>.yaml) that no instrument definition has
+NORM_FILE_KEYS = ("instrument", "strata", "method", "population")
+
+
+def looks_like_norm_file(data: object) -> bool:
+    """Whether parsed YAML is a norm table's metadata rather than an instrument definition (by its keys)."""
+    return (isinstance(data, Mapping) and "items" not in data
+            and sum(key in data for key in NORM_FILE_KEYS) >= 2)
+
+
 def definition_from_doc(doc: SourceDoc, issues: list[Issue], path: Path | None = None, *,
                         rule_set: Sequence[rules.Rule] | None = None) -> tuple[Definition | None, list[Issue]]:
+    if looks_like_norm_file(doc.data):  # one clear issue instead of a dozen unknown keys
+        code, message, hint = issue_text("E106.norm_file", keys=", ".join(k for k in NORM_FILE_KEYS if k in doc.data),
+                                         file=doc.file)
+        return None, [*issues, Issue(code, message, doc.file, doc.line_of(()), "", hint)]
     model, shape_issues = to_model(Instrument, doc)
     issues = issues + shape_issues
     if model is None:

@@ -23,7 +23,8 @@ from scoring.errors import CATALOG, Issue
 ROOT = Path(__file__).parents[2]
 RULES_DIR = ROOT / "scoring" / "definitions" / "rules"
 #: modules that report catalogued issues: the rules (ctx.report) and the shape pass (issue_text)
-REPORTERS = [*sorted(RULES_DIR.glob("*.py")), ROOT / "scoring" / "definitions" / "loading.py"]
+REPORTERS = [*sorted(RULES_DIR.glob("*.py")),
+             *(ROOT / "scoring" / "definitions" / name for name in ("loading.py", "library.py"))]
 FIXTURES = ROOT / "tests" / "fixtures" / "definitions"
 
 
@@ -84,9 +85,14 @@ def test_every_catalogue_entry_is_used() -> None:
     assert not set(MESSAGES) - used, f"catalogue entries no rule reports: {sorted(set(MESSAGES) - used)}"
 
 
+#: rule modules still writing their messages inline (gates.py, E225, is being written by another engineer;
+#: its messages move into the catalogue once it is committed)
+INLINE_MESSAGES_ALLOWED = {"base.py", "gates.py"}
+
+
 def test_no_rule_writes_a_message_inline() -> None:
     for path in sorted(RULES_DIR.glob("*.py")):
-        if path.name == "base.py":
+        if path.name in INLINE_MESSAGES_ALLOWED:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         inline = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
@@ -128,7 +134,8 @@ def test_codes_table_lists_every_code_and_is_the_committed_doc() -> None:
     for code in CATALOG:
         assert f"| {code} |" in table
     doc = (ROOT / "docs" / "issue-codes.md").read_text(encoding="utf-8")
-    assert table in doc, "docs/issue-codes.md is stale: run psyscore validate --codes --markdown > docs/issue-codes.md"
+    assert doc == catalogue.codes_markdown(), (
+        "docs/issue-codes.md is stale: run psyscore validate --codes --markdown > docs/issue-codes.md")
 
 
 def test_every_rule_function_is_registered() -> None:
