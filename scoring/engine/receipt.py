@@ -1,7 +1,10 @@
 """Score receipts: how each number of one administration was derived, in words and as data.
 
-The receipt is built from the same engine run as :func:`scoring.score` (a one-row frame), so it can never
-disagree with the scores; the words only narrate the arrays.
+The receipt renders the trace of the engine run that produced the scores (:func:`.scorer.traced_score` on a
+one-row frame): which answers counted and with which value after reverse keying, which items gates or
+applicability left out, the aggregate, the mean or prorating, rounding, the multiplier, the conversion table,
+bands, cut-offs, flags and critical items. Nothing is recomputed here, so a receipt can never disagree with
+its score; the words only narrate the arrays.
 """
 
 from __future__ import annotations
@@ -15,10 +18,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.definitions.library import Definition
-from scoring.definitions.plan import compare
-from scoring.engine.compute import apply_structure, round_half_up
-from scoring.engine.responses import MISSING_WORDS, check_responses
-from scoring.engine.scorer import score
+from scoring.engine.scorer import traced_score
 
 
 class NormLine(Protocol):
@@ -28,9 +28,6 @@ class NormLine(Protocol):
     def scale(self) -> str: ...
 
     def explain_line(self, definition: Definition, scores: pd.DataFrame) -> str: ...
-
-
-_MISSING_TOKENS = frozenset(MISSING_WORDS)  # the one list `score` uses too (README: bad input)
 
 
 @dataclass
@@ -132,8 +129,9 @@ def responses_to_row(definition: Definition, responses: Sequence[Any] | Mapping[
     """Map a response vector (administration order) or mapping to ``{item_id: value}``.
 
     A sequence may list every item, or only the items that enter a scale (unscored items then count as
-    unanswered). Empty strings and the words of ``scoring.engine.responses.MISSING_WORDS`` (``NA``, ``n/a`` …,
-    any case) mean unanswered.
+    unanswered). Values are passed to the scoring as given: empty strings and the words of
+    :data:`scoring.engine.responses.MISSING_WORDS` (``NA``, ``n/a`` …, any case) mean unanswered there, as in
+    :func:`scoring.score` — the one list.
     """
     items = [i.id for i in definition.definition.items]
     if isinstance(responses, Mapping):
@@ -150,9 +148,6 @@ def responses_to_row(definition: Definition, responses: Sequence[Any] | Mapping[
                 f"{definition.id} has {len(items)} items ({len(scored)} scored): got {len(values)} responses; "
                 f"give them in this order: {', '.join(items)}"
             )
-    for key, value in list(row.items()):
-        if isinstance(value, str) and value.strip().lower() in _MISSING_TOKENS:
-            row[key] = None
     return row
 
 
@@ -194,31 +189,32 @@ def explain(
     for col in frame.columns:
         if frame[col].isna().all():
             frame[col] = frame[col].astype(float)
-    result = score(definition, frame)
+    result, trace = traced_score(definition, frame)
     out = result.scores.iloc[0]
     plan = definition.plan
     ins = definition.definition
-    checked = check_responses(plan, frame)
+    applied = trace.applied
     respondent_frame = frame[[c for c in frame.columns if c not in plan.item_ids]]
-    applied = apply_structure(plan, checked.matrix, respondent_frame)
     raw = applied.raw[0]
-    keyed = applied.keyed[0]
     applicable = applied.applicable_mask()[0]
+    gate_closed = np.zeros(len(raw), bool) if applied.gate_closed is None else applied.gate_closed[0]
+    excluded_here = np.zeros(len(raw), bool) if applied.excluded is None else applied.excluded[0]
     answers = {item: (None if np.isnan(raw[k]) else _as_number(raw[k])) for k, item in enumerate(plan.item_ids)}
     gate_of = {g.item: g for g in plan.gates}
     rule_of = {a.item: a for a in plan.applicability if a.respondent in respondent_frame.columns}
 
     def why_left_out(k: int) -> str:
-        """Why item k does not count for this respondent (its gate is closed, or it does not apply)."""
+        """Why item k does not count for this respondent, as the engine decided (gate closed, or excluded)."""
         gate = gate_of.get(k)
-        if gate is not None and _gate_closed(raw[gate.gate], gate):
+        rule = rule_of.get(k)
+        if gate is not None and gate_closed[k]:
             why = (f"not asked: {plan.item_ids[gate.gate]} = {_num(raw[gate.gate])}, asked only if "
                    f"{gate.op} {show_value(gate.value)}")
+        elif rule is not None and excluded_here[k]:
+            given = show_value(respondent_frame[rule.respondent].iloc[0])
+            why = f"does not apply: {rule.respondent} = {given}, applies if {rule.op} {show_value(rule.value)}"
         else:
-            rule = rule_of.get(k)
-            given = "—" if rule is None else show_value(respondent_frame[rule.respondent].iloc[0])
-            why = ("does not apply to this respondent" if rule is None else
-                   f"does not apply: {rule.respondent} = {given}, applies if {rule.op} {show_value(rule.value)}")
+            why = "does not apply to this respondent"
         if not np.isnan(raw[k]) and not (gate is not None and gate.value_if_not_shown is not None
                                          and raw[k] == gate.value_if_not_shown):
             why += f"; the answer {_num(raw[k])} was ignored"
@@ -227,8 +223,12 @@ def explain(
     receipts = []
     missing_of: dict[str, list[str]] = {}
     for sp in plan.scales:
+        st = trace.stages[sp.id]
+        counted = st.counted[0]
+        used = st.used[0]
         lines: list[str] = []
-        terms: list[tuple[str, float, float]] = []  # (text, weighted value used, value used)
+        terms: list[str] = []  # one text per counted answer, in item order
+        hit_terms: list[str] = []  # count scales: the counted answers that met their threshold
         missing: list[str] = []
         excluded: list[str] = []
         for j, k in enumerate(sp.index):
@@ -237,12 +237,12 @@ def explain(
             if not applicable[k]:
                 excluded.append(f"{item} ({why_left_out(k)})")
                 continue
-            if np.isnan(keyed[k]):
+            if not counted[j]:
                 missing.append(item)
                 continue
-            value = float(keyed[k])
+            value = float(used[j])
             gate = gate_of.get(k)
-            if gate is not None and gate.value_if_not_shown is not None and _gate_closed(raw[gate.gate], gate):
+            if gate is not None and gate.value_if_not_shown is not None and gate_closed[k]:
                 desc = f"{item}={_num(value)} ({why_left_out(k)}; scored {_num(gate.value_if_not_shown)})"
             else:
                 desc = f"{item}={_num(raw[k])}"
@@ -250,24 +250,22 @@ def explain(
                     desc += f"→{_num(value)} (reversed: {_num(plan.lo[k])}+{_num(plan.hi[k])}−{_num(raw[k])})"
             if w != 1:
                 desc += f"×{_num(w)}"
-            terms.append((desc, value * w, value))
+            terms.append(desc)
+            if st.hits is not None and st.hits[0, j]:
+                hit_terms.append(desc)
         missing_of[sp.id] = missing
         n_app = len(sp.index) - len(excluded)
+        aggregate = float(st.aggregate[0])
         if excluded:
             lines.append(f"left out: {'; '.join(excluded)}")
-        if sp.method == "count" and sp.count_thresholds is not None:
-            thresholds = _thresholds_for(sp, plan, applicable, keyed)
-            counted = [d for (d, _, v), thr in zip(terms, thresholds, strict=True) if _cmp(v, sp.count_op or ">=", thr)]
-            lines.append(f"count of items with answer {sp.count_op} threshold: {len(counted)}"
-                         + (f" ({', '.join(counted)})" if counted else ""))
-            aggregate = float(len(counted))
+        if st.hits is not None:
+            lines.append(f"count of items with answer {sp.count_op} threshold: {_num(aggregate)}"
+                         + (f" ({', '.join(hit_terms)})" if hit_terms else ""))
         elif sp.method == "max":
-            aggregate = max((t[1] for t in terms), default=float("nan"))
             lines.append("highest weighted answer: " + (_num(aggregate) if terms else "—")
-                         + (f" among {', '.join(t[0] for t in terms)}" if terms else ""))
+                         + (f" among {', '.join(terms)}" if terms else ""))
         else:
-            aggregate = float(sum(t[1] for t in terms))
-            lines.append(f"{sp.method} of {len(terms)} item(s): " + (" + ".join(t[0] for t in terms) or "none")
+            lines.append(f"{sp.method} of {len(terms)} item(s): " + (" + ".join(terms) or "none")
                          + f" = {_num(aggregate)}")
         if missing:
             lines.append(f"unanswered: {', '.join(missing)}")
@@ -281,29 +279,20 @@ def explain(
         if not valid:
             lines.append(f"not scorable: {out[f'{sp.id}_reason']}")
         else:
-            value = aggregate
+            after_missing, rounded, multiplied = (float(st.after_missing[0]), float(st.rounded[0]),
+                                                  float(st.multiplied[0]))
             if sp.method == "mean" and terms:
-                value = aggregate / len(terms)
-                lines.append(f"mean = {_num(aggregate)} / {len(terms)} = {_num(value)}")
-            elif bool(out[f"{sp.id}_prorated"]) and sp.method == "sum":
-                pro = aggregate * n_app / len(terms)
-                value = _half_up(pro, rule.decimals) if rule.rounding == "half_up" else pro
-                lines.append(f"prorated: {_num(aggregate)} × {n_app}/{len(terms)} = {_num(pro)}"
-                             + (f" → rounded half-up to {_num(value)}" if rule.rounding == "half_up"
+                lines.append(f"mean = {_num(aggregate)} / {len(terms)} = {_num(after_missing)}")
+            elif bool(out[f"{sp.id}_prorated"]):
+                lines.append(f"prorated: {_num(aggregate)} × {n_app}/{len(terms)} = {_num(after_missing)}"
+                             + (f" → rounded half-up to {_num(rounded)}" if rule.rounding == "half_up"
                                 else " (not rounded)"))
             if sp.multiplier != 1:
-                product = value * sp.multiplier
-                lines.append(f"multiplied by {_num(sp.multiplier)}: {_num(value)} × {_num(sp.multiplier)} = "
-                             f"{_num(product)}")
-                value = product
+                lines.append(f"multiplied by {_num(sp.multiplier)}: {_num(rounded)} × {_num(sp.multiplier)} = "
+                             f"{_num(multiplied)}")
             if sp.transform_keys is not None:
-                converted = float(score_value)
                 lines.append(f"converted with the published table ({sp.source.transform.source}): "  # type: ignore[union-attr]
-                             f"{_num(value)} → {_num(converted)}")
-                value = converted
-            if not math.isclose(value, float(score_value), rel_tol=0, abs_tol=1e-9):
-                lines.append(f"WARNING: this derivation gives {_num(value)} but the engine scored "
-                             f"{_num(score_value)}; please report this as a psyscore bug")
+                             f"{_num(multiplied)} → {_num(score_value)}")
             if sp.band_labels:
                 band = out[f"{sp.id}_band"]
                 b = sp.source.bands
@@ -355,24 +344,6 @@ def explain(
                 for _, r in result.failures.iterrows()]
     return Explanation(ins.id, ins.version, definition.hash, str(out["engine_version"]), answers, receipts,
                        critical, flags, failures, critical_unanswered)
-
-
-def _gate_closed(gate_value: float, gate: Any) -> bool:
-    return bool(not np.isnan(gate_value) and not compare(np.array([gate_value]), gate.op, gate.value)[0])
-
-
-def _thresholds_for(sp: Any, plan: Any, applicable: np.ndarray, keyed: np.ndarray) -> list[float]:
-    """The count thresholds of the items that entered the count (applicable and answered), in order."""
-    return [float(t) for j, t in enumerate(sp.count_thresholds)
-            if applicable[sp.index[j]] and not np.isnan(keyed[sp.index[j]])]
-
-
-def _cmp(v: float, op: str, t: float) -> bool:
-    return {">": v > t, ">=": v >= t, "<": v < t, "<=": v <= t, "==": v == t, "!=": v != t}[op]
-
-
-def _half_up(x: float, decimals: int) -> float:
-    return float(round_half_up(np.array([x]), decimals)[0])
 
 
 def _as_number(x: float) -> int | float:

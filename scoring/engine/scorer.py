@@ -10,11 +10,11 @@ import pandas as pd
 
 from scoring.definitions.library import Definition
 from scoring.definitions.plan import Plan
-from scoring.engine.compute import score_matrix
-from scoring.engine.responses import DEFAULT_MISSING, check_responses, failure_frame, sort_failures
+from scoring.engine.compute import Applied, ScaleStages, traced_score_matrix
+from scoring.engine.responses import DEFAULT_MISSING, ResponseCheck, check_responses, failure_frame, sort_failures
 from scoring.errors import ResponseValidationError
 
-__all__ = ["ScoreResult", "score"]
+__all__ = ["ScoreResult", "ScoreTrace", "score", "traced_score"]
 
 
 @dataclass
@@ -89,18 +89,9 @@ def score(
         raise TypeError(
             f"score() takes a Definition (e.g. load_library()['phq9']), not {type(definition).__name__}"
         )
-    plan = definition.plan
-    checked = check_responses(plan, data, missing_values=missing_values,
-                              accept_integral_floats=accept_integral_floats)
-    passthrough = data[checked.passthrough]
-    scores, applied = score_matrix(plan, checked.matrix, passthrough, data.index)
-    clash = [c for c in checked.passthrough if c in scores.columns]
-    if clash:
-        raise ValueError(
-            f"input column(s) {', '.join(map(str, clash))} have the same name as score output columns; "
-            "rename them before scoring"
-        )
-    failures = _ignored_answers(plan, applied, data.index, checked)
+    result, _ = _run(definition, data, missing_values=missing_values,
+                     accept_integral_floats=accept_integral_floats, trace=False)
+    failures = result.failures
     if strict and not failures.empty:
         first = failures.iloc[0]
         where = f"row {first['row']}, " if first["row"] is not None else ""
@@ -109,8 +100,55 @@ def score(
             f"{len(failures)} bad cell(s) in the responses; first: {where}item {first['item']}, value "
             f"{first['value']!r}: {first['message']} [{first['code']}]",
         )
+    return result
+
+
+@dataclass
+class ScoreTrace:
+    """What one :func:`traced_score` run did, beside its scores: the trace a receipt renders.
+
+    ``checked`` is the validated input, ``applied`` the item structure (gates, applicability, reverse
+    keying), ``stages`` each scale's :class:`~scoring.engine.compute.ScaleStages`.
+    """
+
+    checked: ResponseCheck
+    applied: Applied
+    stages: dict[str, ScaleStages]
+
+
+def traced_score(definition: Definition, data: pd.DataFrame, *, missing_values: Sequence[str] = DEFAULT_MISSING,
+                 accept_integral_floats: bool = False) -> tuple[ScoreResult, ScoreTrace]:
+    """:func:`score` (never strict) and, from the same run, the trace of every scale for every row.
+
+    The trace holds per-item arrays: call it for the rows a receipt explains, not for a whole data set.
+    """
+    if not isinstance(definition, Definition):
+        raise TypeError(
+            f"traced_score() takes a Definition (e.g. load_library()['phq9']), not {type(definition).__name__}"
+        )
+    result, trace = _run(definition, data, missing_values=missing_values,
+                         accept_integral_floats=accept_integral_floats, trace=True)
+    if trace is None:  # pragma: no cover - _run(trace=True) always returns one
+        raise RuntimeError("the engine returned no trace")
+    return result, trace
+
+
+def _run(definition: Definition, data: pd.DataFrame, *, missing_values: Sequence[str],
+         accept_integral_floats: bool, trace: bool) -> tuple[ScoreResult, ScoreTrace | None]:
+    plan = definition.plan
+    checked = check_responses(plan, data, missing_values=missing_values,
+                              accept_integral_floats=accept_integral_floats)
+    passthrough = data[checked.passthrough]
+    scores, applied, stages = traced_score_matrix(plan, checked.matrix, passthrough, data.index, trace=trace)
+    clash = [c for c in checked.passthrough if c in scores.columns]
+    if clash:
+        raise ValueError(
+            f"input column(s) {', '.join(map(str, clash))} have the same name as score output columns; "
+            "rename them before scoring"
+        )
+    failures = _ignored_answers(plan, applied, data.index, checked)
     out = pd.concat([passthrough, scores], axis=1) if checked.passthrough else scores
-    return ScoreResult(out, failures, definition)
+    return ScoreResult(out, failures, definition), (ScoreTrace(checked, applied, stages) if trace else None)
 
 
 def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFrame:
