@@ -21,9 +21,10 @@ import pandas as pd
 from scoring._version import __version__ as ENGINE_VERSION
 from scoring.change.rci import COMPARISON_COLUMNS, PARAMETER_COLUMNS, Z_95, ChangeParameters, compare
 from scoring.definitions.library import Definition, Library
+from scoring.definitions.respondent import SEX_CODES, Sex, sex_codes
 from scoring.engine.compute import assign_bands
 from scoring.engine.reasons import reason_code
-from scoring.engine.responses import match_item_columns
+from scoring.engine.responses import MISSING_WORDS, match_item_columns
 from scoring.engine.scorer import score
 from scoring.errors import PsyscoreError
 from scoring.norms.apply import apply_norms
@@ -336,7 +337,7 @@ def _scale_rows(d: Definition, rows: pd.DataFrame, strict: bool, accept_integral
 
 def _numbers(col: pd.Series, instrument_id: str, name: str, bounds: tuple[float, float]) -> np.ndarray:
     text = col.astype(object).where(col.notna(), None)
-    empty = text.map(lambda v: v is None or (isinstance(v, str) and v.strip() in ("", "NA", "N/A", "NaN", "nan")))
+    empty = text.map(lambda v: v is None or (isinstance(v, str) and v.strip().lower() in MISSING_WORDS))
     values = pd.to_numeric(text.where(~empty, None), errors="coerce").astype(float)
     bad = values.isna() & ~empty
     if bad.any():
@@ -599,7 +600,7 @@ def normed_history(history_frame: pd.DataFrame, library: Library, norms: Any, *,
     :func:`default_norms` picks the tables (the patient's sex and birth date decide which strata can be used),
     :func:`with_norms` fills the columns. For a patient page or report built from stored scores.
     """
-    sex_known = sex is not None and str(sex).strip().lower() in ("f", "female", "w", "woman", "m", "male", "man")
+    sex_known = int(sex_codes([sex])[0][0]) in (SEX_CODES[Sex.FEMALE], SEX_CODES[Sex.MALE])  # the one list
     tables = [t for t in default_norms(norms, history_frame, sex_known=sex_known, age_known=birth_date is not None)
               if _versions_known(library, t.instrument_id, history_frame)]
     if not tables:
