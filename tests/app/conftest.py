@@ -39,11 +39,6 @@ class Seeded:
     patient_b: int  # thea's patient
 
 
-@pytest.fixture(scope="session")
-def library() -> scoring.Library:
-    return scoring.load_library()
-
-
 @pytest.fixture
 def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: scoring.Library) -> Iterator[Seeded]:
     url = f"sqlite:///{tmp_path / 'clinic.db'}"

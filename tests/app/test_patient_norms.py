@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import scoring
 from scoring.reports.text import item_labels
+from tests.support.shipped import shipped_library
 
 from .conftest import Seeded
 from .helpers import new_app, open_patient, page_text, sign_in
@@ -22,5 +22,5 @@ def test_patient_page_shows_norms_and_item_text(seeded: Seeded) -> None:
     assert phq9["T score"].notna().all()
     # the items table is labelled with the wording, not the ids
     items = next(df.value for df in at.dataframe if "Classification" not in df.value.columns)
-    labels = item_labels(scoring.load_library()[str(at.selectbox(key="w_items_instrument").value)])
+    labels = item_labels(shipped_library()[str(at.selectbox(key="w_items_instrument").value)])
     assert set(items.index) <= set(labels.values()) and not any(str(i).startswith("phq9_") for i in items.index)

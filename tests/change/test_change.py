@@ -21,7 +21,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import scoring
 from scoring.change import (
     CLASSIFICATIONS,
     COMPARISON_COLUMNS,
@@ -30,8 +29,9 @@ from scoring.change import (
     change_parameters,
     compare,
 )
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 
 
 def test_jacobson_truax_worked_example() -> None:

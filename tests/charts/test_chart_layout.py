@@ -23,8 +23,9 @@ vlc = pytest.importorskip("vl_convert")
 pdfmetrics = pytest.importorskip("reportlab.pdfbase.pdfmetrics")
 
 from scoring import charts  # noqa: E402
+from tests.support.shipped import shipped_library  # noqa: E402
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 
 
 @dataclass

@@ -16,8 +16,9 @@ import scoring
 alt = pytest.importorskip("altair")
 pytest.importorskip("vl_convert")
 from scoring import charts  # noqa: E402  (needs altair)
+from tests.support.shipped import shipped_library  # noqa: E402
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 PHQ9 = LIB["phq9"]
 DATES = ["2024-01-08", "2024-02-05", "2024-03-04", "2024-04-01", "2024-05-06"]
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from scoring.cli import build_parser, main
+from tests.support.cli import run_cli_process
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -156,7 +157,7 @@ def test_every_command_has_help_and_is_documented() -> None:
 
 
 def test_python_m_scoring() -> None:
-    proc = subprocess.run([sys.executable, "-m", "scoring", "--version"], capture_output=True, text=True, check=False)
+    proc = run_cli_process("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("psyscore ")
 
 

@@ -13,9 +13,10 @@ import scoring
 from scoring.definitions.library import definition_from_doc
 from scoring.definitions.loading import parse_yaml
 from scoring.engine.responses import DEFAULT_MISSING
+from tests.support.shipped import shipped_library
 
 GOOD = (Path(__file__).parents[1] / "fixtures" / "definitions" / "good" / "demo_scale.yaml").read_text()
-PHQ9 = scoring.load_library()["phq9"]
+PHQ9 = shipped_library()["phq9"]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

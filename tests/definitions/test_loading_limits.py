@@ -20,6 +20,7 @@ import pytest
 
 from scoring import load_definition, load_library, validate
 from scoring.definitions.loading import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, parse_yaml
+from tests.support.cli import run_cli_process
 
 #: 9 levels of 9 aliases: 9**9 ≈ 387 million strings once expanded
 BILLION_LAUGHS = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
@@ -117,7 +118,7 @@ def test_expansion_just_under_the_bound_is_accepted() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scoring", *args], capture_output=True, text=True, timeout=120)
+    return run_cli_process(*args)
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero (POSIX)")

@@ -24,6 +24,7 @@ from scoring.export.anonymizer import normalise_sex
 from scoring.store.administration import age_on
 from scoring.store.errors import StoreError
 from scoring.store.patients import _sex as store_sex
+from tests.support.shipped import shipped_library
 
 #: each accepted word, also as a user might type it (upper case, surrounding spaces)
 ACCEPTED = [*SEX_WORDS, *(f"  {w.upper()} " for w in SEX_WORDS)]
@@ -77,7 +78,7 @@ def test_engine_applicability_uses_the_one_list() -> None:
     """PHQ-15 item 4 (menstrual problems) applies to women only: every spelling of female/male decides it."""
     import scoring
 
-    d = scoring.load_library()["phq15"]
+    d = shipped_library()["phq15"]
     words = [w for w, s in SEX_WORDS.items() if s is not None]
     data = pd.DataFrame({i: [1] * len(words) for i in d.plan.item_ids})
     data["sex"] = words

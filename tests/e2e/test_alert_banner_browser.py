@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-import scoring
 from scoring.store import Actor, Clinic, Store, password_hasher
+from tests.support.shipped import shipped_library
 
 CHROMIUM = Path(os.environ.get("PSYSCORE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -55,7 +55,7 @@ def test_banner_within_15_seconds_of_an_answer_saved_elsewhere(tmp_path: Path) -
     db = f"sqlite:///{tmp_path / 'clinic.db'}"
     store = Store(db)
     store.upgrade()
-    clinic = Clinic(store, scoring.load_library(), hasher=password_hasher(fast=True))
+    clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
     theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
     pid = clinic.patients.add(theo, "Alice Example")
     issued = clinic.assignments.assign(theo, pid, instruments=["phq9"])

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-import scoring
 from scoring import messages
 from scoring.store import Actor, Clinic, Store, password_hasher
+from tests.support.shipped import shipped_library
 
 CHROMIUM = Path(os.environ.get("PSYSCORE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -60,7 +60,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     db_url = f"sqlite:///{folder / 'clinic.db'}"
     with Store(db_url) as store:
         store.upgrade()
-        clinic = Clinic(store, scoring.load_library(), hasher=password_hasher(fast=True))
+        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
         theo = clinic.users.add(SYSTEM, "theo", "therapist", "correct horse battery").actor
         clinic.batteries.add(SYSTEM, "Mood", ["phq9"], instructions="Think about the last two weeks.",
                              consent_text="My answers are stored for my treatment.")

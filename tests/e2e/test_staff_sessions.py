@@ -19,9 +19,9 @@ from datetime import date
 
 import pytest
 
-import scoring
 from scoring.store import Actor, Clinic, Store, password_hasher
 from tests.e2e.test_tablet_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _require_browser, _settle
+from tests.support.shipped import shipped_library
 
 PASSWORD = "correct horse battery"
 SYSTEM = Actor.system("e2e")
@@ -33,7 +33,7 @@ class Server:
     db_url: str
 
     def clinic(self) -> Clinic:
-        return Clinic(Store(self.db_url), scoring.load_library(), hasher=password_hasher(fast=True))
+        return Clinic(Store(self.db_url), shipped_library(), hasher=password_hasher(fast=True))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db_url = f"sqlite:///{folder / 'clinic.db'}"
     with Store(db_url) as store:
         store.upgrade()
-        clinic = Clinic(store, scoring.load_library(), hasher=password_hasher(fast=True))
+        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
         theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
         clinic.users.add(SYSTEM, "root", "admin", PASSWORD)
         clinic.patients.add(theo, "Alice Example", date_of_birth=date(1980, 5, 1), sex="female")

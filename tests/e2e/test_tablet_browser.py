@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-import scoring
 from scoring.store import Actor, Clinic, Store, password_hasher
+from tests.support.shipped import shipped_library
 
 CHROMIUM = Path(os.environ.get("PSYSCORE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -67,7 +67,7 @@ class Server:
     patient: int
 
     def clinic(self) -> Clinic:
-        return Clinic(Store(self.db_url), scoring.load_library(), hasher=password_hasher(fast=True))
+        return Clinic(Store(self.db_url), shipped_library(), hasher=password_hasher(fast=True))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db_url = f"sqlite:///{folder / 'clinic.db'}"
     with Store(db_url) as store:
         store.upgrade()
-        clinic = Clinic(store, scoring.load_library(), hasher=password_hasher(fast=True))
+        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
         theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
         clinic.batteries.add(SYSTEM, "Anxiety check", ["gad7"], instructions="Think about the last two weeks.",
                              consent_text="My answers are stored for my treatment and seen by my care team.")

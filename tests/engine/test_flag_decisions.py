@@ -16,8 +16,9 @@ import pytest
 
 import scoring
 from scoring.engine.compute import score_bounds
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 FLAGGED = [i for i in sorted(LIB) if LIB[i].plan.flags]
 
 

@@ -16,9 +16,10 @@ import pytest
 import yaml
 
 import scoring
+from tests.support.shipped import shipped_library
 
 GOLDEN = Path(__file__).parents[1] / "golden"
-LIB = scoring.load_library()
+LIB = shipped_library()
 
 
 def _load(path: Path) -> dict:

@@ -8,6 +8,7 @@ import pytest
 import scoring
 from scoring.engine.responses import DEFAULT_MISSING, MISSING_WORDS
 from scoring.reliability.report import analyze
+from tests.support.shipped import shipped_library
 
 ANSWERS = [3, 0, 1, 2, 0, 0, 1, 0, 2]
 #: each token as written, upper-cased and padded; then text that is NOT a missing token
@@ -17,7 +18,7 @@ NOT_TOKENS = ["-", "--", ".", "?", "n.a.", "missing", "nil", "NaN!", "999"]
 
 @pytest.fixture(scope="module")
 def phq9() -> scoring.Definition:
-    return scoring.load_library()["phq9"]
+    return shipped_library()["phq9"]
 
 
 def _frame(phq9: scoring.Definition, cell: object) -> pd.DataFrame:
@@ -60,3 +61,20 @@ def test_analyze_reads_tokens_as_score_does(phq9: scoring.Definition, cell: str)
     report = analyze(phq9, frame, missing=("pairwise",))
     assert report.failures.empty == (cell.strip().lower() in MISSING_WORDS)
     assert list(report.failures["code"]) == list(scoring.score(phq9, frame).failures["code"])
+
+
+@pytest.mark.parametrize("cell", TOKENS + NOT_TOKENS, ids=repr)
+def test_history_reads_tokens_in_score_columns_as_score_does(cell: str) -> None:
+    """``history`` on a table of given scores: a missing token is "no score given", other text an error."""
+    lib = scoring.load_library()
+    data = pd.DataFrame({"patient": "a", "date": ["2024-01-01", "2024-02-01"], "instrument": "gad7",
+                         "total": pd.Series([cell, "7"], dtype=object)})
+    if cell.strip().lower() in MISSING_WORDS:
+        h = scoring.history(lib, data).frame
+        assert pd.isna(h["score"].iloc[0]) and h["score"].iloc[1] == 7
+    elif cell == "999":
+        with pytest.raises(scoring.HistoryInputError, match="outside the scale's range"):
+            scoring.history(lib, data)
+    else:
+        with pytest.raises(scoring.HistoryInputError, match="is not a number"):
+            scoring.history(lib, data)

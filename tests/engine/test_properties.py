@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 import scoring
 from scoring.engine.compute import assign_bands, round_half_up
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 IDS = sorted(LIB)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

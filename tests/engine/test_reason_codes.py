@@ -14,8 +14,9 @@ from scoring.engine.reasons import (
     reason_code,
     reason_code_indices,
 )
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 DEFINITIONS = [LIB.get_version(i, v) for i in LIB for v in LIB.versions(i)]
 
 

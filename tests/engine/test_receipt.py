@@ -18,8 +18,9 @@ import yaml
 
 import scoring
 from scoring.cli import main
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 GOLDEN = Path(__file__).parents[1] / "golden"
 CASES = [(f.stem, i, c) for f in sorted(GOLDEN.glob("*.yaml"))
          for i, c in enumerate(yaml.safe_load(f.read_text(encoding="utf-8"))["cases"])]

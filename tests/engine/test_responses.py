@@ -11,8 +11,9 @@ import pytest
 import scoring
 from scoring.engine.files import read_table
 from scoring.engine.responses import FAILURE_CODES
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 PHQ9 = LIB["phq9"]
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "responses" / "phq9_bad.csv"
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]

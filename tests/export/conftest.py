@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import scoring
+from tests.support.shipped import shipped_library
 
 #: every identifying value carries this marker, so one scan finds any of them
 MARK = "Q7XZ"
@@ -30,7 +31,7 @@ def clinic_extract(n_patients: int = 60, per_patient: int = 4, seed: int = 7) ->
     Patients ``P-Q7XZ-000`` … ; exact administration dates in 2021–2024; ages from 20 to 104 (so 90+ occurs).
     """
     rng = np.random.default_rng(seed)
-    lib = scoring.load_library()
+    lib = shipped_library()
     rows = []
     for i in range(n_patients):
         dob = SENTINEL_DATES_OF_BIRTH[i] if i < len(SENTINEL_DATES_OF_BIRTH) else \
@@ -109,11 +110,6 @@ def export_bytes(folder: Path) -> Iterator[tuple[str, bytes]]:
 @pytest.fixture(scope="session")
 def extract() -> pd.DataFrame:
     return clinic_extract()
-
-
-@pytest.fixture(scope="session")
-def library() -> scoring.Library:
-    return scoring.load_library()
 
 
 @pytest.fixture

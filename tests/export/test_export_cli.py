@@ -11,13 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scoring.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.support.cli import run_cli as run
 
 
 @pytest.fixture

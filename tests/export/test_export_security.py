@@ -21,6 +21,7 @@ import pytest
 import scoring
 import scoring.export as ex
 from scoring.cli import main
+from tests.support.shipped import shipped_library
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[str, ...]]:
@@ -97,7 +98,7 @@ def store_url(tmp_path: Path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     with Store(url) as store:
         store.upgrade()
-        clinic = Clinic(store, scoring.load_library(), hasher=password_hasher(fast=True))
+        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
         therapist = clinic.users.add(system, "theo", "therapist", "correct horse battery").actor
         for i in range(6):
             pid = clinic.patients.add(therapist, f"Patient {i}", date_of_birth=date(1970 + i, 2, 3), sex="female")
@@ -116,7 +117,7 @@ def test_store_export_differencing_and_audit(store_url: str, tmp_path: Path,
     assert len(before) == len(after) == 12  # six administrations on 2024-05-20 do not show as a difference
     assert _rows(before) == _rows(after) and m1["filters"] == m2["filters"]
     with Store(store_url) as store:
-        log = Clinic(store, scoring.load_library()).audit_log(Actor.system("test"))
+        log = Clinic(store, shipped_library()).audit_log(Actor.system("test"))
     reads = [r for r in log if r.action == "export_read"]
     assert reads and all(r.detail["to"] == "2025-01-01T00:00:00+00:00" for r in reads), [r.detail for r in reads]
     written = [r for r in log if r.action == "export_written"]

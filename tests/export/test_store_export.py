@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import scoring
 import scoring.export as ex
 from tests.export.conftest import MARK, export_bytes
 
 pytest.importorskip("sqlalchemy")
 
 from scoring.store import Actor, Clinic, Store, password_hasher
+from tests.support.shipped import shipped_library
 
 SYSTEM = Actor.system("test")
 PASSWORD = "correct horse battery"
@@ -30,7 +30,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[str, Clinic, Actor, list[str]]]:
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     store = Store(url)
     store.upgrade()
-    clinic = Clinic(store, scoring.load_library(), hasher=password_hasher(fast=True))
+    clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
     therapist = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
     researcher = clinic.users.add(SYSTEM, "rita", "researcher", PASSWORD).actor
     secrets = [MARK]

@@ -1,4 +1,4 @@
-"""Shared fixtures for the norm tests: the instrument library and the bundled norm library, loaded once."""
+"""Shared fixtures for the norm tests; ``library`` and ``norms`` (loaded once) are in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -6,18 +6,12 @@ from pathlib import Path
 
 import pytest
 
-import scoring
 from scoring.definitions.library import Library
-from scoring.norms import NormLibrary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def lib() -> Library:
-    return scoring.load_library()
-
-
-@pytest.fixture(scope="session")
-def norms(lib: Library) -> NormLibrary:
-    return scoring.load_norms(library=lib)
+def lib(library: Library) -> Library:
+    """The shipped library (tests/conftest.py ``library``) under the name the norm tests use."""
+    return library

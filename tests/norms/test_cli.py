@@ -8,15 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scoring.cli import main
+from tests.support.cli import run_cli as run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_norms_lists_the_tables(capsys: pytest.CaptureFixture[str]) -> None:

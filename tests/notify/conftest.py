@@ -2,7 +2,8 @@
 certificate made here with ``cryptography``) and an HTTP server that checks webhook signatures.
 
 Store fixtures run every outbox test on SQLite and on PostgreSQL (skipped with the reason when no server
-answers, failed under ``CI=true``), as in ``tests/store``.
+answers, failed under ``CI=true``), as in ``tests/store``
+(the PostgreSQL set-up is shared: tests/support/postgres.py, registered in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -10,28 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
-import scoring
 from scoring.definitions.library import Library
 from scoring.notify import verify_signature
 from scoring.store import Actor, Clinic, Store, password_hasher
 
-PG_URL = os.environ.get("PSYSCORE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SYSTEM = Actor.system("test")
 PASSWORD = "correct horse battery"
 SECRET = "test-webhook-secret-0123456789"
@@ -47,53 +40,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-# -- store ------------------------------------------------------------------------------------------------------
-def _admin_engine(url: str):
-    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 3})
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    engine = _admin_engine(PG_URL)
-    try:
-        conn = engine.connect()
-    except Exception as exc:
-        engine.dispose()
-        reason = f"no PostgreSQL server answers at {make_url(PG_URL).render_as_string()}: {type(exc).__name__}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
-        pytest.skip(reason)
-    name = f"psyscore_test_{uuid.uuid4().hex[:12]}"
-    conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.close()
-        engine.dispose()
-
-
-@pytest.fixture
-def pg_schema(pg_database: str) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = _admin_engine(pg_database)
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{pg_database}?options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-
-@pytest.fixture(params=("sqlite", "postgresql"))
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'clinic.db'}"
-    return request.getfixturevalue("pg_schema")
-
-
+# -- store (store_url, pg_database, pg_schema and library: tests/conftest.py) ----------------------------------
 class Clock:
     def __init__(self) -> None:
         self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -103,11 +50,6 @@ class Clock:
 
     def advance(self, **kwargs: float) -> None:
         self.now += dt.timedelta(**kwargs)
-
-
-@pytest.fixture(scope="session")
-def library() -> Library:
-    return scoring.load_library()
 
 
 @pytest.fixture

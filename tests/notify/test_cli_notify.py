@@ -7,17 +7,11 @@ import json
 
 import pytest
 
-import scoring
-from scoring.cli import main
 from scoring.store import Actor, Clinic, Store, password_hasher
+from tests.support.cli import run_cli as run
+from tests.support.shipped import shipped_library
 
 from .conftest import PASSWORD, SmtpServer, raise_alert
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_contacts_send_and_run(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys, smtp: SmtpServer) -> None:
@@ -45,7 +39,7 @@ def test_cli_contacts_send_and_run(tmp_path, monkeypatch: pytest.MonkeyPatch, ca
     assert code == 1 and "code:" in out and f"patient {other} has no phone number" in err  # the code is still shown
 
     with Store(db) as store:
-        clinic = Clinic(store, scoring.load_library(), hasher=password_hasher(fast=True))
+        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
         theo = clinic.users.by_name(Actor.system("t"), "theo")
         raise_alert(clinic, int(pid), theo.actor)
     code, out, _ = run(capsys, "notify", "run", "--once", "--smtp-host", smtp.host, "--smtp-port", str(smtp.port),

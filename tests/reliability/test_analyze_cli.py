@@ -8,18 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scoring.cli import build_parser, main
+from scoring.cli import build_parser
+from tests.support.cli import run_cli as run
+from tests.support.shipped import shipped_library
 
 REF = Path(__file__).parents[1] / "reference" / "reliability"
 DEFINITIONS = Path(__file__).parent / "definitions"
 EXPECTED = json.loads((REF / "expected.json").read_text(encoding="utf-8"))
 DATA = REF / "likert8.csv"
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_analyze_writes_a_markdown_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,13 +103,12 @@ def test_every_option_has_help() -> None:
 
 def test_analyze_from_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--db reads completed administrations through the store's research accessor and equals the file route."""
-    import scoring
     from scoring.reliability import analyze
     from scoring.store import Actor, Clinic, Store
     from scoring.store.demo import seed_demo
 
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
-    lib = scoring.load_library()
+    lib = shipped_library()
     with Store(url) as store:
         store.upgrade()
         seed_demo(store, lib, patients=4, fast_hashes=True)

@@ -24,11 +24,12 @@ from scoring.reliability import (
     scale_reliability,
 )
 from scoring.reliability.omega import MIN_UNIQUENESS, _bounded_loadings
+from tests.support.shipped import shipped_library
 
 REF = Path(__file__).parents[1] / "reference" / "reliability"
 EXPECTED = json.loads((REF / "expected.json").read_text(encoding="utf-8"))
 DATA = pd.read_csv(REF / "likert8.csv")
-LIB = scoring.load_library()
+LIB = shipped_library()
 PHQ9 = [f"phq9_{k}" for k in range(1, 10)]
 
 

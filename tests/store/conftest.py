@@ -1,82 +1,19 @@
 """Store fixtures: every store test runs on SQLite and on PostgreSQL.
 
-PostgreSQL: a throw-away database is created once per test session (dropped at the end) and each test
-gets its own schema in it. The server is ``PSYSCORE_TEST_POSTGRES_URL`` (default: user postgres on
-127.0.0.1:5432, trust auth). Without a server the PostgreSQL cases are skipped with the reason — except
-under ``CI=true``, where they fail.
+``store_url`` (both backends), ``pg_database``/``pg_schema`` and ``library`` come from tests/conftest.py
+(PostgreSQL set-up: tests/support/postgres.py): a throw-away database once per test session, a schema per test;
+skipped with the reason without a server, failed under ``CI=true``.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
-import scoring
 from scoring.definitions.library import Library
 from scoring.store import Actor, Clinic, Store, password_hasher
-
-PG_URL = os.environ.get("PSYSCORE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-BACKENDS = ("sqlite", "postgresql")
-
-
-def _admin_engine(url: str):
-    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 3})
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """URL of a throw-away PostgreSQL database for this test session."""
-    engine = _admin_engine(PG_URL)
-    try:
-        conn = engine.connect()
-    except Exception as exc:
-        engine.dispose()
-        reason = f"no PostgreSQL server answers at {make_url(PG_URL).render_as_string()}: {type(exc).__name__}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
-        pytest.skip(reason)
-    name = f"psyscore_test_{uuid.uuid4().hex[:12]}"
-    conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.close()
-        engine.dispose()
-
-
-def pg_schema_url(database_url: str, schema: str) -> str:
-    return f"{database_url}?options={quote(f'-csearch_path={schema}')}"
-
-
-@pytest.fixture
-def pg_schema(pg_database: str) -> Iterator[str]:
-    """URL of a fresh, empty schema (the search path) in the session's PostgreSQL database."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = _admin_engine(pg_database)
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield pg_schema_url(pg_database, schema)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'clinic.db'}"
-    return request.getfixturevalue("pg_schema")
 
 
 class Clock:
@@ -90,11 +27,6 @@ class Clock:
 
     def advance(self, **kwargs: float) -> None:
         self.now += timedelta(**kwargs)
-
-
-@pytest.fixture(scope="session")
-def library() -> Library:
-    return scoring.load_library()
 
 
 @pytest.fixture

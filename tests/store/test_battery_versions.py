@@ -22,6 +22,7 @@ from scoring.store.models import (
     Consent,
     ConsentText,
 )
+from tests.support.cli import run_cli as _cli
 
 from .conftest import PASSWORD, SYSTEM
 
@@ -284,13 +285,6 @@ def test_instruments_switched_off_cannot_be_added(clinic: Clinic, admin: Actor) 
     with pytest.raises(StoreError, match="gad2 is switched off"):
         clinic.batteries.edit(admin, "intake", instruments=["phq2", "gad2"])
 
-
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from scoring.cli import main
-
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_cli_battery_edit_reorder_retire_and_list(store: Store, store_url: str, clinic: Clinic, therapist: Actor,

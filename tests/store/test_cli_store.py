@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import stat
 from pathlib import Path
@@ -13,15 +12,7 @@ from sqlalchemy import update
 from scoring.cli import main
 from scoring.store import Actor, Clinic, Store
 from scoring.store.models import Score
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str, stdin: str | None = None,
-        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
-    if stdin is not None and monkeypatch is not None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.support.cli import run_cli as run
 
 
 def test_clinic_commands(store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],

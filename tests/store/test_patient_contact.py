@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import column, func, insert, select, table
 
 import scoring.export as ex
-from scoring.cli import main
 from scoring.store import Actor, Clinic, ConflictError, PermissionDeniedError, Store, StoreError, password_hasher
 from scoring.store.models import AuditEntry, Patient, PatientIdentifiers
 from scoring.store.patients import check_patient_email, check_phone
 from tests.export.conftest import export_bytes
 from tests.store.conftest import PASSWORD, SYSTEM
+from tests.support.cli import run_cli as _run
 
 EMAIL = "sentinel.k9w@example.org"
 PHONE = "+44 20 7946 0958"
@@ -240,11 +240,6 @@ def test_migration_copies_unambiguous_contacts_and_keeps_the_text(store_url: str
 
 
 # -- CLI ----------------------------------------------------------------------------------------------------------
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def test_cli_patient_add_and_edit(store_url: str, library, capsys: pytest.CaptureFixture[str]) -> None:
     with Store(store_url) as store:

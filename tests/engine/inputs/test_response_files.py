@@ -13,16 +13,13 @@ import pytest
 from scoring.cli import main
 from scoring.engine.files import read_table, write_table
 from scoring.engine.responses import FAILURE_CODES, MISSING_WORDS
+from tests.support.cli import run_cli as run
+from tests.support.shipped import shipped_library
 
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 ROW = [3, 0, 1, 2, 0, 0, 1, 0, 3]  # total 10
 README = Path(__file__).parents[3] / "README.md"
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], sep: str = ",") -> Path:
@@ -154,7 +151,7 @@ def test_accept_integral_floats_reads_2_0_but_refuses_2_5(tmp_path: Path, capsys
 def test_missing_words_are_one_case_insensitive_list(word: str) -> None:
     import scoring
 
-    lib = scoring.load_library()
+    lib = shipped_library()
     frame = pd.DataFrame([[word, *ROW[1:]]], columns=ITEMS, dtype=object)
     res = scoring.score(lib["phq9"], frame)
     assert res.failures.empty
@@ -247,7 +244,7 @@ def test_explain_and_score_agree_on_missing_words(word: str) -> None:
     import scoring
     from scoring.engine.receipt import explain
 
-    d = scoring.load_library()["phq9"]
+    d = shipped_library()["phq9"]
     frame = pd.DataFrame([[word, *ROW[1:]]], columns=ITEMS, dtype=object)
     scored = scoring.score(d, frame)
     receipt = explain(d, [word, *[str(v) for v in ROW[1:]]])
