@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import scoring
+from scoring.change.timeline import HistoryInputError
 from scoring.engine.responses import DEFAULT_MISSING, MISSING_WORDS
 from scoring.reliability.report import analyze
 from tests.support.shipped import shipped_library
@@ -73,8 +74,8 @@ def test_history_reads_tokens_in_score_columns_as_score_does(cell: str) -> None:
         h = scoring.history(lib, data).frame
         assert pd.isna(h["score"].iloc[0]) and h["score"].iloc[1] == 7
     elif cell == "999":
-        with pytest.raises(scoring.HistoryInputError, match="outside the scale's range"):
+        with pytest.raises(HistoryInputError, match="outside the scale's range"):
             scoring.history(lib, data)
     else:
-        with pytest.raises(scoring.HistoryInputError, match="is not a number"):
+        with pytest.raises(HistoryInputError, match="is not a number"):
             scoring.history(lib, data)
