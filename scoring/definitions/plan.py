@@ -1,13 +1,24 @@
-"""Compile a validated definition once into arrays the scorer uses (keys matrix, masks, bounds, rules)."""
+"""Compile a validated definition once into arrays the scorer uses (keys matrix, masks, bounds, rules).
+
+A plan is shared by every caller of its definition (the app's library serves all sessions): every array in
+it is read-only (``flags.writeable`` is False) and every rule a frozen dataclass of tuples. Gate and
+applicability values are compiled to the type they are compared with: gates compare numbers with the gate
+item's answer codes; respondent conditions compare canonical sex words (``sex``), numbers (a numeric
+value, e.g. ``age >= 18``) or text ignoring case (any other column).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
-from scoring.definitions.schema import Condition, Scale
+from scoring.definitions.respondent import SEX_CODES, Sex, parse_sex, sex_codes
+from scoring.definitions.schema import Condition, RespondentCondition, Scale
+from scoring.errors import PsyscoreError
 
 if TYPE_CHECKING:
     from scoring.definitions.library import Definition
@@ -62,21 +73,57 @@ class ScalePlan:
         return base + tuple(c.column for c in self.cutoffs)
 
 
+class PlanError(PsyscoreError, ValueError):
+    """A definition that did not pass validation cannot be compiled (e.g. a gate value that is not a number)."""
+
+
 @dataclass(frozen=True)
 class Gate:
     item: int  # position of the gated item
     gate: int  # position of the gate item
     op: str
-    value: object
+    value: float | tuple[float, ...]  # compared with the gate item's answer codes: always numbers
     value_if_not_shown: float | None
 
 
 @dataclass(frozen=True)
 class Applicability:
+    """``applies_if``: the item applies to respondents whose ``respondent`` column satisfies ``op value``.
+
+    ``value`` is as written in the definition (for receipts); ``target`` is what is compared: canonical sex
+    words for ``sex``, numbers when ``numeric``, else lower-case text.
+    """
+
     item: int
     respondent: str
     op: str
     value: object
+    target: str | float | tuple[str, ...] | tuple[float, ...] = ""
+    numeric: bool = False
+
+    def evaluate(self, column: pd.Series | Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+        """(known, holds) per respondent for one respondent column.
+
+        ``known`` is False where the attribute is not recorded (or, for sex, is neither female nor male;
+        for a numeric condition, is not a number): the item then stays applicable, as for a missing value.
+        """
+        col = column if isinstance(column, pd.Series) else pd.Series(list(column), dtype=object)
+        col = col.reset_index(drop=True)
+        if self.respondent == "sex":
+            codes, _ = sex_codes(col)
+            raw = np.full(len(col), "", dtype=object)
+            raw[codes == SEX_CODES[Sex.FEMALE]] = Sex.FEMALE.value
+            raw[codes == SEX_CODES[Sex.MALE]] = Sex.MALE.value
+            known = raw != ""
+            return known, compare(raw.astype(str), self.op, self.target) & known
+        if self.numeric:
+            text = col.astype(object).where(col.notna(), "").astype(str).str.strip()
+            numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+            known = ~np.isnan(numbers)
+            return known, compare(numbers, self.op, self.target) & known
+        known = col.notna().to_numpy(dtype=bool)
+        text = col.astype(object).where(col.notna(), "").astype(str).str.strip().str.lower()
+        return known, compare(text.to_numpy(dtype=object).astype(str), self.op, self.target) & known
 
 
 @dataclass(frozen=True)
@@ -143,7 +190,7 @@ def compile_plan(definition: Definition) -> Plan:
     reverse = np.array([i.reverse for i in ins.items], dtype=bool)
     used = {i for s in ins.scales for i in s.items} | {i.shown_if.item for i in ins.items if i.shown_if}
     used |= {c.item for c in ins.critical_items}
-    used |= {c.item for f in ins.flags for c in (f.all_of or []) + (f.any_of or []) if c.item}
+    used |= {c.item for f in ins.flags for c in (*(f.all_of or ()), *(f.any_of or ())) if c.item}
     scored = np.array([i.id in used for i in ins.items], dtype=bool)
 
     keys = np.zeros((len(item_ids), len(ins.scales)))
@@ -184,17 +231,23 @@ def compile_plan(definition: Definition) -> Plan:
         ))
 
     gates = tuple(
-        Gate(pos[i.id], pos[i.shown_if.item], i.shown_if.op, _cond_value(i.shown_if),
+        Gate(pos[i.id], pos[i.shown_if.item], i.shown_if.op, _gate_value(i.id, i.shown_if),
              None if i.value_if_not_shown is None else float(i.value_if_not_shown))
         for i in ins.items if i.shown_if is not None
     )
     applicability = tuple(
-        Applicability(pos[i.id], i.applies_if.respondent, i.applies_if.op, _cond_value(i.applies_if))
-        for i in ins.items if i.applies_if is not None
+        _applicability(pos[i.id], i.id, i.applies_if) for i in ins.items if i.applies_if is not None
     )
     critical = tuple(
         CriticalPlan(pos[c.item], c.item, c.op, c.value, c.message) for c in ins.critical_items
     )
+    for array in (*allowed, lo, hi, integer_codes, reverse, scored, keys):
+        _read_only(array)
+    for sp in scales:
+        for array in (sp.index, sp.weights, sp.count_thresholds, sp.transform_keys, sp.transform_values,
+                      sp.band_mins, sp.reason_lut):
+            if array is not None:
+                _read_only(array)
     flags = tuple(
         FlagPlan(
             f.id, f.label, "all" if f.all_of is not None else "any",
@@ -242,14 +295,57 @@ def _critical_categories(critical: tuple[CriticalPlan, ...]) -> tuple[str, ...]:
     )
 
 
-def _cond_value(cond: Condition) -> object:
-    return cond.value
+def is_number(value: object) -> bool:
+    """A number in a definition (YAML int or float; ``true``/``false`` are not numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _gate_value(item_id: str, cond: Condition) -> float | tuple[float, ...]:
+    """A gate's value as the numbers it is compared with (pass 2 refuses anything else: E225)."""
+    values = tuple(cond.value) if isinstance(cond.value, (list, tuple)) else (cond.value,)
+    if not all(is_number(v) for v in values):
+        raise PlanError(f"the gate of item {item_id!r} compares its answer with {cond.value!r}, which is not a "
+                        "number; validate the definition first (psyscore validate)")
+    numbers = tuple(float(v) for v in values)  # type: ignore[arg-type]
+    return numbers if cond.op in ("in", "not_in") else numbers[0]
+
+
+def _applicability(position: int, item_id: str, cond: RespondentCondition) -> Applicability:
+    """Compile ``applies_if``: sex values to canonical words, numeric values to floats, text to lower case."""
+    values = tuple(cond.value) if isinstance(cond.value, (list, tuple)) else (cond.value,)
+    many = cond.op in ("in", "not_in")
+    numeric = False
+    try:
+        if cond.respondent == "sex":
+            sexes = [parse_sex(v) for v in values]
+            if any(s not in (Sex.FEMALE, Sex.MALE) for s in sexes):
+                raise ValueError("sex conditions compare with female or male")
+            words: tuple[str, ...] = tuple(s.value for s in sexes if s is not None)
+            target: str | float | tuple[str, ...] | tuple[float, ...] = words if many else words[0]
+        elif all(is_number(v) for v in values):
+            numeric = True
+            numbers = tuple(float(v) for v in values)  # type: ignore[arg-type]
+            target = numbers if many else numbers[0]
+        elif any(is_number(v) for v in values) or cond.op not in ("==", "!=", "in", "not_in"):
+            raise ValueError("mixes numbers and text, or orders text")
+        else:
+            texts = tuple(str(v).strip().lower() for v in values)
+            target = texts if many else texts[0]
+    except ValueError as exc:  # SexValueError is a ValueError
+        raise PlanError(f"applies_if of item {item_id!r} ({cond.respondent} {cond.op} {cond.value!r}) cannot be "
+                        f"compiled: {exc}; validate the definition first (psyscore validate)") from None
+    return Applicability(position, cond.respondent, cond.op, cond.value, target, numeric)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def compare(values: np.ndarray, op: str, target: object) -> np.ndarray:
     """Vectorized ``values <op> target``; NaN compares False (callers handle missing separately)."""
     if op in ("in", "not_in"):
-        targets = target if isinstance(target, list) else [target]
+        targets = target if isinstance(target, (list, tuple)) else [target]
         if values.dtype.kind in "fiu":
             numeric = [float(t) for t in targets if not isinstance(t, str)]
             hit = np.isin(values, numeric)
