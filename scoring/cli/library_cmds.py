@@ -149,7 +149,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if ins.critical_items:
         print("\nCritical items:")
         for c in ins.critical_items:
-            print(f"  {c.item} {c.op} {c.value}: {c.message.strip()}")
+            value = list(c.value) if isinstance(c.value, tuple) else c.value  # as written: [1, 2]
+            print(f"  {c.item} {c.op} {value}: {c.message.strip()}")
     return EXIT_OK
 
 

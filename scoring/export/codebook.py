@@ -275,7 +275,8 @@ def instrument_block(definitions: Sequence[Definition], namer: Namer) -> Block:
     for flag in ins.flags:
         conds = flag.all_of or flag.any_of or []
         joiner = " and " if flag.all_of else " or "
-        text = joiner.join(f"{c.scale or c.item} {c.op} {c.value}" for c in conds)
+        text = joiner.join(f"{c.scale or c.item} {c.op} {list(c.value) if isinstance(c.value, tuple) else c.value}"
+                           for c in conds)  # a list value reads as written: [1, 2]
         add(Variable(namer(f"{iid}_{flag.id}"), f"{abbr}: {flag.label}", "indicator", "integer", "nominal",
                      source_id=flag.id, value_labels=dict(YES_NO), rule={"rule": text, "source": flag.source},
                      **common), ("bool", flag.id))
