@@ -27,8 +27,9 @@ def _screen(page) -> str | None:
     return page.evaluate("() => window.__psyTapGuard ? window.__psyTapGuard.screen : null")
 
 
-def _tap_once(page, locator, expect_screen: str, *, what: str) -> None:
-    """Wait for ``expect_screen`` and the guard's ready(), tap ``locator`` once, then wait for another screen."""
+def _tap_once(page, locator, expect_screen: str, *, what: str, same_screen: bool = False) -> None:
+    """Wait for ``expect_screen`` and the guard's ready(), tap ``locator`` once, then wait for another screen
+    (``same_screen``: for the server's answer, a new run of the same screen)."""
     page.wait_for_function("s => window.__psyTapGuard && window.__psyTapGuard.screen === s", arg=expect_screen)
     page.wait_for_function("() => window.__psyTapGuard.ready()")
     locator.scroll_into_view_if_needed()
@@ -37,9 +38,9 @@ def _tap_once(page, locator, expect_screen: str, *, what: str) -> None:
     before = page.evaluate("() => [window.__psyTapGuard.screen, window.__psyTapGuard.log.length]")
     page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     try:
-        page.wait_for_function("([s, n]) => { const G = window.__psyTapGuard;"
-                               " return G.screen !== s && G.log.length > n; }",
-                               arg=before, timeout=NEXT_SCREEN_MS)
+        page.wait_for_function("([s, n, same]) => { const G = window.__psyTapGuard;"
+                               " return (same || G.screen !== s) && G.log.length > n && G.ready(); }",
+                               arg=[*before, same_screen], timeout=NEXT_SCREEN_MS)
     except Exception as exc:  # the tap did not land: say where and in what state the guard was
         raise AssertionError(f"one tap on {what} (screen {expect_screen}) did not land: "
                              f"{page.evaluate(_STATE)}") from exc
