@@ -11,7 +11,6 @@ missing, except under ``CI=true``, where it fails.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -22,8 +21,9 @@ pytest.importorskip("altair")
 pytest.importorskip("vl_convert")
 
 from scoring.cli import main
+from tests.support.browser import CHROMIUM
+from tests.support.browser import require_browser as _require_browser
 
-CHROMIUM = Path(os.environ.get("PSYSCORE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
@@ -36,19 +36,6 @@ HOSTILE = [
 TITLE = "</title></script><script>window.__pwned = 'title'</script>"
 
 
-def _require_browser() -> None:
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright Python package is not installed (pip install -e '.[dev]')"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the browser test must run)")
-        pytest.skip(reason)
 
 
 @pytest.fixture

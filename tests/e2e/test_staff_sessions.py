@@ -20,7 +20,10 @@ from datetime import date
 import pytest
 
 from scoring.store import Actor, Clinic, Store, password_hasher
-from tests.e2e.test_tablet_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _require_browser, _settle
+from tests.e2e.test_tablet_browser import CHROMIUM_ARGS, _settle
+from tests.support.browser import CHROMIUM
+from tests.support.browser import free_port as _free_port
+from tests.support.browser import require_browser as _require_browser
 from tests.support.shipped import shipped_library
 
 PASSWORD = "correct horse battery"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,9 +25,11 @@ from pathlib import Path
 import pytest
 
 from scoring.store import Actor, Clinic, Store, password_hasher
+from tests.support.browser import CHROMIUM
+from tests.support.browser import free_port as _free_port
+from tests.support.browser import require_browser as _require_browser
 from tests.support.shipped import shipped_library
 
-CHROMIUM = Path(os.environ.get("PSYSCORE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORTS = ((768, 1024), (820, 1180), (1024, 768))
@@ -39,25 +40,8 @@ GAD7 = {"gad7_1": 1, "gad7_2": 2, "gad7_3": 0, "gad7_4": 3, "gad7_5": 1, "gad7_6
 SYSTEM = Actor.system("e2e")
 
 
-def _require_browser() -> None:
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright Python package is not installed (pip install -e '.[dev]')"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the browser test must run)")
-        pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
