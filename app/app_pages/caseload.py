@@ -12,6 +12,7 @@ from datetime import date
 
 import streamlit as st
 
+from scoring.definitions.respondent import Sex
 from scoring.store import StoreError
 from ui import state, widgets
 
@@ -31,7 +32,7 @@ with st.expander("Add a patient", expanded=bool(st.session_state.get("w_new_name
     new_ext = c2.text_input("External id (optional, e.g. a record number)", key="w_new_external")
     c3, c4 = st.columns(2)
     new_dob = c3.date_input("Date of birth", value=None, min_value=date(1900, 1, 1), key="w_new_dob")
-    new_sex = c4.selectbox("Sex", ["", "female", "male", "other"], key="w_new_sex")
+    new_sex = c4.selectbox("Sex", ["", *(s.value for s in Sex)], key="w_new_sex")
     c5, c6, c7 = st.columns(3)
     new_email = c5.text_input("E-mail (for invitations)", key="w_new_email")
     new_phone = c6.text_input("Mobile phone with country code", key="w_new_phone", placeholder="+44 20 7946 0958")

@@ -14,6 +14,7 @@ import streamlit as st
 
 from scoring.change.timeline import normed_history
 from scoring.charts import item_heatmap, trend_chart
+from scoring.definitions.respondent import Sex
 from scoring.reports import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, ReportInputError, patient_report
 from scoring.reports.text import item_labels
 from scoring.store import IssuedCode, NotFoundError, PermissionDeniedError, StoreError
@@ -50,7 +51,7 @@ with st.expander("Edit details and care team", expanded=not record.therapist_ids
         c3, c4 = st.columns(2)
         ed_dob = c3.date_input("Date of birth", value=record.date_of_birth, min_value=date(1900, 1, 1),
                                key="w_edit_dob")
-        sexes = ["", "female", "male", "other"]
+        sexes = ["", *(s.value for s in Sex)]  # the one list: scoring.definitions.respondent
         ed_sex = c4.selectbox("Sex", sexes, index=sexes.index(record.sex or ""), key="w_edit_sex")
         c5, c6, c7 = st.columns(3)
         ed_email = c5.text_input("E-mail (for invitations)", value=record.email or "", key="w_edit_email")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.definitions.library import Definition
-from scoring.definitions.respondent import completed_years
+from scoring.definitions.respondent import SEX_CODES, Sex, completed_years
 from scoring.engine.compute import sex_codes
 from scoring.errors import PsyscoreError
 
@@ -218,7 +218,7 @@ def _ages(scores: pd.DataFrame, table: NormTable, n: int, *, age: str, birth_dat
 def _strata(table: NormTable, sex_code: np.ndarray, ages: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratum index per row (-1 = none) and the reason for rows without one. Strata never overlap."""
     idx = np.full(n, -1, dtype=np.int16)
-    codes = {"female": 1, "male": 2}
+    codes = {s.value: SEX_CODES[s] for s in (Sex.FEMALE, Sex.MALE)}
     with np.errstate(invalid="ignore"):
         for k, s in enumerate(table.strata):  # one vector pass per stratum, never per row
             hit = np.ones(n, dtype=bool)
