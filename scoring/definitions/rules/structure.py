@@ -11,16 +11,17 @@ from scoring.errors import Issue
 def unique_ids(ctx: RuleContext) -> list[Issue]:
     ins = ctx.instrument
     out = []
-    for kind, entries in (
-        ("option_sets", ins.option_sets),
-        ("items", ins.items),
-        ("scales", ins.scales),
-        ("flags", ins.flags),
+    for kind, ids in (
+        ("option_sets", [e.id for e in ins.option_sets]),
+        ("items", [e.id for e in ins.items]),
+        ("scales", [e.id for e in ins.scales]),
+        ("flags", [e.id for e in ins.flags]),
     ):
-        repeated = dupes(e.id for e in entries)
-        for i, e in enumerate(entries):
-            if e.id in repeated:
-                out.append(ctx.report("E200.id_twice", (kind, i, "id"), kind=kind[:-1].replace("_", " "), id=e.id))
+        repeated = dupes(ids)
+        for i, entry_id in enumerate(ids):
+            if entry_id in repeated:
+                out.append(ctx.report("E200.id_twice", (kind, i, "id"), kind=kind[:-1].replace("_", " "),
+                                      id=entry_id))
     for fi, flag in enumerate(ins.flags):
         if flag.id in {s.id for s in ins.scales}:
             out.append(ctx.report("E200.flag_is_scale", ("flags", fi, "id"), id=flag.id))

@@ -3,6 +3,8 @@ naming only ids of the definition."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from scoring.definitions.rules.base import RuleContext, fmt
 from scoring.errors import Issue, did_you_mean
 
@@ -27,7 +29,7 @@ def translations_complete(ctx: RuleContext) -> list[Issue]:
         for set_id in sorted(used_sets):
             if set_id not in sets:
                 continue
-            given = tr.option_sets.get(set_id, {})
+            given: Mapping[int, str] = tr.option_sets.get(set_id, {})
             for opt in sets[set_id].options:
                 if not float(opt.value).is_integer() or int(opt.value) not in given:
                     out.append(ctx.report("E217.lacks_option", (*base, "option_sets"), lang=lang,
