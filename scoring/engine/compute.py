@@ -101,18 +101,9 @@ def apply_structure(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame | N
             values[closed, gate.item] = np.nan
             applicable[closed, gate.item] = False
     for rule in rules:
-        col = respondent[rule.respondent]  # type: ignore[index]
-        if rule.respondent == "sex":
-            # the same codings as sex-specific cut-offs (scoring.definitions.respondent.SEX_WORDS)
-            codes = sex_codes(respondent, len(col))
-            known = codes > 0
-            raw = np.array(["", "female", "male"], dtype=object)[codes].astype(str)
-        else:
-            known = col.notna().to_numpy()
-            text = col.astype(object).where(col.notna(), "").astype(str).str.strip().str.lower()
-            raw = text.to_numpy(dtype=object).astype(str)
-        target = [str(v).lower() for v in rule.value] if isinstance(rule.value, list) else str(rule.value).lower()
-        excluded = known & ~compare(raw, rule.op, target)
+        # typed comparison in one place (Applicability.evaluate): sex words, numbers or text
+        known, holds = rule.evaluate(respondent[rule.respondent])  # type: ignore[index]
+        excluded = known & ~holds
         excluded_mask[:, rule.item] |= excluded
         not_applicable[:, rule.item] = excluded & ~np.isnan(values[:, rule.item])
         values[excluded, rule.item] = np.nan
@@ -360,7 +351,7 @@ def score_bounds(sp: ScalePlan, plan: Plan, applied: Applied, res: ScaleResult) 
 def _decided(lower: np.ndarray, upper: np.ndarray, op: str, target: object) -> tuple[np.ndarray, np.ndarray]:
     """(certainly true, certainly false) of ``value <op> target`` for every value in [lower, upper]."""
     known = ~np.isnan(lower) & ~np.isnan(upper)
-    if op not in (">", ">=", "<", "<=", "==", "!=") or isinstance(target, (str, list)):
+    if op not in (">", ">=", "<", "<=", "==", "!=") or isinstance(target, (str, list, tuple)):
         exact = known & (lower == upper)
         hit = compare(lower, op, target)
         return exact & hit, exact & ~hit
