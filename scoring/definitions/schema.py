@@ -1,14 +1,116 @@
 """Pydantic models for instrument definitions: shape only.
 
 Meaning (items exist, bands contiguous, ranges consistent, …) is checked by :mod:`scoring.definitions.rules`.
-All models forbid unknown keys and are frozen, so a loaded definition cannot be altered afterwards.
+All models forbid unknown keys and are frozen, and they are immutable all the way down: every list of the
+YAML file is held as a tuple (:data:`FrozenList`) and every mapping as a :class:`FrozenDict`, so a loaded
+definition (shared by every session of the app, together with its content hash and compiled plan) cannot be
+altered afterwards. Both validate, describe (JSON Schema) and serialise exactly as the lists and dicts they
+replace, so ``model_dump(mode="json")`` and therefore every content hash is unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, StringConstraints
+from pydantic_core import core_schema
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+
+
+class FrozenDict(Mapping[K, V]):
+    """A read-only, hashable mapping that pydantic validates and serialises as a ``dict``.
+
+    >>> d = FrozenDict({"a": 1})
+    >>> d["a"], dict(d) == {"a": 1}
+    (1, True)
+    >>> d["b"] = 2
+    Traceback (most recent call last):
+    ...
+    TypeError: 'FrozenDict' object does not support item assignment
+    """
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        object.__setattr__(self, "_data", dict(data))
+        object.__setattr__(self, "_hash", None)
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            object.__setattr__(self, "_hash", hash(frozenset(self._data.items())))
+        return self._hash  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenDict):
+            return self._data == other._data  # type: ignore[no-any-return]
+        if isinstance(other, Mapping):
+            return self._data == dict(other)  # type: ignore[no-any-return]
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({self._data!r})"
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"FrozenDict is read-only (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"FrozenDict is read-only (cannot delete {name!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (self._data,))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        args = get_args(source) or (Any, Any)
+        as_dict = handler.generate_schema(dict[args[0], args[1]])  # type: ignore[valid-type]
+        return core_schema.no_info_after_validator_function(
+            cls, as_dict,
+            serialization=core_schema.wrap_serializer_function_ser_schema(
+                lambda value, serialize: serialize(dict(value)), schema=as_dict),
+        )
+
+
+class _ListInput:
+    """Annotation for ``tuple[X, ...]``: validated, described and serialised as a list, held as a tuple.
+
+    Validating as a list keeps the messages in the YAML author's words ("Input should be a valid list",
+    "List should have at least 2 items") rather than Python's ("tuple").
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        inner = handler(source)  # the tuple schema, with any length constraints already applied
+        if inner.get("type") != "tuple" or len(inner.get("items_schema", ())) != 1:
+            raise TypeError(f"FrozenList needs tuple[X, ...], got {source!r}")
+        as_list = core_schema.list_schema(inner["items_schema"][0], min_length=inner.get("min_length"),
+                                          max_length=inner.get("max_length"))
+        return core_schema.no_info_after_validator_function(
+            tuple, as_list,
+            serialization=core_schema.wrap_serializer_function_ser_schema(
+                lambda value, serialize: serialize(list(value)), schema=as_list),
+        )
+
+
+if TYPE_CHECKING:
+    FrozenList = tuple[T, ...]
+else:
+    FrozenList = Annotated[tuple[T, ...], _ListInput()]
+"""A YAML list held as a tuple: ``FrozenList[Option]`` is ``tuple[Option, ...]``."""
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 """Lowercase snake_case identifier (``phq9``, ``phq9_1``, ``depression``)."""
@@ -42,14 +144,14 @@ class Option(StrictModel):
 
 class OptionSet(StrictModel):
     id: Id
-    options: list[Option] = Field(min_length=2)
+    options: FrozenList[Option] = Field(min_length=2)
 
 
 class Condition(StrictModel):
     """A comparison on an answer or a respondent attribute: ``<left> <op> <value>``."""
 
     op: Operator | Literal["in", "not_in"]
-    value: Number | str | list[Number | str]
+    value: Number | str | FrozenList[Number | str]
 
 
 class ItemCondition(Condition):
@@ -112,7 +214,7 @@ class Band(StrictModel):
 
 class Bands(StrictModel):
     source: Text
-    ranges: list[Band] = Field(min_length=1)
+    ranges: FrozenList[Band] = Field(min_length=1)
 
 
 class Cutoff(StrictModel):
@@ -153,32 +255,32 @@ class Change(StrictModel):
 class Transform(StrictModel):
     """A published conversion table from the (rounded) raw score to a reported metric."""
 
-    table: dict[int, Number]
+    table: FrozenDict[int, Number]
     source: Text
 
 
 class CountIf(StrictModel):
     op: Operator
     value: Number
-    per_item: dict[Id, Number] = Field(
-        default_factory=dict, description="Item-specific thresholds that override `value` (ASRS Part A)."
+    per_item: FrozenDict[Id, Number] = Field(
+        default_factory=FrozenDict, description="Item-specific thresholds that override `value` (ASRS Part A)."
     )
 
 
 class Scale(StrictModel):
     id: Id
     name: Text
-    items: list[Id] = Field(min_length=1)
+    items: FrozenList[Id] = Field(min_length=1)
     method: Literal["sum", "mean", "count", "max"]
     count_if: CountIf | None = Field(default=None, description="For method count: when an item counts.")
-    weights: dict[Id, Number] = Field(default_factory=dict)
+    weights: FrozenDict[Id, Number] = Field(default_factory=FrozenDict)
     multiplier: Number = 1
     transform: Transform | None = None
     missing: Missing
     range: tuple[Number, Number]
     higher_is: Literal["worse", "better", "neutral"]
     bands: Bands | None = None
-    cutoffs: list[Cutoff] = Field(default_factory=list)
+    cutoffs: FrozenList[Cutoff] = Field(default_factory=tuple)
     change: Change | None = None
     loinc: str | None = None
     description: str | None = None
@@ -190,7 +292,7 @@ class FlagCondition(StrictModel):
     scale: Id | None = None
     item: Id | None = None
     op: Operator | Literal["in"]
-    value: Number | list[Number]
+    value: Number | FrozenList[Number]
 
 
 class Flag(StrictModel):
@@ -202,15 +304,15 @@ class Flag(StrictModel):
 
     id: Id
     label: Text
-    all_of: list[FlagCondition] | None = None
-    any_of: list[FlagCondition] | None = None
+    all_of: FrozenList[FlagCondition] | None = None
+    any_of: FrozenList[FlagCondition] | None = None
     source: Text
 
 
 class CriticalItem(StrictModel):
     item: Id
     op: Operator | Literal["in"]
-    value: Number | list[Number]
+    value: Number | FrozenList[Number]
     message: Text = Field(description="What the clinician sees.")
     source: Text
 
@@ -221,8 +323,8 @@ class Translation(StrictModel):
     source: Text
     name: str | None = None
     instructions: str | None = None
-    items: dict[Id, Text] = Field(default_factory=dict)
-    option_sets: dict[Id, dict[int, Text]] = Field(default_factory=dict)
+    items: FrozenDict[Id, Text] = Field(default_factory=FrozenDict)
+    option_sets: FrozenDict[Id, FrozenDict[int, Text]] = Field(default_factory=FrozenDict)
 
 
 class Instrument(StrictModel):
@@ -234,7 +336,7 @@ class Instrument(StrictModel):
     name: Text
     abbreviation: Text
     description: str | None = None
-    citations: list[Text] = Field(min_length=1)
+    citations: FrozenList[Text] = Field(min_length=1)
     source_url: Text
     text_source: str | None = Field(default=None, description="Where the verbatim item wording was taken from.")
     copyright: Text
@@ -242,12 +344,12 @@ class Instrument(StrictModel):
     language: LanguageCode = "en"
     instructions: str | None = None
     recall_period: str | None = None
-    translations: dict[LanguageCode, Translation] = Field(default_factory=dict)
-    option_sets: list[OptionSet] = Field(min_length=1)
-    items: list[Item] = Field(min_length=1)
-    scales: list[Scale] = Field(min_length=1)
-    flags: list[Flag] = Field(default_factory=list)
-    critical_items: list[CriticalItem] = Field(default_factory=list)
+    translations: FrozenDict[LanguageCode, Translation] = Field(default_factory=FrozenDict)
+    option_sets: FrozenList[OptionSet] = Field(min_length=1)
+    items: FrozenList[Item] = Field(min_length=1)
+    scales: FrozenList[Scale] = Field(min_length=1)
+    flags: FrozenList[Flag] = Field(default_factory=tuple)
+    critical_items: FrozenList[CriticalItem] = Field(default_factory=tuple)
     loinc_panel: str | None = None
     notes: str | None = None
 
