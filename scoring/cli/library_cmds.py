@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError, add_definitions_option, cli_library
-from scoring.definitions.library import Definition, Library, load_library
-from scoring.errors import CATALOG
+from scoring.definitions.issues import codes_markdown
+from scoring.definitions.library import Definition, Library, iter_definition_files, load_library, looks_like_norm_file
+from scoring.definitions.loading import read_yaml_file
+from scoring.errors import CATALOG, ValidationReport
 
 ORDER = 10
 
@@ -31,10 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="validate definition files (exit 1 on any error)",
                        description="Validate definitions in two passes (shape, then meaning) and report every "
-                       "issue as file:line path: severity CODE: message — hint.")
+                       "issue as file:line path: severity CODE: message — hint. Norm-table files (norms/<id>.yaml, "
+                       "or the <id>.csv beside one) among the PATHs are recognised and checked with the norm rules, "
+                       "as by 'psyscore norms --validate', against the configured library plus the definitions "
+                       "given.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the configured library)")
     p.add_argument("--json", action="store_true", help="print the issues as JSON")
     p.add_argument("--codes", action="store_true", help="list every issue code and exit")
+    p.add_argument("--markdown", action="store_true",
+                   help="with --codes: print the catalogue of codes, message templates and hints as Markdown "
+                   "(docs/issue-codes.md)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the definition format",
@@ -154,24 +163,62 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def split_norm_files(paths: Sequence[Path | str]) -> tuple[list[Path], list[Path]]:
+    """(definition files, norm-table files) among ``paths``: a YAML file is a norm table's metadata when its keys
+    say so (:func:`~scoring.definitions.library.looks_like_norm_file`); a ``.csv`` stands for the ``.yaml`` of
+    the same name beside it. Files that cannot be read go with the definitions, which report why."""
+    definitions: list[Path] = []
+    norms: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.suffix == ".csv" and p.is_file() and p.with_suffix(".yaml").is_file():
+            norms.append(p.with_suffix(".yaml"))
+            continue
+        for file in iter_definition_files([p]):
+            doc, _ = read_yaml_file(file)
+            (norms if doc is not None and looks_like_norm_file(doc.data) else definitions).append(file)
+    return definitions, list(dict.fromkeys(norms))
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.codes:
+        if args.markdown:
+            print(codes_markdown(), end="")
+            return EXIT_OK
         for code, (severity, title) in CATALOG.items():
             print(f"{code}  {severity:<8}{title}")
         return EXIT_OK
     for p in args.paths:
         if not Path(p).exists():
             raise UsageError(f"no such file or folder: {p}")
-    lib = load_library(args.paths or None)
-    report = lib.report
+    definition_files, norm_files = split_norm_files(args.paths) if args.paths else ([], [])
+    if not norm_files:
+        lib = load_library(args.paths or None)
+        report = lib.report
+        tables = None
+    else:
+        from scoring.norms import load_norms
+
+        lib = load_library(definition_files) if definition_files else Library()
+        against = load_library()  # the configured library plus the definitions given
+        for d in lib.definitions.values():
+            against.add(d)
+        norms = load_norms(norm_files, library=against)
+        report = ValidationReport([*lib.report.issues, *norms.report.issues])
+        tables = len(norms)
     if args.json:
-        print(json.dumps({"ok": report.ok, "definitions": len(lib.definitions),
-                          "issues": [i.to_dict() for i in report.issues]}, indent=2, ensure_ascii=False))
+        result: dict[str, Any] = {"ok": report.ok, "definitions": len(lib.definitions)}
+        if tables is not None:
+            result["norm_tables"] = tables
+        result["issues"] = [i.to_dict() for i in report.issues]
+        print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         for issue in report.issues:
             print(issue, file=sys.stderr if issue.severity == "error" else sys.stdout)
-        print(f"{len(lib.definitions)} valid definition(s); {len(report.errors)} error(s), "
-              f"{len(report.warnings)} warning(s)")
+        counted = f"{len(lib.definitions)} valid definition(s)"
+        if tables is not None:
+            counted += f", {tables} valid norm table(s)"
+        print(f"{counted}; {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     return EXIT_OK if report.ok else EXIT_ERROR
 
 

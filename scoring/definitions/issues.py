@@ -68,7 +68,8 @@ MESSAGES: Mapping[str, Template] = MappingProxyType({
     # what kind of file (scoring.definitions.library)
     "E106.norm_file": Template("E106", "this is a norm-table file (it has {keys} and no items), not an instrument "
                                "definition",
-                               "check it with 'psyscore norms --validate {file}'; keep norm files in a norms folder "
+                               "check it with 'psyscore norms --validate {file}' (or 'psyscore validate {file}', "
+                               "which recognises norm files); keep norm files in a norms folder "
                                "(PSYSCORE_NORMS_PATH), not among the definitions"),
     # shape (first pass): pydantic's errors in the YAML author's words (scoring.definitions.loading)
     "E110.unknown_key": Template("E110", "unknown key {key!r}", "allowed keys here: {allowed}"),
