@@ -2,7 +2,8 @@
 
 The numbers live in the CSV beside the metadata (``norms/<norm_id>.csv``); their meaning (strata present,
 score range covered, values monotone, instrument and scale exist) is checked by
-:mod:`scoring.norms.rules`. All models forbid unknown keys and are frozen.
+:mod:`scoring.norms.rules`. All models forbid unknown keys and are frozen, and every list is a tuple
+(:data:`~scoring.definitions.schema.FrozenList`), so a loaded table's metadata cannot be altered.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from scoring.definitions.schema import Id, Number, SemVer, StrictModel, Text
+from scoring.definitions.schema import FrozenList, Id, Number, SemVer, StrictModel, Text
 
 NormMethod = Literal["percentile", "mean_sd", "lookup_t"]
 Evidence = Literal["primary", "secondary"]
@@ -21,7 +22,7 @@ class NormInstrument(StrictModel):
     """The instrument and the definition versions whose scores the table may be applied to."""
 
     id: Id
-    versions: list[SemVer] = Field(min_length=1, description="Definition versions the table applies to.")
+    versions: FrozenList[SemVer] = Field(min_length=1, description="Definition versions the table applies to.")
 
 
 class Stratum(StrictModel):
@@ -56,8 +57,8 @@ class NormMetadata(StrictModel):
     scale: Id = Field(description="Id of the scale in the definition, e.g. 'total'.")
     population: Text
     country: Text = Field(description="ISO 3166 code(s) or a short description, e.g. 'DE'.")
-    years: list[int] = Field(
-        default_factory=list,
+    years: FrozenList[int] = Field(
+        default_factory=tuple,
         description="Year(s) of data collection as published (a span as its first and last year); empty when "
         "the sources seen do not state them.",
     )
@@ -75,10 +76,10 @@ class NormMetadata(StrictModel):
         "listed score; arithmetic, not interpolation).",
     )
     score_conversion: ScoreConversion | None = None
-    strata: list[Stratum] = Field(min_length=1)
-    citations: list[Text] = Field(min_length=1)
+    strata: FrozenList[Stratum] = Field(min_length=1)
+    citations: FrozenList[Text] = Field(min_length=1)
     source_url: Text
     evidence: Evidence = Field(description="primary: numbers seen in the primary source; secondary: only in copies.")
-    seen_at: list[Text] = Field(min_length=1, description="Where each number was read (page, table, commit).")
-    caveats: list[Text] = Field(default_factory=list, description="Shown to users with the norm.")
+    seen_at: FrozenList[Text] = Field(min_length=1, description="Where each number was read (page, table, commit).")
+    caveats: FrozenList[Text] = Field(default_factory=tuple, description="Shown to users with the norm.")
     notes: str | None = None
