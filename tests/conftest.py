@@ -7,6 +7,10 @@
 - ``pg_database`` / ``pg_schema`` / ``store_url``: PostgreSQL and SQLite stores (tests/support/postgres.py).
 
 Helpers live in the ``tests.support`` package, imported as ``from tests.support.cli import run_cli``.
+
+Slow tests carry ``@pytest.mark.slow`` (registered in pyproject.toml; ``make test`` runs them, ``pytest -m "not
+slow"`` leaves them out). Besides the tests marked in their module, everything under the folders in
+``SLOW_FOLDERS`` (real browsers, fuzzers) is marked here.
 """
 
 from __future__ import annotations
@@ -25,6 +29,18 @@ from tests.support.shipped import shipped_library, shipped_norms
 __all__ = ["cli", "library", "norms", "pg_database", "pg_schema", "store_url"]
 
 Cli = Callable[..., CliResult]
+TESTS = Path(__file__).resolve().parent
+SLOW_FOLDERS = (TESTS / "e2e",)
+SLOW_FILES = (TESTS / "charts" / "test_chart_html.py", TESTS / "definitions" / "test_fuzz.py",
+              TESTS / "engine" / "inputs" / "test_reader_fuzz.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the browser and fuzz tests slow (they start Chromium or run thousands of examples)."""
+    for item in items:
+        path = Path(item.path)
+        if path in SLOW_FILES or any(folder in path.parents for folder in SLOW_FOLDERS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
