@@ -75,7 +75,10 @@ def _answer_options(defn: Instrument, item: Item, oset: OptionSet, language: str
         def pick(t: Translation | None, option: Any = option) -> str | None:
             if t is None:
                 return option.label
-            return t.option_sets.get(oset.id, {}).get(int(option.value)) if float(option.value).is_integer() else None
+            labels = t.option_sets.get(oset.id)
+            if labels is None or not float(option.value).is_integer():
+                return None
+            return labels.get(int(option.value))
         _text_field(coding, "display", defn, language, pick)
         out.append({"valueCoding": coding})
     return out

@@ -241,7 +241,7 @@ def _answer_value(form: _Form, link_id: str, answer: dict[str, Any], reading: _R
     return None
 
 
-def _walk(items: object, depth: int, out: list[tuple[str, Any]], reading: _Reading) -> bool:
+def _walk(items: object, depth: int, out: list[tuple[Any, Any]], reading: _Reading) -> bool:
     """Every (linkId, answers) of a response's item tree; False when it is nested too deeply."""
     if not isinstance(items, list):
         reading.fail("bad_item", "item is not a list", "QuestionnaireResponse.item is a JSON array", value=items)
@@ -273,7 +273,7 @@ def _read_one(lib: Library, doc: dict[str, Any], reading: _Reading,
                      "corrected response instead", value=status)
     if form is None:
         return None
-    found: list[tuple[str, Any]] = []
+    found: list[tuple[Any, Any]] = []
     _walk(doc.get("item") or [], 1, found, reading)
     d = form.definition
     row: dict[str, Any] = {
@@ -367,7 +367,7 @@ def score_responses(lib: Library, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd
         d = lib.get_version(str(instrument), str(version))
         items = list(d.plan.item_ids)
         result = score(d, group[[*META_COLUMNS, *items]].reset_index(drop=True))
-        out = result.scores.drop(columns=items)
+        out = result.scores.drop(columns=items, errors="ignore")
         parts.append(out)
         if not result.failures.empty:
             f = result.failures.copy()
