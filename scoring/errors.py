@@ -53,6 +53,7 @@ CATALOG: dict[str, tuple[Severity, str]] = {
     "E222": ("error", "file name does not match the instrument id"),
     "E223": ("error", "same id and version defined twice with different content"),
     "E224": ("error", "band bounds are not integers on an integer-valued scale"),
+    "E225": ("error", "gate or applicability value has the wrong type for its comparison"),
     "W300": ("warning", "item enters no scale and is not marked scored: false"),
     "W301": ("warning", "scale has no bands"),
     # norm tables (norms/<id>.yaml + norms/<id>.csv; see norms/README.md)

@@ -211,6 +211,29 @@ MESSAGES: Mapping[str, Template] = MappingProxyType({
     "E216.not_an_option": Template("E216", "value_if_not_shown {value} is not one of the item's codes {codes}",
                                    "use one of the item's option values"),
     "E216.in_needs_list": Template("E216", "op 'in' needs a list of values", "write value: [a, b]"),
+    # gate and applicability values have the type they are compared with (rules/gates.py)
+    "E225.gate_list": Template("E225", "the gate of {item!r} uses op {op!r} with a list of values",
+                               "give one number, or use op 'in' / 'not_in' with a list"),
+    "E225.gate_not_number": Template("E225", "the gate of {item!r} compares the answer to {gate!r} with {value!r}, "
+                                     "which is not a number (answers are numeric codes)",
+                                     "write the gate item's answer code (a number), e.g. value: 1"),
+    "E225.applies_list": Template("E225", "applies_if of {item!r} uses op {op!r} with a list of values",
+                                  "give one value, or use op 'in' / 'not_in' with a list"),
+    "E225.applies_boolean": Template("E225", "applies_if of {item!r} compares {respondent} with a boolean ({value!r})",
+                                     "YAML reads yes/no/true/false/on/off as booleans: quote the text, "
+                                     "e.g. value: \"yes\""),
+    "E225.applies_not_number": Template("E225", "applies_if of {item!r} orders {respondent} with {op!r} against "
+                                        "{value!r}, which is not a number",
+                                        "'>', '>=', '<', '<=' compare numbers; compare text with '==', '!=', "
+                                        "'in' or 'not_in'"),
+    "E225.applies_mixed": Template("E225", "applies_if of {item!r} mixes numbers and text in its values",
+                                   "use numbers only (compared as numbers) or text only (compared ignoring case)"),
+    "E225.sex_ordered": Template("E225", "applies_if of {item!r} orders sex with {op!r}",
+                                 "compare sex with '==', '!=', 'in' or 'not_in'"),
+    "E225.sex_unknown": Template("E225", "applies_if of {item!r} compares sex with {value!r}, which is not a "
+                                 "recognised sex", "sex-specific items name female or male (f, w, woman / m, man)"),
+    "E225.sex_neither": Template("E225", "applies_if of {item!r} compares sex with {value!r}, which is neither "
+                                 "female nor male", "sex-specific rules know female and male only"),
     # licence, item text and codes
     "E218.text_not_allowed": Template("E218", "item {item!r} carries text, but the licence is no_item_text",
                                       "replace it with a short descriptor"),

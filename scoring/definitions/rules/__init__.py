@@ -24,6 +24,7 @@ from scoring.definitions.rules.alerts import critical_items_valid, flags_valid
 from scoring.definitions.rules.bands import bands_contiguous
 from scoring.definitions.rules.base import Rule, RuleContext
 from scoring.definitions.rules.change import change_params_valid
+from scoring.definitions.rules.gates import applicability_values_typed, gate_values_typed
 from scoring.definitions.rules.licence import item_text_licence, loinc_codes_valid
 from scoring.definitions.rules.options import option_sets_valid, reverse_keys_symmetric
 from scoring.definitions.rules.scales import (
@@ -53,6 +54,7 @@ RULES: tuple[Rule, ...] = (
     critical_items_valid,
     gates_valid,
     applicability_valid,
+    gate_values_typed, applicability_values_typed,
     items_used,
     item_text_licence,
     translations_complete,
