@@ -6,9 +6,20 @@ keep its old content hash and compiled plan while scoring with the new content.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydantic
 import pytest
 
-from scoring.definitions.library import Definition, Library, load_library
+from scoring.definitions.library import Definition, Library, content_hash, load_definition, load_library
+from scoring.definitions.schema import FrozenDict, Instrument, definition_json_schema
 from scoring.norms.library import NormLibrary, load_norms
 
 # The 1.0.0 content hashes of every shipped definition, computed on the tree before definitions became
@@ -91,3 +102,193 @@ def test_every_bundled_norm_table_keeps_its_hash(norms: NormLibrary) -> None:
 def test_hash_is_recomputed_from_content_not_cached_from_a_mutable_copy(lib: Library) -> None:
     d = lib["phq9"]
     assert Definition(d.definition).hash == d.hash
+
+
+# --- mutating a loaded definition raises, at every level --------------------------------------------------
+
+#: (what, mutation) on lib["phq9"]'s instrument ``i`` (and pcl5/pc_ptsd5/phq15 where phq9 lacks the part)
+Mutation = Callable[[Library], Any]
+MUTATIONS: list[tuple[str, Mutation]] = [
+    ("items.pop", lambda lib: lib["phq9"].definition.items.pop()),  # type: ignore[attr-defined]
+    ("items.append", lambda lib: lib["phq9"].definition.items.append(None)),  # type: ignore[attr-defined]
+    ("items[0] =", lambda lib: lib["phq9"].definition.items.__setitem__(0, None)),  # type: ignore[attr-defined]
+    ("item field", lambda lib: setattr(lib["phq9"].definition.items[0], "reverse", True)),
+    ("instrument field", lambda lib: setattr(lib["phq9"].definition, "version", "9.9.9")),
+    ("option_sets.append", lambda lib: lib["phq9"].definition.option_sets.append(None)),  # type: ignore[attr-defined]
+    ("options.pop", lambda lib: lib["phq9"].definition.option_sets[0].options.pop()),  # type: ignore[attr-defined]
+    ("option value", lambda lib: setattr(lib["phq9"].definition.option_sets[0].options[0], "value", 7)),
+    ("scales.pop", lambda lib: lib["phq9"].definition.scales.pop()),  # type: ignore[attr-defined]
+    ("scale items.append", lambda lib: lib["phq9"].definition.scales[0].items.append("x")),  # type: ignore[attr-defined]
+    ("scale weights[...] =", lambda lib: lib["phq9"].definition.scales[0].weights.__setitem__("phq9_1", 2)),  # type: ignore[attr-defined]
+    ("bands ranges.pop", lambda lib: lib["phq9"].definition.scales[0].bands.ranges.pop()),  # type: ignore[union-attr]
+    ("band min", lambda lib: setattr(lib["phq9"].definition.scales[0].bands.ranges[0], "min", 3)),  # type: ignore[union-attr]
+    ("cutoffs.append", lambda lib: lib["phq9"].definition.scales[0].cutoffs.append(None)),  # type: ignore[attr-defined]
+    ("translations[...] =", lambda lib: lib["phq9"].definition.translations.__setitem__("xx", None)),  # type: ignore[attr-defined]
+    ("translations.pop", lambda lib: lib["phq9"].definition.translations.pop("de")),  # type: ignore[attr-defined]
+    ("translation items[...] =",
+     lambda lib: next(iter(lib["phq9"].definition.translations.values())).items.__setitem__("phq9_1", "x")),
+    ("translation option_sets inner",
+     lambda lib: next(iter(next(iter(lib["phq9"].definition.translations.values())).option_sets.values()))
+     .__setitem__(0, "x")),
+    ("FrozenDict internals", lambda lib: setattr(lib["phq9"].definition.translations, "_data", {})),
+    ("gate op", lambda lib: setattr(_gated(lib).shown_if, "op", "<")),
+    ("gate value", lambda lib: setattr(_gated(lib).shown_if, "value", 9)),
+    ("applies_if value list", lambda lib: _applies(lib).applies_if.value.append("male")),
+    ("change parameters", lambda lib: setattr(lib["phq9"].definition.scales[0].change, "sd", None)),
+    ("change reliability value", lambda lib: setattr(lib["phq9"].definition.scales[0].change.reliability,  # type: ignore[union-attr]
+                                                     "value", 0.1)),
+    ("critical_items.pop", lambda lib: lib["phq9"].definition.critical_items.pop()),  # type: ignore[attr-defined]
+    ("flags conditions", lambda lib: lib["pcl5"].definition.flags[0].all_of.append(None)),  # type: ignore[union-attr]
+    ("citations.append", lambda lib: lib["phq9"].definition.citations.append("x")),  # type: ignore[attr-defined]
+    ("transform table", lambda lib: _transformed(lib).transform.table.__setitem__(0, 99)),
+    ("count_if per_item", lambda lib: _counted(lib).count_if.per_item.__setitem__("x", 1)),
+    ("Definition wrapper", lambda lib: setattr(lib["phq9"], "definition", None)),
+]
+
+
+def _gated(lib: Library) -> Any:
+    return next(i for d in lib.values() for i in d.definition.items if i.shown_if is not None)
+
+
+def _applies(lib: Library) -> Any:
+    return next(i for d in lib.values() for i in d.definition.items
+                if i.applies_if is not None and isinstance(i.applies_if.value, tuple))
+
+
+def _transformed(lib: Library) -> Any:
+    return next(s for d in lib.values() for s in d.definition.scales if s.transform is not None)
+
+
+def _counted(lib: Library) -> Any:
+    return next(s for d in lib.values() for s in d.definition.scales if s.count_if is not None)
+
+
+@pytest.mark.parametrize(("what", "mutate"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
+def test_mutating_a_loaded_definition_raises(lib: Library, what: str, mutate: Mutation) -> None:
+    before = {k: d.hash for k, d in lib.definitions.items()}
+    dumps = {k: d.definition.model_dump(mode="json") for k, d in lib.definitions.items()}
+    with pytest.raises((TypeError, AttributeError, pydantic.ValidationError, dataclasses.FrozenInstanceError)):
+        mutate(lib)
+    # nothing changed: the content, hence the hash, is what was loaded
+    assert {k: d.definition.model_dump(mode="json") for k, d in lib.definitions.items()} == dumps
+    assert {k: content_hash(d.definition) for k, d in lib.definitions.items()} == before
+
+
+def test_the_parts_the_mutations_reach_exist(lib: Library) -> None:
+    """Guard the list above: each part it mutates is present in the bundled library."""
+    phq9 = lib["phq9"].definition
+    assert phq9.translations and phq9.critical_items and phq9.scales[0].bands and phq9.scales[0].change
+    assert phq9.scales[0].change.reliability is not None
+    assert _gated(lib) and _applies(lib) and _transformed(lib) and _counted(lib) and lib["pcl5"].definition.flags
+    assert next(iter(phq9.translations.values())).option_sets
+
+
+def test_every_collection_in_every_definition_is_immutable(lib: Library) -> None:
+    """Walk every shipped definition: no list, dict or set anywhere, only tuples and FrozenDicts."""
+    def walk(node: object, path: str) -> None:
+        assert not isinstance(node, (list, dict, set)), f"{path} is a mutable {type(node).__name__}"
+        if isinstance(node, pydantic.BaseModel):
+            for name in type(node).model_fields:
+                walk(getattr(node, name), f"{path}.{name}")
+        elif isinstance(node, tuple):
+            for k, v in enumerate(node):
+                walk(v, f"{path}[{k}]")
+        elif isinstance(node, FrozenDict):
+            for k, v in node.items():
+                walk(v, f"{path}[{k!r}]")
+
+    for (iid, version), d in lib.definitions.items():
+        walk(d.definition, f"{iid}@{version}")
+
+
+def test_plan_arrays_are_read_only_and_its_rules_frozen(lib: Library) -> None:
+    for d in lib.values():
+        plan = d.plan
+        arrays = [*plan.allowed, plan.lo, plan.hi, plan.integer_codes, plan.reverse, plan.scored, plan.keys]
+        for sp in plan.scales:
+            arrays += [a for a in (sp.index, sp.weights, sp.count_thresholds, sp.transform_keys,
+                                   sp.transform_values, sp.band_mins, sp.reason_lut) if a is not None]
+        for array in arrays:
+            assert not array.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            plan.keys[0, 0] = 5.0
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            plan.scales[0].method = "max"  # type: ignore[misc]
+    pc = lib["pc_ptsd5"].plan
+    assert pc.gates
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pc.gates[0].value = 0.0  # type: ignore[misc]
+
+
+def test_mutating_a_norm_table_raises(norms: NormLibrary) -> None:
+    table = next(iter(norms.tables.values()))
+    before = table.hash
+    for mutate in (
+        lambda: table.meta.strata.append(None),  # type: ignore[attr-defined]
+        lambda: table.meta.versions.pop(),  # type: ignore[attr-defined]
+        lambda: table.meta.caveats.append("x"),  # type: ignore[attr-defined]
+        lambda: setattr(table.meta.strata[0], "sex", "male"),
+        lambda: setattr(table.meta, "scale", "x"),
+        lambda: setattr(table, "rows", ()),
+        lambda: setattr(table.rows[0], "value", 1.0),
+        lambda: table.rows.append(None),  # type: ignore[attr-defined]
+    ):
+        with pytest.raises((TypeError, AttributeError, pydantic.ValidationError, dataclasses.FrozenInstanceError)):
+            mutate()
+    assert json.dumps(table.meta.model_dump(mode="json"), sort_keys=True)
+    assert table.hash == before
+
+
+def test_json_dump_schema_copy_and_pickle_behave_as_before(lib: Library) -> None:
+    ins = lib["phq9"].definition
+    dumped = ins.model_dump(mode="json")
+    assert isinstance(dumped["items"], list) and isinstance(dumped["translations"], dict)
+    again = Instrument.model_validate(dumped)
+    assert again == ins and content_hash(again) == lib["phq9"].hash
+    assert pickle.loads(pickle.dumps(ins)) == ins
+    assert copy.deepcopy(ins) == ins
+    hash(ins)  # frozen all the way down, so hashable
+    schema = definition_json_schema()
+    assert schema["properties"]["items"]["type"] == "array"
+    assert schema["properties"]["items"]["minItems"] == 1
+    assert schema["properties"]["translations"]["type"] == "object"
+
+
+def test_committed_json_schema_is_the_models_schema() -> None:
+    committed = json.loads((Path(__file__).parents[2] / "instruments" / "schema.json").read_text(encoding="utf-8"))
+    assert committed == definition_json_schema()
+
+
+def test_frozen_dict_is_read_only_and_compares_like_a_dict() -> None:
+    d: FrozenDict[str, int] = FrozenDict({"a": 1})
+    assert d == {"a": 1} and d == FrozenDict([("a", 1)]) and d != {"a": 2}
+    assert dict(d) == {"a": 1} and len(d) == 1 and "a" in d and list(d) == ["a"]
+    assert hash(d) == hash(FrozenDict({"a": 1}))
+    for mutate in (lambda: d.__setitem__("b", 2), lambda: d.pop("a"), lambda: d.update({}),  # type: ignore[attr-defined]
+                   lambda: d.clear(), lambda: setattr(d, "_data", {})):  # type: ignore[attr-defined]
+        with pytest.raises((TypeError, AttributeError)):
+            mutate()
+    assert d == {"a": 1}
+
+
+def test_validation_messages_still_speak_of_lists(tmp_path: Path) -> None:
+    """Tuples are validated as lists: a YAML author never reads 'tuple'."""
+    good = (Path(__file__).parents[1] / "fixtures" / "definitions" / "good" / "demo_scale.yaml").read_text(
+        encoding="utf-8")
+    path = tmp_path / "demo_scale.yaml"
+    path.write_text(good.replace("citations: [\"Test fixture\"]", "citations: []"), encoding="utf-8")
+    definition, issues = load_definition(path)
+    assert definition is None
+    text = " ".join(str(i) for i in issues)
+    assert "citations" in text and "tuple" not in text.lower()
+
+
+def test_plan_values_are_numbers_where_compared_numerically(lib: Library) -> None:
+    for d in lib.values():
+        for gate in d.plan.gates:
+            values = gate.value if isinstance(gate.value, tuple) else (gate.value,)
+            assert all(type(v) is float for v in values)
+        for rule in d.plan.applicability:
+            assert rule.respondent != "sex" or rule.target in ("female", "male", ("female",), ("male",),
+                                                               ("female", "male"))
+        assert isinstance(d.plan.keys, np.ndarray)
