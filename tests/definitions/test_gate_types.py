@@ -145,7 +145,7 @@ def test_gate_scores_and_shows_the_same_items(tmp_path: Path) -> None:
 def test_an_unvalidated_text_gate_is_a_plan_error_naming_the_item_not_a_raw_value_error(tmp_path: Path) -> None:
     data = yaml.safe_load(_write(tmp_path, "shown_if: {item: demo_1, op: '>=', value: abc}").read_text())
     definition = Definition(Instrument.model_validate(data))  # pass 2 skipped on purpose
-    with pytest.raises(PlanError, match="demo_2.*not a number"):
+    with pytest.raises(PlanError, match=r"demo_2.*not a number"):
         scoring.score(definition, pd.DataFrame({"demo_1": [1], "demo_2": [1], "demo_3": [1]}))
 
 
