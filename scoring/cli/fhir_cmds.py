@@ -108,7 +108,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     if not failures.empty or not cell_failures.empty:
         for _, row in failures.head(10).iterrows():
             at = f", {row['link_id']}" if row["link_id"] else ""
-            print(f"  {row['file']} {row['response']}{at}: {row['message']} [{row['code']}] — {row['hint']}",
+            where = f"{row['file']} {row['response']}".strip()
+            print(f"  {where}{at}: {row['message']} [{row['code']}] — {row['hint']}",
                   file=sys.stderr)
         if len(failures) > 10:
             print(f"  … {len(failures) - 10} more in {fpath}", file=sys.stderr)

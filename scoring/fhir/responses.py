@@ -327,15 +327,16 @@ def read_responses(lib: Library, source: Path | str | dict[str, Any]) -> tuple[p
     failures: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     forms: dict[str, _Form] = {}
-    if isinstance(source, dict):
-        docs: list[tuple[str, Any]] = [("(resource)", source)]
-    else:
-        docs = []
-        for path in _files(Path(source)):
+    def documents() -> Iterator[tuple[str, Any]]:
+        if isinstance(source, dict):
+            yield "(resource)", source
+            return
+        for path in _files(Path(source)):  # one file at a time: failures stay in file order
             doc = _load(path, failures)
             if doc is not None:
-                docs.append((str(path), doc))
-    for file, doc in docs:
+                yield str(path), doc
+
+    for file, doc in documents():
         for response, qr in _responses(doc, file, failures):
             reading = _Reading(file, response)
             row = _read_one(lib, qr, reading, forms)
