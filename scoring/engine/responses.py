@@ -37,6 +37,8 @@ FAILURE_CODES: dict[str, str] = {
     "formula": "a spreadsheet formula (=…); nothing computed by a spreadsheet is scored as an answer",
     "not_shown": "an answer to an item whose gate was closed; it is ignored",
     "not_applicable": "an answer to an item that does not apply to this respondent; it is ignored",
+    "unrecognised_sex": "a sex value that is not one of the accepted codes, where the instrument has sex-specific "
+                        "rules; those rules are unknown for the row",
 }
 
 # ASCII digits only: \d would accept other scripts' digits, which the number parser then rejects

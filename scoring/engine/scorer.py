@@ -10,6 +10,7 @@ import pandas as pd
 
 from scoring.definitions.library import Definition
 from scoring.definitions.plan import Plan
+from scoring.definitions.respondent import sex_codes as respondent_sex_codes
 from scoring.engine.compute import Applied, ScaleStages, traced_score_matrix
 from scoring.engine.responses import DEFAULT_MISSING, ResponseCheck, check_responses, failure_frame, sort_failures
 from scoring.errors import ResponseValidationError
@@ -146,13 +147,45 @@ def _run(definition: Definition, data: pd.DataFrame, *, missing_values: Sequence
             f"input column(s) {', '.join(map(str, clash))} have the same name as score output columns; "
             "rename them before scoring"
         )
-    failures = _ignored_answers(plan, applied, data.index, checked)
+    failures = _all_failures(plan, applied, data, checked)
     out = pd.concat([passthrough, scores], axis=1) if checked.passthrough else scores
     return ScoreResult(out, failures, definition), (ScoreTrace(checked, applied, stages) if trace else None)
 
 
-def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFrame:
-    """Add answers ignored because a gate was closed or the item did not apply to the failures table."""
+def _uses_sex(plan: Plan) -> bool:
+    return (any(r.respondent == "sex" for r in plan.applicability)
+            or any(s != "any" for sp in plan.scales for cut in sp.cutoffs for s, _, _ in cut.entries))
+
+
+def _unrecognised_sex(plan: Plan, data: pd.DataFrame, checked: ResponseCheck) -> list[pd.DataFrame]:
+    """Sex values the one list (:data:`scoring.definitions.respondent.SEX_WORDS`) refuses, where they matter.
+
+    The row is still scored: its sex-specific cut-offs are unknown and items for one sex apply, as for an
+    unrecorded sex; the failure says why, so nothing is dropped silently.
+    """
+    if "sex" not in checked.passthrough or not _uses_sex(plan):
+        return []
+    _, bad = respondent_sex_codes(data["sex"])
+    if not bad.any():
+        return []
+    rows = np.flatnonzero(bad)
+    return [failure_frame(list(data.index[rows]), "sex", list(data["sex"].to_numpy(dtype=object)[rows]),
+                          "unrecognised_sex", "not a recognised sex; use female (f, w, woman), male (m, man), "
+                          "other (x, diverse) or leave it empty — sex-specific rules are unknown for this row",
+                          rows.tolist())]
+
+
+def _all_failures(plan: Plan, applied: Applied, data: pd.DataFrame, checked: ResponseCheck) -> pd.DataFrame:
+    """The input's bad cells, then answers ignored by gates or applicability and refused sex values, in order."""
+    frames = [*_ignored_answers(plan, applied, data.index), *_unrecognised_sex(plan, data, checked)]
+    if not frames:
+        return checked.failures
+    merged, _ = sort_failures([checked.failures.assign(_pos=checked.positions), *frames], plan.item_ids)
+    return merged
+
+
+def _ignored_answers(plan: Plan, applied: Applied, index: pd.Index) -> list[pd.DataFrame]:
+    """Failure frames of answers ignored because a gate was closed or the item did not apply."""
     frames = []
     for mask, code, message in (
         (applied.ignored_not_shown, "not_shown", "answered although its gate question excluded it; ignored"),
@@ -165,8 +198,5 @@ def _ignored_answers(plan: Plan, applied, index: pd.Index, checked) -> pd.DataFr
             sel = rows[cols == k]
             # plain Python numbers, so the table shows 2 (not np.float64(2.0)) for an answer of 2
             given = [int(v) if float(v).is_integer() else float(v) for v in applied.raw[sel, k]]
-            frames.append(failure_frame(list(index[sel]), plan.item_ids[k], given, code, message, sel))
-    if not frames:
-        return checked.failures
-    merged, _ = sort_failures([checked.failures.assign(_pos=checked.positions), *frames], plan.item_ids)
-    return merged
+            frames.append(failure_frame(list(index[sel]), plan.item_ids[k], given, code, message, sel.tolist()))
+    return frames

@@ -87,6 +87,27 @@ def test_engine_applicability_uses_the_one_list() -> None:
     assert not_applicable == {k for k, w in enumerate(words) if SEX_WORDS[w] is Sex.MALE}
 
 
+
+def test_score_reports_exactly_the_refused_values() -> None:
+    """score() lists a refused sex value as a located failure (row, value) and scores the row with sex unknown;
+    every accepted spelling passes without a failure."""
+    import scoring
+
+    d = shipped_library()["phq15"]
+    values: list[object] = [*ACCEPTED, *REFUSED, None]
+    data = pd.DataFrame({i: [1] * len(values) for i in d.plan.item_ids})
+    data["sex"] = pd.Series(values, dtype=object)
+    res = scoring.score(d, data)
+    refused = res.failures[res.failures["code"] == "unrecognised_sex"]
+    assert list(refused["row"]) == list(range(len(ACCEPTED), len(ACCEPTED) + len(REFUSED)))
+    assert set(refused["item"]) == {"sex"}
+    assert res.scores["total_valid"].all()
+    # gad7 has no sex-specific rule: a sex column is passed through and never judged
+    g = shipped_library()["gad7"]
+    frame = pd.DataFrame({i: [1] for i in g.plan.item_ids}).assign(sex="1")
+    assert scoring.score(g, frame).failures.empty
+
+
 AGE_CASES = [
     (date(2000, 2, 29), date(2023, 2, 28), 22),
     (date(2000, 2, 29), date(2023, 3, 1), 23),
