@@ -64,6 +64,13 @@ class _Compiled:
     sd: np.ndarray  # [n_strata]
 
 
+def _read_only(compiled: _Compiled) -> _Compiled:
+    """The compiled arrays are shared by every caller of the table: make them read-only."""
+    for array in (compiled.values, compiled.implied, compiled.mean, compiled.sd):
+        array.flags.writeable = False
+    return compiled
+
+
 @dataclass(frozen=True)
 class NormTable:
     """A validated norm table: its metadata, the published rows, and where it came from.
@@ -146,7 +153,8 @@ class NormTable:
             for r in self.rows:
                 mean[k_of[r.stratum]] = self.convert(float(r.mean))  # type: ignore[arg-type]
                 sd[k_of[r.stratum]] = float(r.sd) * mult  # type: ignore[arg-type]
-            return _Compiled(0, np.full((len(strata), 0), np.nan), np.zeros((len(strata), 0), bool), mean, sd)
+            return _read_only(_Compiled(0, np.full((len(strata), 0), np.nan), np.zeros((len(strata), 0), bool),
+                                        mean, sd))
         points = [(k_of[r.stratum], round(self.convert(float(r.raw))), float(r.value))  # type: ignore[arg-type]
                   for r in self.rows]
         xs = [p[1] for p in points]
@@ -166,7 +174,7 @@ class NormTable:
                             values[k, j], implied[k, j] = last, True
                     else:
                         last = values[k, j]
-        return _Compiled(lo, values, implied, mean, sd)
+        return _read_only(_Compiled(lo, values, implied, mean, sd))
 
     def lookup(self, stratum_id: str, score: float) -> float:
         """The table's percentile (percentile tables) or T (lookup_t) for ``score`` in one stratum; NaN if none.

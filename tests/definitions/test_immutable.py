@@ -292,3 +292,10 @@ def test_plan_values_are_numbers_where_compared_numerically(lib: Library) -> Non
             assert rule.respondent != "sex" or rule.target in ("female", "male", ("female",), ("male",),
                                                                ("female", "male"))
         assert isinstance(d.plan.keys, np.ndarray)
+
+
+def test_norm_lookup_arrays_are_read_only(norms: NormLibrary) -> None:
+    for table in norms.tables.values():
+        c = table.compiled
+        for array in (c.values, c.implied, c.mean, c.sd):
+            assert not array.flags.writeable
