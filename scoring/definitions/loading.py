@@ -127,7 +127,7 @@ def _structure_issues(text: str, file: str) -> list[Issue]:
                 if event.anchor in open_anchors:
                     return [Issue("E104", f"YAML alias *{event.anchor} refers to the node it is inside (a "
                                   "recursive structure)", file, line, "", _ALIAS_HINT)]
-                size = sizes.get(event.anchor, 1)  # an undefined alias is reported by the composer
+                size = sizes.get(event.anchor or "", 1)  # an undefined alias is reported by the composer
             elif isinstance(event, yaml.ScalarEvent):
                 size = 1
                 if event.anchor is not None:

@@ -7,6 +7,7 @@ answer back never deletes an alert: it is recorded as an ``answer_changed`` acti
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -143,7 +144,7 @@ class Alerts:
     def add_note(self, actor: Actor, alert_id: int, note: str) -> AlertInfo:
         return self._transition(actor, alert_id, "note", note)
 
-    def actions(self, actor: Actor, alert_id: int) -> list[AlertActionInfo]:
+    def actions(self, actor: Actor, alert_id: int) -> builtins.list[AlertActionInfo]:
         """Everything that happened to an alert, oldest first (a refusal is audited)."""
         with audit.denials_audited(self._ctx.store, actor, "alert_actions") as refused, self._ctx.store.read() as s:
             a = s.get(Alert, alert_id)

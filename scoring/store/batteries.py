@@ -19,6 +19,7 @@ up by name gives its latest version; by id, exactly that version.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -341,7 +342,7 @@ class Batteries:
                 q = q.where(Battery.retired_at.is_(None))
             return _infos(s, list(s.scalars(q)))
 
-    def history(self, actor: Actor, battery: int | str) -> list[BatteryInfo]:
+    def history(self, actor: Actor, battery: int | str) -> builtins.list[BatteryInfo]:
         """Every version of a battery, newest first (``battery`` may name or be any of them)."""
         with self._ctx.store.read() as s:
             audit.require_user(s, actor, ("admin", "therapist"))
@@ -455,10 +456,10 @@ class Batteries:
                     if new_consent is None:
                         target.consent_version = None
                     else:
-                        version = _next_consent_version(s, target.id, b.consent_version)
-                        _add_consent(s, target.id, version, new_consent, now)
+                        consent_version = _next_consent_version(s, target.id, b.consent_version)
+                        _add_consent(s, target.id, consent_version, new_consent, now)
                         s.flush()
-                        target.consent_version = version
+                        target.consent_version = consent_version
                 untranslated = self._carry_translations(s, b, target, "instructions" in changed, now)
                 s.flush()
                 detail: dict[str, object] = {"fields": list(changed), "version": target.version}

@@ -10,6 +10,7 @@ scored but never administered on the kiosk, whatever the setting.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,7 +90,7 @@ class Catalogue:
             rows = {r.instrument_id: r for r in s.scalars(select(InstrumentSetting))}
         return [self._status(i, rows.get(i)) for i in sorted(self._ctx.library)]
 
-    def apply_licence_defaults(self, actor: Actor) -> list[str]:
+    def apply_licence_defaults(self, actor: Actor) -> builtins.list[str]:
         """A new clinic's defaults: every non-commercial instrument without a setting is switched off (an admin
         enables it after reading its licence). Instruments already set are left alone; returns those switched
         off; audited."""

@@ -48,10 +48,13 @@ class PinnedDefinitions:
             values = dict(instrument_id=definition.id, version=definition.version, hash=definition.hash,
                           canonical_json=canonical_json(definition), first_used_at=now)
             if dialect == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                session.execute(pg_insert(StoredDefinition).values(**values).on_conflict_do_nothing())
             else:
-                from sqlalchemy.dialects.sqlite import insert
-            session.execute(insert(StoredDefinition).values(**values).on_conflict_do_nothing())
+                from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+                session.execute(sqlite_insert(StoredDefinition).values(**values).on_conflict_do_nothing())
             stored = session.get(StoredDefinition, (definition.id, definition.version), populate_existing=True)
             if stored is None:  # pragma: no cover - the insert or a concurrent one just wrote it
                 raise StoreError(f"could not pin {definition.id} {definition.version}")

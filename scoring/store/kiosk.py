@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -155,13 +156,13 @@ class Kiosk:
                     ticket = new_token()
                     expires = now + policy.ticket_ttl
                     # atomic single use: only the transaction that still sees the hash wins
-                    won = s.execute(
+                    won = cast("CursorResult[Any]", s.execute(  # an UPDATE gives a CursorResult: rowcount
                         update(Assignment).where(Assignment.id == a.id, column == digest)
                         .values(code_hash=None, token_hash=None,
                                 redeemed_at=func.coalesce(Assignment.redeemed_at, now),
                                 ticket_hash=secret_hash("ticket", ticket), ticket_expires_at=expires)
                         .execution_options(synchronize_session=False)
-                    ).rowcount
+                    )).rowcount
                     if won != 1:
                         failed = True
                     else:

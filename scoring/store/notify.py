@@ -28,9 +28,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -602,8 +602,9 @@ class Notifications:
                 if not ids:
                     raise StoreError("give notification ids, or all failed ones")
                 q = q.where(Notification.id.in_(list(ids)))
-            n = s.execute(q.values(status="pending", attempts=0, next_attempt_at=now)
-                          .execution_options(synchronize_session=False)).rowcount
+            n = cast("CursorResult[Any]",  # an UPDATE gives a CursorResult: rowcount
+                     s.execute(q.values(status="pending", attempts=0, next_attempt_at=now)
+                               .execution_options(synchronize_session=False))).rowcount
             audit.record(s, now, actor, "notification_retried", object_type="notification",
                          detail={"rows": n})
             return int(n)

@@ -493,7 +493,8 @@ class Patients:
                          object_id=patient_id, detail={"administrations": len(adms)})
         base = pd.DataFrame({
             "administration_id": [a.id for a in adms],
-            "date": pd.to_datetime([a.completed_at for a in adms], utc=True),
+            # pandas-stubs reject the Optional elements of completed_at; to_datetime would make a None NaT
+            "date": pd.to_datetime([a.completed_at for a in adms], utc=True),  # type: ignore[arg-type]
             "instrument": [a.instrument_id for a in adms],
             "instrument_version": [a.instrument_version for a in adms],
             "sex": pd.Series([a.respondent_sex for a in adms], dtype=object),

@@ -194,8 +194,8 @@ def _check_chunk(session: Session, definition: Definition | None, instrument_id:
                  chunk: list[int], report: RescoreReport) -> None:
     adms = {a.id: a for a in session.scalars(select(Administration).where(Administration.id.in_(chunk)))}
     stored: dict[int, dict[str, Score]] = {i: {} for i in chunk}
-    for s in session.scalars(select(Score).where(Score.administration_id.in_(chunk))):
-        stored[s.administration_id][s.scale_id] = s
+    for stored_score in session.scalars(select(Score).where(Score.administration_id.in_(chunk))):
+        stored[stored_score.administration_id][stored_score.scale_id] = stored_score
     report.administrations += len(chunk)
 
     def miss(adm_id: int, what: str, a: Any, b: Any) -> None:
