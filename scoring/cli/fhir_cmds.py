@@ -19,7 +19,8 @@ ORDER = 75
 def register(sub: argparse._SubParsersAction) -> None:
     fhir = sub.add_parser("fhir", help="FHIR R4: Questionnaires from definitions, score QuestionnaireResponses",
                           description="FHIR R4 (HL7 SDC) interoperability; needs pip install 'psyscore[fhir]'.")
-    fsub = fhir.add_subparsers(dest="fhir_command", metavar="SUBCOMMAND", required=True)
+    fsub = fhir.add_subparsers(dest="fhir_command", metavar="SUBCOMMAND", required=True,
+                               help="questionnaire: write a Questionnaire; score: score QuestionnaireResponses")
 
     p = fsub.add_parser("questionnaire", help="write an instrument as a FHIR R4 Questionnaire (JSON)",
                         description="Write the definition as a FHIR R4 Questionnaire following HL7 SDC: canonical "
