@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from scoring.definitions.library import Definition
+from scoring.engine.reasons import REASON_CODES
 from scoring.export.anonymizer import SEX_CODES, SUPPRESSED, AgeBands, neutralise
 
 #: SPSS reserved words cannot be variable names
@@ -171,7 +172,7 @@ class Block:
     abbreviation: str
     variables: tuple[Variable, ...]
     #: variable name -> (origin, key): ("item", item id) | ("score", scale id) | ("band", scale id) |
-    #: ("bool", score column) | ("count", score column)
+    #: ("bool", score column) | ("count", score column) | ("reason_code", scale id)
     origin: dict[str, tuple[str, str]]
     #: variable name -> numpy dtype the column is stored in (integers are nullable)
     storage: dict[str, str]
@@ -264,6 +265,13 @@ def instrument_block(definitions: Sequence[Definition], namer: Namer) -> Block:
                      rule={"missing_rule": rule["missing_rule"]}, **common), ("bool", f"{s.id}_prorated"))
         add(Variable(namer(f"{iid}_{s.id}_n_answered"), f"{base}: items answered", "indicator", "integer", "scale",
                      source_id=s.id, **common), ("count", f"{s.id}_n_answered"), "int16")
+        add(Variable(namer(f"{iid}_{s.id}_reason_code"), f"{base}: why not scored (reason code)", "indicator",
+                     "integer", "nominal", source_id=s.id,
+                     value_labels={k + 1: f"{code}: {meaning}" for k, (code, meaning) in enumerate(REASON_CODES)},
+                     rule={"missing_rule": rule["missing_rule"],
+                           "rule": "empty when the scale is scored; the stable code of <scale>_reason_code "
+                                   "(scoring.engine.reasons.REASON_CODES)"}, **common),
+            ("reason_code", s.id))
         for cut_id in dict.fromkeys(c.id for c in s.cutoffs):
             cuts = [c for c in s.cutoffs if c.id == cut_id]
             text = "; ".join(f"{s.id} {c.op} {_num(c.value)}" + (f" ({c.sex})" if c.sex != "any" else "")

@@ -388,9 +388,9 @@ def _score_into(columns: dict[str, _Column], block: Block, d: Definition, items:
         if kind == "item":
             if ref in item_pos:
                 columns[name].put(sel, checked.matrix[:, item_pos[ref]])
-        elif kind == "band":
-            if f"{ref}_band" in scores.columns:
-                codes = scores[f"{ref}_band"].cat.codes.to_numpy().astype(float) + 1
+        elif kind in ("band", "reason_code"):  # categorical: 1-based codes, empty when missing
+            if f"{ref}_{kind}" in scores.columns:
+                codes = scores[f"{ref}_{kind}"].cat.codes.to_numpy().astype(float) + 1
                 columns[name].put(sel, np.where(codes > 0, codes, np.nan))
         elif ref in scores.columns:
             vals = scores[ref].to_numpy(dtype=float, na_value=np.nan)

@@ -177,7 +177,7 @@ def test_sex_specific_cutoffs_are_withheld_with_sex(library: scoring.Library) ->
     withheld = data["sex"] == SUPPRESSED
     assert withheld.sum() == 5  # male (2) and other (3) withheld together form a group of 5
     cut = [c for c in data.columns if c.startswith("audit_c_total_") and c.split("_")[-1] not in
-           ("band", "valid", "prorated", "answered")]
+           ("band", "valid", "prorated", "answered", "code")]
     assert cut
     assert data.loc[withheld, cut].isna().all().all()
     assert data.loc[~withheld, cut].notna().all().all()
