@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scoring.cli import EXIT_ERROR, EXIT_OK, UsageError
+from scoring.definitions.respondent import SexValueError, parse_sex
 
 if TYPE_CHECKING:
     from scoring.store import Actor, Clinic, Store
@@ -108,7 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the internal id is printed.")
     q.add_argument("--name", required=True, help="full name")
     q.add_argument("--dob", type=parse_date, metavar="YYYY-MM-DD", help="date of birth")
-    q.add_argument("--sex", choices=("female", "male", "other"), help="sex (used by sex-specific norms and cut-offs)")
+    q.add_argument("--sex", type=_sex_arg, help="sex: female (f, w, woman), male (m, man) or other (x, diverse); "
+                   "used by sex-specific norms and cut-offs")
     q.add_argument("--contact", help="contact notes for staff (free text; invitations use --email/--phone)")
     q.add_argument("--external-id", help="identifier in another system (unique), e.g. a record number")
     _patient_address_options(q)
@@ -123,7 +125,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("patient", metavar="PATIENT", help="internal patient id, or an external id")
     q.add_argument("--name", help="full name")
     q.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth ('' clears it)")
-    q.add_argument("--sex", choices=("female", "male", "other", ""), help="sex ('' clears it)")
+    q.add_argument("--sex", type=_sex_arg, help="sex: female (f, w, woman), male (m, man) or other (x, diverse); "
+                   "'' clears it")
     q.add_argument("--contact", help="contact notes for staff (free text)")
     q.add_argument("--external-id", help="identifier in another system (unique)")
     _patient_address_options(q)
@@ -438,6 +441,15 @@ def _check_patient_address(args: argparse.Namespace) -> None:
 
     check_patient_email(args.email)
     check_phone(args.phone)
+
+
+def _sex_arg(text: str) -> str:
+    """``--sex``: read with the one list of codes (:data:`scoring.definitions.respondent.SEX_WORDS`)."""
+    try:
+        sex = parse_sex(text)
+    except SexValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return "" if sex is None else sex.value
 
 
 def cmd_patient_add(args: argparse.Namespace) -> int:

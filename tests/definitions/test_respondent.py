@@ -108,6 +108,22 @@ def test_score_reports_exactly_the_refused_values() -> None:
     assert scoring.score(g, frame).failures.empty
 
 
+
+@pytest.mark.parametrize("word", [*ACCEPTED, *(v for v in REFUSED if isinstance(v, str))])
+def test_cli_sex_option_uses_the_one_list(word: str) -> None:
+    """``psyscore patient add/edit --sex`` reads the option with the same list (a refused code is a usage error)."""
+    import argparse
+
+    from scoring.cli.store_cmds import _sex_arg
+
+    if word.strip().lower() in SEX_WORDS:
+        sex = _expected(word)
+        assert _sex_arg(word) == ("" if sex is None else sex.value)
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="not a recognised value"):
+            _sex_arg(word)
+
+
 AGE_CASES = [
     (date(2000, 2, 29), date(2023, 2, 28), 22),
     (date(2000, 2, 29), date(2023, 3, 1), 23),
