@@ -25,7 +25,7 @@ for _id in sorted(shipped_library()):
         if _item["linkId"].startswith(urls.SCORE_PREFIX) and _item["extension"][0]["url"] == urls.CALCULATED:
             CASES.append(_id)
             break
-RESPONSES = 40
+RESPONSES = 24
 
 
 def _expressions(q: dict) -> dict[str, str]:
@@ -45,9 +45,10 @@ def test_expression_equals_engine_score(library: Library, instrument: str) -> No
     exprs = {scale: fhirpath_compile(text, models["r4"]) for scale, text in _expressions(to_questionnaire(d)).items()}
     rng = np.random.default_rng(sum(map(ord, instrument)))
     rows = [random_answers(d, rng, missing=[0.0, 0.0, 0.1, 0.25, 0.5][n % 5]) for n in range(RESPONSES)]
-    # a few respondents who give the lowest answer everywhere: gates closed, reverse keys at their end
+    # respondents who give the lowest (gates closed) and the highest answer everywhere: reverse keys at both ends
     sets = {s.id: s for s in d.definition.option_sets}
     rows.append({i.id: float(min(o.value for o in sets[i.options].options)) for i in d.definition.items})
+    rows.append({i.id: float(max(o.value for o in sets[i.options].options)) for i in d.definition.items})
     engine = score(d, pd.DataFrame(rows, columns=[i.id for i in d.definition.items])).scores
     reverse_seen = False
     for n, answers in enumerate(rows):
@@ -80,6 +81,10 @@ def test_reverse_keys_and_prorating_by_hand(library: Library) -> None:
     answers = dict.fromkeys([f"phq9_{k}" for k in range(1, 11)], math.nan)
     answers.update({"phq9_1": 1.0, "phq9_2": 1.0, "phq9_3": 1.0, "phq9_4": 1.0, "phq9_5": 0.0, "phq9_6": 0.0,
                     "phq9_7": 0.0})  # 4 over 7 items × 9 = 5.14 → 5
+    qr = response(phq9, answers)
+    assert evaluate(qr, expr, {"resource": qr}, models["r4"]) == [5]
+    assert score(phq9, pd.DataFrame([answers])).scores["total"].iloc[0] == 5
+    answers.update({"phq9_8": 0.0})  # 4 over 8 items × 9 = 4.5 → 5 (half-up, not to even)
     qr = response(phq9, answers)
     assert evaluate(qr, expr, {"resource": qr}, models["r4"]) == [5]
     assert score(phq9, pd.DataFrame([answers])).scores["total"].iloc[0] == 5
