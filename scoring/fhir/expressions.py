@@ -11,10 +11,11 @@ table, text comparisons) gets no expression: :func:`scale_expression` returns th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from scoring.definitions.schema import Instrument, Item, Scale
 
-_OPS = {"==": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+_OPS = MappingProxyType({"==": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="})
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from scoring.errors import PsyscoreError
 from scoring.fhir import urls
 
 #: columns of the failures table
-FAILURE_COLUMNS = ["file", "response", "link_id", "value", "code", "message", "hint"]
+FAILURE_COLUMNS = ("file", "response", "link_id", "value", "code", "message", "hint")
 #: columns of the frame ahead of the item columns
-META_COLUMNS = ["file", "response", "questionnaire", "instrument", "version", "subject", "authored", "status"]
+META_COLUMNS = ("file", "response", "questionnaire", "instrument", "version", "subject", "authored", "status")
 #: deepest item nesting accepted (our Questionnaires are flat; form fillers may wrap them in a group or two)
 MAX_DEPTH = 16
 #: largest file read (a Bundle of 10,000 PHQ-9 responses is about 30 MB)
@@ -349,7 +349,7 @@ def read_responses(lib: Library, source: Path | str | dict[str, Any]) -> tuple[p
     frame = pd.DataFrame(rows, columns=[*META_COLUMNS, *item_cols])
     for col in item_cols:
         frame[col] = frame[col].astype(float)
-    return frame, pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+    return frame, pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
 
 
 def score_responses(lib: Library, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -362,7 +362,7 @@ def score_responses(lib: Library, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd
 
     parts, fails = [], []
     if frame.empty:
-        return pd.DataFrame(columns=META_COLUMNS), pd.DataFrame(columns=["response", "item", "value", "code",
+        return pd.DataFrame(columns=list(META_COLUMNS)), pd.DataFrame(columns=["response", "item", "value", "code",
                                                                          "message"])
     for (instrument, version), group in frame.groupby(["instrument", "version"], sort=False):
         d = lib.get_version(str(instrument), str(version))
@@ -374,7 +374,7 @@ def score_responses(lib: Library, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd
             f = result.failures.copy()
             f.insert(0, "response", [group["response"].iloc[int(r)] if r == r else "" for r in f["row"]])
             fails.append(f.drop(columns=["row"]))
-    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=META_COLUMNS)
+    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(META_COLUMNS))
     failures = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(
         columns=["response", "item", "value", "code", "message"])
     return scores, failures

@@ -24,7 +24,7 @@ def _phq9(library: Library, **kw: Any) -> dict[str, Any]:
 def _one_failure(library: Library, source: Any) -> dict[str, Any]:
     frame, failures = read_responses(library, source)
     assert frame.empty, "a response with a problem is never scored"
-    assert list(failures.columns) == FAILURE_COLUMNS
+    assert tuple(failures.columns) == FAILURE_COLUMNS
     assert len(failures) == 1, failures.to_dict("records")
     row = failures.iloc[0].to_dict()
     assert row["message"] and row["hint"]

@@ -42,7 +42,7 @@ def test_round_trip(library: Library, instrument: str) -> None:
     expected = score(d, want).scores
     cols = [c for c in expected.columns if c not in items]
     pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), expected[cols])
-    assert list(got.columns[: len(META_COLUMNS)]) == META_COLUMNS
+    assert tuple(got.columns[: len(META_COLUMNS)]) == META_COLUMNS
 
 
 def test_a_folder_of_files_and_several_instruments(library: Library, tmp_path: Path) -> None:
