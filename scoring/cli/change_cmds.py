@@ -77,10 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read(path: Path):
+    import pandas as pd
+
     from scoring.cli.inputs import read_responses
 
     data = read_responses(path)
-    data.index = range(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
+    data.index = pd.RangeIndex(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
     return data
 
 
@@ -93,13 +95,15 @@ def cmd_change(args: argparse.Namespace) -> int:
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
     if not args.z > 0:
         raise UsageError(f"--z must be positive, not {args.z}")
+    import pandas as pd
+
     from scoring.cli.inputs import check_bad_share, check_output, print_failures, read_responses
 
     fpath = failures_path(args.output)
     check_output(args.input, args.output, fpath)
     lib = cli_library(args.definitions)
     data = read_responses(args.input)
-    data.index = range(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
+    data.index = pd.RangeIndex(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
     result = history(lib, data, instrument=args.instrument, z=args.z, strict=args.strict,
                      accept_integral_floats=args.accept_integral_floats)
     if not result.failures.empty:

@@ -136,8 +136,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"{ins.name} ({ins.abbreviation}) {ins.id} {ins.version}  hash {d.hash[:12]}")
     print(f"Licence: {ins.licence.redistribution} — {ins.licence.statement}")
     print(f"Copyright: {ins.copyright.strip()}")
-    for c in ins.citations:
-        print(f"Citation: {c}")
+    for citation in ins.citations:
+        print(f"Citation: {citation}")
     if ins.instructions:
         print(f"\n{ins.instructions}")
     sets = {s.id: s for s in ins.option_sets}

@@ -244,10 +244,10 @@ def compile_plan(definition: Definition) -> Plan:
     for array in (*allowed, lo, hi, integer_codes, reverse, scored, keys):
         _read_only(array)
     for sp in scales:
-        for array in (sp.index, sp.weights, sp.count_thresholds, sp.transform_keys, sp.transform_values,
-                      sp.band_mins, sp.reason_lut):
-            if array is not None:
-                _read_only(array)
+        for optional in (sp.index, sp.weights, sp.count_thresholds, sp.transform_keys, sp.transform_values,
+                         sp.band_mins, sp.reason_lut):
+            if optional is not None:
+                _read_only(optional)
     flags = tuple(
         FlagPlan(
             f.id, f.label, "all" if f.all_of is not None else "any",
@@ -306,7 +306,7 @@ def _gate_value(item_id: str, cond: Condition) -> float | tuple[float, ...]:
     if not all(is_number(v) for v in values):
         raise PlanError(f"the gate of item {item_id!r} compares its answer with {cond.value!r}, which is not a "
                         "number; validate the definition first (psyscore validate)")
-    numbers = tuple(float(v) for v in values)  # type: ignore[arg-type]
+    numbers = tuple(float(v) for v in values)
     return numbers if cond.op in ("in", "not_in") else numbers[0]
 
 
@@ -324,7 +324,7 @@ def _applicability(position: int, item_id: str, cond: RespondentCondition) -> Ap
             target: str | float | tuple[str, ...] | tuple[float, ...] = words if many else words[0]
         elif all(is_number(v) for v in values):
             numeric = True
-            numbers = tuple(float(v) for v in values)  # type: ignore[arg-type]
+            numbers = tuple(float(v) for v in values)
             target = numbers if many else numbers[0]
         elif any(is_number(v) for v in values) or cond.op not in ("==", "!=", "in", "not_in"):
             raise ValueError("mixes numbers and text, or orders text")
@@ -342,12 +342,19 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _as_float(value: object) -> float:
+    """``float(value)`` for the numbers (and numeric text) a condition compares with; TypeError otherwise."""
+    if isinstance(value, (str, int, float, np.number)):
+        return float(value)
+    raise TypeError(f"float() argument must be a string or a real number, not {type(value).__name__!r}")
+
+
 def compare(values: np.ndarray, op: str, target: object) -> np.ndarray:
     """Vectorized ``values <op> target``; NaN compares False (callers handle missing separately)."""
     if op in ("in", "not_in"):
         targets = target if isinstance(target, (list, tuple)) else [target]
         if values.dtype.kind in "fiu":
-            numeric = [float(t) for t in targets if not isinstance(t, str)]
+            numeric = [_as_float(t) for t in targets if not isinstance(t, str)]
             hit = np.isin(values, numeric)
         else:
             hit = np.isin(values.astype(str), [str(t) for t in targets])
@@ -356,18 +363,18 @@ def compare(values: np.ndarray, op: str, target: object) -> np.ndarray:
         values_s = values.astype(str)
         t = str(target)
         return {"==": values_s == t, "!=": values_s != t}.get(op, np.zeros(len(values), bool))
-    t = float(target)  # type: ignore[arg-type]
+    number = _as_float(target)
     with np.errstate(invalid="ignore"):
         if op == ">":
-            return values > t
+            return values > number
         if op == ">=":
-            return values >= t
+            return values >= number
         if op == "<":
-            return values < t
+            return values < number
         if op == "<=":
-            return values <= t
+            return values <= number
         if op == "==":
-            return values == t
+            return values == number
         if op == "!=":
-            return (values != t) & ~np.isnan(values)
+            return (values != number) & ~np.isnan(values)
     raise ValueError(f"unknown operator {op!r}")

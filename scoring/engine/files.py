@@ -121,16 +121,16 @@ def _read_xlsx(path: Path, max_uncompressed: int) -> pd.DataFrame:
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()  # never trust a stale <dimension> header: read every row and column
         rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
+        first = next(rows, None)
+        if first is None:
             return pd.DataFrame()
         raw = [list(r) for r in rows]
     except Exception as exc:  # malformed sheet XML
         raise TableError(f"{path}: cannot read the first worksheet: {exc}") from exc
     finally:
         wb.close()
-    width = max([len(header)] + [len(r) for r in raw])
-    header = list(header) + [None] * (width - len(header))
+    width = max([len(first)] + [len(r) for r in raw])
+    header = list(first) + [None] * (width - len(first))
     while width and header[width - 1] is None and all(len(r) < width or r[width - 1] is None for r in raw):
         width -= 1
     names = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(header[:width])]
@@ -171,5 +171,6 @@ def guard_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for k in range(out.shape[1]):
         col = out.iloc[:, k]
         if col.dtype == object or col.dtype.name in ("string", "str"):
-            out.isetitem(k, col.map(lambda v: neutralise(v) if isinstance(v, str) else v))
+            # pandas-stubs list array-likes only, pandas takes a Series (same index, so no alignment happens)
+            out.isetitem(k, col.map(lambda v: neutralise(v) if isinstance(v, str) else v))  # type: ignore[arg-type]
     return out

@@ -296,7 +296,7 @@ def explain(
             if sp.band_labels:
                 band = out[f"{sp.id}_band"]
                 b = sp.source.bands
-                rng = next(r for r in b.ranges if r.label == band) if b else None  # type: ignore[union-attr]
+                rng = next(r for r in b.ranges if r.label == band) if b else None
                 if rng is not None and b is not None:
                     lines.append(f"band: {_num(score_value)} lies in {_num(rng.min)}–{_num(rng.max)} → {band} "
                                  f"(source: {b.source})")
@@ -316,7 +316,7 @@ def explain(
         for kind, target, _, _ in fp.conditions:
             if kind == "scale" and not bool(out[f"{target}_valid"]):
                 open_inputs += [m for m in missing_of.get(str(target), []) if m not in open_inputs]
-            elif kind == "item" and np.isnan(applied.effective[0, target]) and applicable[target]:
+            elif kind == "item" and np.isnan(applied.effective[0, int(target)]) and applicable[int(target)]:
                 name = plan.item_ids[int(target)]
                 open_inputs += [] if name in open_inputs else [name]
         note = ""

@@ -336,8 +336,8 @@ def neutralise_series(values: pd.Series) -> pd.Series:
     """:func:`neutralise` on every text cell of a column (vectorized; categoricals by category)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = pd.Series(values.cat.categories, dtype=object)
-        is_text = cats.map(lambda c: isinstance(c, str)).to_numpy(dtype=bool)
-        risky = is_text & cats.where(is_text, "").astype(str).str.startswith(FORMULA_START).to_numpy(dtype=bool)
+        cat_is_text = cats.map(lambda c: isinstance(c, str)).to_numpy(dtype=bool)
+        risky = cat_is_text & cats.where(cat_is_text, "").astype(str).str.startswith(FORMULA_START).to_numpy(dtype=bool)
         if not risky.any():
             return values
         fixed = cats.copy()

@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +139,7 @@ def write_sav(frame: pd.DataFrame, variables: Sequence[Variable], path: Path, *,
     """SPSS ``.sav`` with variable labels, value labels, user-missing codes and measurement levels."""
     pyreadstat = _need("pyreadstat")
     frame = neutralise_frame(frame)
-    out = {}
+    out: dict[Hashable, pd.Series | np.ndarray] = {}
     for c in frame.columns:
         s = frame[c]
         if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):

@@ -300,7 +300,7 @@ def analyze(
             items.insert(0, "scale_id", sp.id)
             items.insert(0, "instrument_version", definition.version)
             items.insert(0, "instrument_id", definition.id)
-            items.insert(items.columns.get_loc("n"), "reverse", items["item"].map(reverse).astype(bool))
+            items.insert(list(items.columns).index("n"), "reverse", items["item"].map(reverse).astype(bool))
             item_frames.append(items)
             w = res.warnings.copy()
             w.insert(0, "missing", method)
@@ -333,7 +333,7 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
 
 def _typed(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     """Fix column dtypes so that an empty table has the same types as a full one."""
-    out = {}
+    out: dict[str, pd.Series] = {}
     for c in columns:
         col = frame[c]
         if c in _INT_COLUMNS:

@@ -207,10 +207,12 @@ def scale_reliability(
     if m.n_obs < 3:
         warnings.append({"item": None, "code": "too_few_respondents",
                          "message": f"{m.n_obs} respondent(s) analysed ({missing}): the statistics are undefined"})
-    for row in items.loc[items["miskeyed"]].itertuples():
-        warnings.append({"item": row.item, "code": "miskeyed", "message": (
-            f"{row.item} correlates negatively with the rest of the scale (corrected item-total r = "
-            f"{_fmt(row.r_drop)}, first-component loading {_fmt(row.pc1_loading)}); should it be reverse keyed?"
+    miskeyed = items.loc[items["miskeyed"]]
+    for item, r_drop, loading in zip(miskeyed["item"], miskeyed["r_drop"].to_numpy(dtype=float),
+                                     miskeyed["pc1_loading"].to_numpy(dtype=float), strict=True):
+        warnings.append({"item": item, "code": "miskeyed", "message": (
+            f"{item} correlates negatively with the rest of the scale (corrected item-total r = "
+            f"{_fmt(r_drop)}, first-component loading {_fmt(loading)}); should it be reverse keyed?"
         )})
     if omega.heywood:
         warnings.append({"item": None, "code": "heywood", "message": WARNING_CODES["heywood"]})

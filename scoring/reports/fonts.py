@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 __all__ = ["FontChoice", "choose_font", "dejavu_paths", "vera_paths"]
 
@@ -76,8 +77,9 @@ class FontChoice:
         for name, path in ((self.regular_name, self.regular), (self.bold_name, self.bold)):
             if name not in registered:
                 pdfmetrics.registerFont(TTFont(name, str(path)))
-        for bold, italic, name in ((0, 0, self.regular_name), (1, 0, self.bold_name), (0, 1, self.regular_name),
-                                   (1, 1, self.bold_name)):
+        mappings: tuple[tuple[Literal[0, 1], Literal[0, 1], str], ...] = (
+            (0, 0, self.regular_name), (1, 0, self.bold_name), (0, 1, self.regular_name), (1, 1, self.bold_name))
+        for bold, italic, name in mappings:
             addMapping(self.regular_name, bold, italic, name)
 
 

@@ -209,8 +209,8 @@ class Report:
                     "latest_date": None if last is None else last["date"],
                     "latest_score": float("nan") if last is None else float(last["score"]),
                     "latest_band": None if last is None or is_missing(last["band"]) else last["band"],
-                    "change": float(last["baseline_difference"]) if two else float("nan"),
-                    "classification": (None if not two or is_missing(last["baseline_classification"])
+                    "change": float(last["baseline_difference"]) if two and last is not None else float("nan"),
+                    "classification": (None if not two or last is None or is_missing(last["baseline_classification"])
                                        else str(last["baseline_classification"])),
                     "latest_percentile": _norm_value(last, "norm_percentile"),
                     "latest_t": _norm_value(last, "norm_t"),

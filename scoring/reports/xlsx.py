@@ -73,7 +73,7 @@ def render_xlsx(report: Report) -> bytes:
     wb = Workbook()
     wb.properties.creator = "psyscore"
     wb.properties.title = "psyscore outcome report"
-    ws = wb.active
+    ws = wb.worksheets[0]  # a new workbook's one (active) sheet
     ws.title = "Summary"
     _summary(ws, report)
     used = {"Summary", "Receipts", "About"}
