@@ -4,7 +4,9 @@
 Each response is matched to a definition by its canonical ``questionnaire`` (``url|version``) and its answers
 by linkId; a coded answer is read by its code within the item's option set, else by its item score (the
 ``ordinalValue`` extension, or R5's ``itemWeight``) mapped back to the one option that gives it; ``valueInteger``
-and ``valueDecimal`` are taken as the option value. A response with any problem (an unknown questionnaire, a
+and ``valueDecimal`` are taken as the option value. The respondent's sex (for sex-specific rules) comes from a
+Patient of the same Bundle that the response's ``subject`` names; Patient entries are context, not failures.
+A response with any problem (an unknown questionnaire, a
 code not in the option set, a linkId the questionnaire does not have, two answers to one question, nesting
 deeper than :data:`MAX_DEPTH`, …) is left out of the frame and gets one failure row per problem — it is
 never scored with the bad answer dropped. Malformed JSON and resources of another type are failures too.
@@ -28,7 +30,8 @@ from scoring.fhir import urls
 #: columns of the failures table
 FAILURE_COLUMNS = ("file", "response", "link_id", "value", "code", "message", "hint")
 #: columns of the frame ahead of the item columns
-META_COLUMNS = ("file", "response", "questionnaire", "instrument", "version", "subject", "authored", "status")
+META_COLUMNS = ("file", "response", "questionnaire", "instrument", "version", "subject", "sex", "authored",
+                "status")
 #: deepest item nesting accepted (our Questionnaires are flat; form fillers may wrap them in a group or two)
 MAX_DEPTH = 16
 #: largest file read (a Bundle of 10,000 PHQ-9 responses is about 30 MB)
@@ -132,6 +135,8 @@ def _responses(doc: Any, file: str, failures: list[dict[str, Any]]) -> Iterator[
             where = f"entry {n}"
             if isinstance(res, dict) and res.get("resourceType") == "QuestionnaireResponse":
                 yield f"{where} ({res.get('id') or 'no id'})", res
+            elif isinstance(res, dict) and res.get("resourceType") == "Patient":
+                continue  # context: the respondents' sex (see _genders), not a response
             else:
                 got = res.get("resourceType") if isinstance(res, dict) else None
                 failures.append({"file": file, "response": where, "link_id": "", "value": str(got or ""),
@@ -145,6 +150,26 @@ def _responses(doc: Any, file: str, failures: list[dict[str, Any]]) -> Iterator[
                      "message": f"a {kind or 'JSON object without resourceType'}, not a QuestionnaireResponse "
                                 "or Bundle",
                      "hint": "give a QuestionnaireResponse, a Bundle of them, or a folder of such files"})
+
+
+def _genders(doc: Any) -> dict[str, str]:
+    """``Patient/<id>`` (and each entry's ``fullUrl``) → ``female``/``male`` for the Patients of a Bundle, so
+    sex-specific rules (PHQ-15 item 4, sex-specific cut-offs) apply; other genders are left unknown."""
+    out: dict[str, str] = {}
+    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle" or not isinstance(doc.get("entry"), list):
+        return out
+    for entry in doc["entry"]:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict) or res.get("resourceType") != "Patient":
+            continue
+        gender = res.get("gender")
+        if gender not in ("female", "male"):
+            continue
+        if isinstance(res.get("id"), str):
+            out[f"Patient/{res['id']}"] = gender
+        if isinstance(entry.get("fullUrl"), str):
+            out[entry["fullUrl"]] = gender
+    return out
 
 
 def _match(lib: Library, canonical: object, forms: dict[str, _Form], reading: _Reading) -> _Form | None:
@@ -264,8 +289,8 @@ def _walk(items: object, depth: int, out: list[tuple[Any, Any]], reading: _Readi
     return True
 
 
-def _read_one(lib: Library, doc: dict[str, Any], reading: _Reading,
-              forms: dict[str, _Form]) -> dict[str, Any] | None:
+def _read_one(lib: Library, doc: dict[str, Any], reading: _Reading, forms: dict[str, _Form],
+              genders: dict[str, str]) -> dict[str, Any] | None:
     form = _match(lib, doc.get("questionnaire"), forms, reading)
     status = doc.get("status")
     if status == "entered-in-error":
@@ -276,10 +301,12 @@ def _read_one(lib: Library, doc: dict[str, Any], reading: _Reading,
     found: list[tuple[Any, Any]] = []
     _walk(doc.get("item") or [], 1, found, reading)
     d = form.definition
+    subject = doc.get("subject")
+    reference = subject.get("reference", "") if isinstance(subject, dict) else ""
     row: dict[str, Any] = {
         "file": reading.file, "response": reading.response, "questionnaire": doc.get("questionnaire"),
-        "instrument": d.id, "version": d.version,
-        "subject": (doc.get("subject") or {}).get("reference", "") if isinstance(doc.get("subject"), dict) else "",
+        "instrument": d.id, "version": d.version, "subject": reference,
+        "sex": genders.get(reference) if isinstance(reference, str) else None,
         "authored": doc.get("authored", ""), "status": status or "",
     }
     seen: set[str] = set()
@@ -337,9 +364,10 @@ def read_responses(lib: Library, source: Path | str | dict[str, Any]) -> tuple[p
                 yield str(path), doc
 
     for file, doc in documents():
+        genders = _genders(doc)
         for response, qr in _responses(doc, file, failures):
             reading = _Reading(file, response)
-            row = _read_one(lib, qr, reading, forms)
+            row = _read_one(lib, qr, reading, forms, genders)
             failures.extend(reading.failures)
             if row is not None:
                 rows.append(row)
