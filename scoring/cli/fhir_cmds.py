@@ -116,7 +116,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             print(f"  … {len(failures) - 10} more in {fpath}", file=sys.stderr)
         out = failures.copy()
         if not cell_failures.empty:
-            extra = cell_failures.rename(columns={"item": "link_id"}).assign(file="", hint="")
+            extra = cell_failures.rename(columns={"item": "link_id"}).assign(
+                hint="ignored; the response is scored without it")
             out = extra[out.columns] if out.empty else pd.concat([out, extra[out.columns]], ignore_index=True)
         write_table(out, fpath)
         print(f"{args.input}: {n_bad} of {total} response(s) not scored, {len(cell_failures)} answer(s) ignored by "

@@ -384,14 +384,15 @@ def score_responses(lib: Library, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd
     """Score a :func:`read_responses` frame with the engine, one definition at a time.
 
     Returns ``(scores, failures)``: the engine's score columns after :data:`META_COLUMNS` (rows of different
-    instruments stacked, each with its own columns), and the engine's cell failures with the response named.
+    instruments stacked, each with its own columns), and the engine's cell failures (an answer to an item that
+    was not shown or does not apply: ignored) with the file and response named.
     """
     from scoring.engine import score
 
     parts, fails = [], []
     if frame.empty:
-        return pd.DataFrame(columns=list(META_COLUMNS)), pd.DataFrame(columns=["response", "item", "value", "code",
-                                                                         "message"])
+        return pd.DataFrame(columns=list(META_COLUMNS)), pd.DataFrame(columns=["file", "response", "item", "value",
+                                                                         "code", "message"])
     for (instrument, version), group in frame.groupby(["instrument", "version"], sort=False):
         d = lib.get_version(str(instrument), str(version))
         items = list(d.plan.item_ids)
@@ -400,9 +401,11 @@ def score_responses(lib: Library, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd
         parts.append(out)
         if not result.failures.empty:
             f = result.failures.copy()
-            f.insert(0, "response", [group["response"].iloc[int(r)] if r == r else "" for r in f["row"]])
+            rows = [None if pd.isna(r) else int(r) for r in f["row"]]  # missing: a whole-column problem
+            f.insert(0, "response", [group["response"].iloc[r] if r is not None else "" for r in rows])
+            f.insert(0, "file", [group["file"].iloc[r] if r is not None else "" for r in rows])
             fails.append(f.drop(columns=["row"]))
     scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(META_COLUMNS))
     failures = pd.concat(fails, ignore_index=True) if fails else pd.DataFrame(
-        columns=["response", "item", "value", "code", "message"])
+        columns=["file", "response", "item", "value", "code", "message"])
     return scores, failures

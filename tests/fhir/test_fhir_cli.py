@@ -49,6 +49,7 @@ def test_score_a_bundle_writes_scores_and_failures(cli: Cli, library: Library, t
     failures = pd.read_csv(tmp_path / "scores.failures.csv")
     assert failures[["response", "link_id", "code"]].values.tolist() == [["entry 5 (bad)", "phq9_1", "not_an_option"]]
     assert "1 of 5 response(s) not scored" in err and "phq9_1" in err
+    assert failures["file"].tolist() == [str(src)]
     code, _, err = cli("fhir", "score", src, "-o", tmp_path / "strict.csv", "--strict")
     assert code == 1 and not (tmp_path / "strict.csv").exists()
 
@@ -78,3 +79,19 @@ def test_score_usage_errors(cli: Cli, tmp_path: Path) -> None:
     assert code == 1 and "x.json: a JSON object without resourceType" in err and "1 of 1 responses" in err
     code, _, err = cli("fhir", "score", src, "-o", tmp_path / "s.csv", "--allow-bad")
     assert code == 1 and "no response could be scored" in err
+
+
+def test_answers_the_engine_ignores_go_to_the_failures_file(cli: Cli, library: Library, tmp_path: Path) -> None:
+    qr = response(library["phq15"], _answers(library, "phq15", 1.0), rid="m")
+    qr["subject"] = {"reference": "Patient/p1"}
+    b = bundle([qr])
+    b["entry"].append({"resource": {"resourceType": "Patient", "id": "p1", "gender": "male"}})
+    src = tmp_path / "b.json"
+    src.write_text(json.dumps(b), encoding="utf-8")
+    code, _, err = cli("fhir", "score", src, "-o", tmp_path / "s.csv")
+    assert code == 0, err
+    assert "0 of 1 response(s) not scored, 1 answer(s) ignored" in err
+    failures = pd.read_csv(tmp_path / "s.failures.csv")
+    assert failures[["file", "response", "link_id", "code"]].values.tolist() == [
+        [str(src), "entry 1 (m)", "phq15_4", "not_applicable"]]
+    assert pd.read_csv(tmp_path / "s.csv")["total_n_answered"].tolist() == [14]
