@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from scoring._version import __version__
@@ -153,7 +154,7 @@ def score_scale(sp: ScalePlan, applied: Applied, *, trace: bool = False) -> Scal
     keyed = applied.keyed
     n = keyed.shape[0]
     counter = np.uint8 if len(sp.index) < 256 else np.int32  # small counters: less memory traffic
-    n_answered = np.zeros(n, dtype=counter)
+    n_answered: npt.NDArray[np.integer] = np.zeros(n, dtype=counter)
     n_applicable: np.ndarray | int = len(sp.index) if applied.applicable is None else np.zeros(n, dtype=counter)
     total = np.zeros(n) if sp.method != "max" else np.full(n, -np.inf)
     counting = sp.method == "count" and sp.count_op is not None and sp.count_thresholds is not None
@@ -167,7 +168,7 @@ def score_scale(sp: ScalePlan, applied: Applied, *, trace: bool = False) -> Scal
             if applied.applicable is not None:
                 appl = applied.applicable[:, k]
                 ok &= appl
-                n_applicable += appl  # type: ignore[operator]
+                n_applicable += appl
             np.add(n_answered, ok, out=n_answered, casting="unsafe")
             if counted is not None:
                 counted[:, j] = ok
@@ -277,8 +278,8 @@ def assign_bands(sp: ScalePlan, score: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return labels, severity
 
 
-def _categorical(codes: np.ndarray, categories: list[str], ordered: bool = False) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
+def _categorical(codes: np.ndarray, categories: list[str], ordered: bool = False) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories), ordered=ordered)
 
 
 def _boolean(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:

@@ -63,7 +63,7 @@ def empty_failures() -> pd.DataFrame:
 
 
 def failure_frame(rows: Sequence[object], item: str, values: Sequence[object], code: str, message: str,
-                   positions: Sequence[int] | None = None) -> pd.DataFrame:
+                   positions: Sequence[int] | np.ndarray | None = None) -> pd.DataFrame:
     n = len(rows)
     return pd.DataFrame({
         "_pos": np.asarray(positions if positions is not None else [-1] * n, dtype=np.int64),
