@@ -436,12 +436,14 @@ def compare(pre: object, post: object, params: ChangeParameters, *, index: pd.In
             "reliable": _boolean(reliable),
             "pre_clinical": _boolean(pre_cl),
             "post_clinical": _boolean(post_cl),
-            "classification": pd.Categorical.from_codes(codes, categories=list(CLASSIFICATIONS), ordered=True),
+            "classification": pd.Categorical.from_codes(codes, categories=pd.Index(list(CLASSIFICATIONS)),
+                                                        ordered=True),
             "mcid_met": _boolean(mcid_met),
-            "reason": pd.array(reason, dtype=object),
+            # pandas-stubs type pd.array(dtype=object) as an error; pandas gives an object-dtype array
+            "reason": pd.array(reason, dtype=object),  # type: ignore[arg-type]
         },
         index=index,
     )
     for name, value in params.as_dict().items():
-        out[name] = value
+        out[name] = value  # type: ignore[call-overload]  # a scalar per column; the stubs take no bare object
     return out

@@ -205,7 +205,7 @@ def prepare_export(
     data = as_export_data(source, instruments=options.instruments, date_from=start, date_to=end)
     norm = normalise(data, lib, instruments=options.instruments, date_from=start, date_to=end)
     built = build_table(norm, options, study_key)
-    settings = {
+    settings: dict[str, object] = {
         "profile": profile,
         "filters": options.filters(),
         "layout": layout,
@@ -243,7 +243,10 @@ def write_export(prepared: PreparedExport, out_dir: str | Path, formats: str | S
     manifest = dict(prepared.manifest)
     manifest["formats"] = fmts
     summary = {k: manifest[k] for k in ("profile", "layout", "dates", "filters", "engine")}
-    summary["k_anonymity"] = {k: v for k, v in prepared.manifest["k_anonymity"].items()}  # type: ignore[union-attr]
+    k_anonymity = prepared.manifest["k_anonymity"]
+    if not isinstance(k_anonymity, dict):
+        raise TypeError("prepared.manifest['k_anonymity'] must be the dict prepare_export made")
+    summary["k_anonymity"] = dict(k_anonymity)
     paths = [write_data(f, prepared.data, prepared.variables, prepared.codebook, out,
                         metadata={**summary, "instruments": manifest["instruments"]}) for f in fmts]
     md = codebook_markdown(prepared.codebook, prepared.definitions,

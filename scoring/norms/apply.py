@@ -169,9 +169,9 @@ def apply_norms(
     out[cols[0]] = pct
     out[cols[1]] = z
     out[cols[2]] = t
-    out[cols[3]] = pd.Categorical.from_codes(idx, categories=[s.id for s in table.strata])
-    out[cols[4]] = pd.Categorical.from_codes(reason, categories=list(REASONS))
-    out[cols[5]] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[table.id])
+    out[cols[3]] = pd.Categorical.from_codes(idx, categories=pd.Index([s.id for s in table.strata]))
+    out[cols[4]] = pd.Categorical.from_codes(reason, categories=pd.Index(list(REASONS)))
+    out[cols[5]] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([table.id]))
     return out
 
 
