@@ -196,7 +196,7 @@ def _answers_for(adm: Any, source_row: Hashable) -> dict[str, Any] | None:
     if isinstance(adm, pd.DataFrame):
         if source_row not in adm.index:
             return None
-        row = adm.loc[source_row]
+        row = adm.loc[source_row]  # type: ignore[call-overload]  # pandas-stubs take no bare Hashable label
         return {str(k): (None if is_missing(v) else v) for k, v in row.items()}
     value = adm.get(source_row)
     if value is None:
@@ -288,7 +288,7 @@ def _alerts(alerts: Any) -> list[AlertEntry]:
             item_id=str(r.get("item_id", r.get("item")) or ""),
             message=str(r.get("message") or ""),
             status=status,
-            raised_at=None if is_missing(raised) else pd.Timestamp(raised),
+            raised_at=None if raised is None or is_missing(raised) else pd.Timestamp(raised),
             still_critical=None if is_missing(still) else bool(still),
         ))
     return out
@@ -340,7 +340,8 @@ def _scale_section(d: Definition, sc: Any, rows: pd.DataFrame, receipts: Mapping
         notes.append("; ".join(parts))
     valid = rows[rows["valid"].astype(bool) & rows["score"].notna()]
     if len(valid) >= 2:
-        base, last = valid.iloc[0].to_dict(), valid.iloc[-1].to_dict()
+        base = {str(k): v for k, v in valid.iloc[0].items()}  # column name -> value
+        last = {str(k): v for k, v in valid.iloc[-1].items()}
         params = change_parameters(d, sc.id, z=float(last["z"]) if not is_missing(last.get("z")) else 1.96)
         lines = tuple(change_lines(base, last, params.sources, reliability_kind=params.reliability_kind))
     elif len(valid) == 1:
