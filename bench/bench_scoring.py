@@ -37,7 +37,7 @@ class Spec:
 
 
 def spec_of(definition: scoring.Definition) -> Spec:
-    ins = definition.definition
+    ins = definition.instrument
     ids = [i.id for i in ins.items]
     scales = []
     for s in ins.scales:

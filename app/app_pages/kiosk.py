@@ -262,7 +262,7 @@ def languages(session: KioskSession) -> list[str]:
     found: dict[str, None] = {}
     for a in session.administrations:
         if a.status == "pending":
-            ins = clinic.library.get_version(a.instrument_id, a.instrument_version).definition
+            ins = clinic.library.get_version(a.instrument_id, a.instrument_version).instrument
             for code in (ins.language, *ins.translations):
                 found.setdefault(code, None)
     return list(found)

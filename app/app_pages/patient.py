@@ -152,7 +152,7 @@ with tab_trends:
             rows = history[history["instrument"] == instrument_id]
             d = definition_for(instrument_id, str(rows["instrument_version"].iloc[-1]))
             scales = list(dict.fromkeys(rows["scale"]))
-            st.subheader(widgets.instrument_label(lib, instrument_id) + f" — {d.definition.name}")
+            st.subheader(widgets.instrument_label(lib, instrument_id) + f" — {d.instrument.name}")
             scale = scales[0] if len(scales) == 1 else st.selectbox(
                 "Scale", scales, index=scales.index("total") if "total" in scales else 0,
                 key=f"w_scale_{instrument_id}")

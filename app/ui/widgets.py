@@ -23,7 +23,7 @@ ALERT_POLL = timedelta(seconds=5)  # an alert shows on every staff page within t
 
 def instrument_label(library: scoring.Library, instrument_id: str) -> str:
     try:
-        d = library[instrument_id].definition
+        d = library[instrument_id].instrument
     except (KeyError, LookupError):
         return instrument_id
     return d.abbreviation or d.id

@@ -187,7 +187,7 @@ class ChangeParameters:
 
     @classmethod
     def from_scale(cls, scale: Scale, *, z: float = Z_95, instrument_id: str = "") -> ChangeParameters:
-        """Parameters from a scale of a definition (``definition.definition.scales[i]``)."""
+        """Parameters from a scale of a definition (``definition.instrument.scales[i]``)."""
         ch = scale.change
         values: dict[str, float | None] = {}
         sources: dict[str, str] = {}
@@ -327,7 +327,7 @@ def change_parameters(definition: Definition, scale: str | None = None, *, z: fl
     >>> p.criterion, p.threshold, p.cutoff, p.cutoff_kind, p.mcid
     ('published', 6.0, 10.0, 'declared', 5.0)
     """
-    ins = definition.definition
+    ins = definition.instrument
     ids = [s.id for s in ins.scales]
     if scale is None:
         scale = ids[0] if len(ids) == 1 else ("total" if "total" in ids else None)

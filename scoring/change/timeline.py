@@ -424,7 +424,7 @@ def _add_change(long: pd.DataFrame, library: Library, z: float) -> pd.DataFrame:
     for (inst_id, version, scale_id), idx in long.groupby(["instrument", "instrument_version", "scale"],
                                                           sort=False).indices.items():
         d = library.get_version(inst_id, version)
-        sc = next(s for s in d.definition.scales if s.id == scale_id)
+        sc = next(s for s in d.instrument.scales if s.id == scale_id)
         params = ChangeParameters.from_scale(sc, z=z, instrument_id=inst_id)
         ix = long.index[idx]
         post = long["score"].to_numpy()[idx]

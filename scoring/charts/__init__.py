@@ -93,7 +93,7 @@ _DIRECTION = {"worse": "higher = worse", "better": "higher = better", "neutral":
 
 # -- helpers ----------------------------------------------------------------------------------------------
 def _scale(definition: Definition, scale: str | None) -> Scale:
-    scales = definition.definition.scales
+    scales = definition.instrument.scales
     ids = [s.id for s in scales]
     if scale is None:
         if len(ids) == 1:
@@ -142,7 +142,7 @@ def band_table(definition: Definition, scale: str | None = None) -> pd.DataFrame
     lo_range, hi_range = (float(v) for v in sc.range)
     mins = np.array([float(b.min) for b in ranges])
     maxs = np.array([float(b.max) for b in ranges])
-    integer = is_integer_valued(definition.definition, sc)
+    integer = is_integer_valued(definition.instrument, sc)
     edges = (maxs[:-1] + mins[1:]) / 2.0 if integer else mins[1:]
     lo = np.concatenate([[lo_range], edges])
     hi = np.concatenate([edges, [hi_range]])
@@ -221,7 +221,7 @@ def _shorten(text: str, px: float, size: float) -> str:
 
 
 def _abbrev(definition: Definition) -> str:
-    return definition.definition.abbreviation or definition.id
+    return definition.instrument.abbreviation or definition.id
 
 
 # -- trend ------------------------------------------------------------------------------------------------
@@ -469,7 +469,7 @@ def item_heatmap(
         a higher-is-worse instrument and = less well on a higher-is-better one) and ``values`` (the answer
         code as text). Tooltips give the item text (or descriptor), the answer and its label.
     """
-    ins = definition.definition
+    ins = definition.instrument
     rows = data
     if "instrument" in rows.columns:
         rows = rows[rows["instrument"].astype(str).str.strip() == ins.id]

@@ -137,9 +137,9 @@ def cmd_chart(args: argparse.Namespace) -> int:
         raise UsageError("--events applies to --kind trend only")
     lib = cli_library(args.definitions)
     definition = lib.get_version(args.instrument)
-    if args.scale is not None and args.scale not in [s.id for s in definition.definition.scales]:
+    if args.scale is not None and args.scale not in [s.id for s in definition.instrument.scales]:
         raise UsageError(f"{definition.id} has no scale {args.scale!r}; its scales are "
-                         f"{', '.join(s.id for s in definition.definition.scales)}")
+                         f"{', '.join(s.id for s in definition.instrument.scales)}")
     data = _read(args.input)
     if args.patient and "patient" in data.columns and not (data["patient"].astype(str) == args.patient).any():
         raise UsageError(f"{args.input}: no rows for patient {args.patient!r}")

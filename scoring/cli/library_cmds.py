@@ -91,7 +91,7 @@ def _get(lib: Library, instrument_id: str, version: str | None = None) -> Defini
 
 
 def summary(d: Definition) -> dict[str, Any]:
-    ins = d.definition
+    ins = d.instrument
     return {
         "id": ins.id,
         "version": ins.version,
@@ -121,7 +121,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
 
 def definition_json(d: Definition) -> dict[str, Any]:
     """The definition as JSON with provenance; items stay in administration order."""
-    data = d.definition.model_dump(mode="json", exclude_none=True)
+    data = d.instrument.model_dump(mode="json", exclude_none=True)
     data["hash"] = d.hash
     return data
 
@@ -132,7 +132,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(definition_json(d), indent=2, ensure_ascii=False))
         return EXIT_OK
-    ins = d.definition
+    ins = d.instrument
     print(f"{ins.name} ({ins.abbreviation}) {ins.id} {ins.version}  hash {d.hash[:12]}")
     print(f"Licence: {ins.licence.redistribution} — {ins.licence.statement}")
     print(f"Copyright: {ins.copyright.strip()}")

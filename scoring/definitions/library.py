@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -69,7 +70,7 @@ def content_hash(instrument: Instrument) -> str:
     """SHA-256 of the definition's canonical JSON: formatting and comments do not change it.
 
     >>> lib = load_library()
-    >>> len(content_hash(lib["phq9"].definition))
+    >>> len(content_hash(lib["phq9"].instrument))
     64
     """
     canonical = json.dumps(instrument.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
@@ -83,22 +84,33 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Definition:
-    """A validated instrument definition with where it came from and its content hash."""
+    """A validated instrument definition with where it came from and its content hash.
 
-    definition: Instrument
+    ``instrument`` is the parsed, validated YAML (:class:`~scoring.definitions.schema.Instrument`); it was
+    called ``definition`` before, which still works for one release with a ``DeprecationWarning``.
+    """
+
+    instrument: Instrument
     path: Path | None = None
 
     @property
+    def definition(self) -> Instrument:
+        """Deprecated: the old name of :attr:`instrument` (``lib["phq9"].definition`` read oddly)."""
+        warnings.warn("Definition.definition is deprecated: use Definition.instrument", DeprecationWarning,
+                      stacklevel=2)
+        return self.instrument
+
+    @property
     def id(self) -> str:
-        return self.definition.id
+        return self.instrument.id
 
     @property
     def version(self) -> str:
-        return self.definition.version
+        return self.instrument.version
 
     @cached_property
     def hash(self) -> str:
-        return content_hash(self.definition)
+        return content_hash(self.instrument)
 
     @cached_property
     def plan(self) -> Plan:

@@ -179,7 +179,7 @@ class Plan:
 
 def compile_plan(definition: Definition) -> Plan:
     """Compile a validated :class:`~scoring.definitions.library.Definition` into a :class:`Plan`."""
-    ins = definition.definition
+    ins = definition.instrument
     item_ids = tuple(i.id for i in ins.items)
     pos = {item_id: k for k, item_id in enumerate(item_ids)}
     sets = {s.id: s for s in ins.option_sets}

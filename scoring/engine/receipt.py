@@ -133,12 +133,12 @@ def responses_to_row(definition: Definition, responses: Sequence[Any] | Mapping[
     :data:`scoring.engine.responses.MISSING_WORDS` (``NA``, ``n/a`` …, any case) mean unanswered there, as in
     :func:`scoring.score` — the one list.
     """
-    items = [i.id for i in definition.definition.items]
+    items = [i.id for i in definition.instrument.items]
     if isinstance(responses, Mapping):
         row = dict(responses)
     else:
         values = list(responses)
-        scored = [i.id for i in definition.definition.items if i.scored]
+        scored = [i.id for i in definition.instrument.items if i.scored]
         if len(values) == len(items):
             row = dict(zip(items, values, strict=True))
         elif len(values) == len(scored):
@@ -192,7 +192,7 @@ def explain(
     result, trace = traced_score(definition, frame)
     out = result.scores.iloc[0]
     plan = definition.plan
-    ins = definition.definition
+    ins = definition.instrument
     applied = trace.applied
     respondent_frame = frame[[c for c in frame.columns if c not in plan.item_ids]]
     raw = applied.raw[0]

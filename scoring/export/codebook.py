@@ -188,7 +188,7 @@ def instrument_block(definitions: Sequence[Definition], namer: Namer) -> Block:
     Rules and texts come from the newest version; the versions and hashes of all are listed.
     """
     latest = definitions[-1]
-    ins = latest.definition
+    ins = latest.instrument
     iid = ins.id
     versions = tuple(d.version for d in definitions)
     hashes = tuple(d.hash for d in definitions)
@@ -208,14 +208,14 @@ def instrument_block(definitions: Sequence[Definition], namer: Namer) -> Block:
 
     seen_items: list[str] = []
     for d in definitions[::-1]:  # newest first decides the order; older-only items follow
-        for it in d.definition.items:
+        for it in d.instrument.items:
             if it.id not in seen_items:
                 seen_items.append(it.id)
     newest_items = [it.id for it in ins.items]
     seen_items = newest_items + [i for i in seen_items if i not in newest_items]
     for item_id in seen_items:
-        it = items.get(item_id) or next(i for d in definitions for i in d.definition.items if i.id == item_id)
-        opts = (sets.get(it.options) or next(s for d in definitions for s in d.definition.option_sets
+        it = items.get(item_id) or next(i for d in definitions for i in d.instrument.items if i.id == item_id)
+        opts = (sets.get(it.options) or next(s for d in definitions for s in d.instrument.option_sets
                                              if s.id == it.options)).options
         integral = all(float(o.value).is_integer() for o in opts)
         text = it.text if (text_allowed and it.text) else (it.descriptor or "")
@@ -327,7 +327,7 @@ def codebook_frame(variables: Sequence[Variable]) -> pd.DataFrame:
 def instruments_table(definitions: Sequence[Definition]) -> list[dict[str, str]]:
     out = []
     for d in definitions:
-        ins = d.definition
+        ins = d.instrument
         out.append({"id": ins.id, "version": ins.version, "hash": d.hash, "name": ins.name,
                     "abbreviation": ins.abbreviation, "licence": ins.licence.redistribution,
                     "copyright": ins.copyright.strip(), "citations": "; ".join(c.strip() for c in ins.citations)})
@@ -358,7 +358,7 @@ def codebook_markdown(codebook: pd.DataFrame, definitions: Sequence[Definition],
         lines += [f"### {_md(row['abbreviation'])} — {_md(row['name'])} ({row['id']} {row['version']})", "",
                   f"- content hash: `{row['hash']}`", f"- licence: {_md(row['licence'])}",
                   f"- copyright: {_md(row['copyright'])}", "- citations:"]
-        lines += [f"  - {_md(c.strip())}" for c in d.definition.citations]
+        lines += [f"  - {_md(c.strip())}" for c in d.instrument.citations]
         lines.append("")
     lines += ["## Variables", ""]
     cols = [c for c in codebook.columns if codebook[c].astype(str).str.len().gt(0).any()

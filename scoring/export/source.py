@@ -315,7 +315,7 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
 
     item_ids: list[str] = []
     for d in groups:
-        item_ids.extend(it.id for it in d.definition.items if it.id not in item_ids)
+        item_ids.extend(it.id for it in d.instrument.items if it.id not in item_ids)
     allow = set(CONTRACT_COLUMNS) | set(item_ids) | set(_ALIASES)
     dropped = [c for c in names if c not in allow]
 

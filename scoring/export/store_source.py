@@ -74,7 +74,7 @@ class StoreSource:
                     raise ExportError(f"the store's {iid} {version} administrations carry a different content "
                                       "hash than its pinned definition; run the store's rescore check")
                 definitions[(iid, version)] = d
-            item_ids = [it.id for d in definitions.values() if d.id == iid for it in d.definition.items]
+            item_ids = [it.id for d in definitions.values() if d.id == iid for it in d.instrument.items]
             keep = [c for c in STORE_COLUMNS if c in frame.columns]
             items = [c for c in dict.fromkeys(item_ids) if c in frame.columns]
             frames.append(frame[keep + items].rename(columns=STORE_COLUMNS))

@@ -129,7 +129,7 @@ def to_questionnaire(definition: Definition, *, language: str | None = None) -> 
     require_fhir()
     from fhir.resources.R4B.questionnaire import Questionnaire
 
-    defn = definition.definition
+    defn = definition.instrument
     language = language or defn.language
     if language != defn.language and language not in defn.translations:
         known = ", ".join(sorted({defn.language, *defn.translations}))

@@ -51,7 +51,7 @@ class _Form:
 
     @classmethod
     def of(cls, d: Definition) -> _Form:
-        ins = d.definition
+        ins = d.instrument
         sets = {s.id: s for s in ins.option_sets}
         values, systems, by_score = {}, {}, {}
         for item in ins.items:

@@ -56,9 +56,9 @@ class NormContext:
                 d = self.library.get_version(self.meta.instrument.id, version)
             except KeyError:
                 continue
-            scale = next((s for s in d.definition.scales if s.id == self.meta.scale), None)
+            scale = next((s for s in d.instrument.scales if s.id == self.meta.scale), None)
             if scale is not None:
-                out.append((version, scale, is_integer_valued(d.definition, scale)))
+                out.append((version, scale, is_integer_valued(d.instrument, scale)))
         return out
 
 
@@ -149,7 +149,7 @@ def instrument_known(ctx: NormContext) -> list[Issue]:
                                  ("instrument", "versions", vi), f"known versions: {', '.join(known)}"))
             continue
         d = lib.get_version(ins.id, version)
-        scales = [s.id for s in d.definition.scales]
+        scales = [s.id for s in d.instrument.scales]
         if ctx.meta.scale not in scales:
             out.append(ctx.issue("E406", f"{ins.id} {version} has no scale {ctx.meta.scale!r}", ("scale",),
                                  did_you_mean(ctx.meta.scale, scales) or f"scales: {', '.join(scales)}"))

@@ -312,7 +312,7 @@ def analyze(
         items=_typed(_concat(item_frames, ITEM_COLUMNS), ITEM_COLUMNS),
         warnings=_concat(warning_frames, WARNING_COLUMNS).astype(object),
         failures=checked.failures,
-        instrument={"id": definition.id, "version": definition.version, "name": definition.definition.name,
+        instrument={"id": definition.id, "version": definition.version, "name": definition.instrument.name,
                     "hash": definition.hash},
         n_rows=len(data),
         settings={"missing": list(methods), "ci_level": ci_level, "warning_codes": dict(WARNING_CODES)},

@@ -308,7 +308,7 @@ def _section(rows: pd.DataFrame, library: Library, adm: Any, given_norms: list[A
     by_row = {sr: by_adm[int(a)] for sr, a in zip(rows["source_row"], rows["administration"], strict=True)
               if int(a) in by_adm}
     scales = []
-    for sc in latest.definition.scales:
+    for sc in latest.instrument.scales:
         srows = rows[rows["scale"] == sc.id].sort_values(["date", "administration"], kind="stable")
         if srows.empty:
             continue

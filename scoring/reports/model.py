@@ -132,11 +132,11 @@ class InstrumentSection:
 
     @property
     def abbreviation(self) -> str:
-        return self.definition.definition.abbreviation or self.instrument_id
+        return self.definition.instrument.abbreviation or self.instrument_id
 
     @property
     def name(self) -> str:
-        return self.definition.definition.name
+        return self.definition.instrument.name
 
     @property
     def critical(self) -> list[tuple[pd.Timestamp, str]]:

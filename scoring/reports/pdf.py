@@ -153,7 +153,7 @@ def _instrument(report: Report, sec: InstrumentSection) -> list[Block]:
     d = sec.definition
     out = [Block("h1", f"{sec.abbreviation} — {sec.name}"),
            Block("small", f"Version {', '.join(v for v, _ in sec.versions)}; content hash "
-                          f"{', '.join(h[:12] for _, h in sec.versions)}. {d.definition.copyright}")]
+                          f"{', '.join(h[:12] for _, h in sec.versions)}. {d.instrument.copyright}")]
     for sc in sec.scales:
         direction = {"worse": "higher is worse", "better": "higher is better"}.get(sc.higher_is,
                                                                                   "no healthy direction")
@@ -227,7 +227,7 @@ _PARAM_VALUE = {"reliability": "reliability", "sd": "sd", "reliable_change": "th
 def parameter_rows(sec: InstrumentSection) -> list[list[str]]:
     """Scale, parameter, value, source of every change parameter the definition declares."""
     rows = []
-    for sc in sec.definition.definition.scales:
+    for sc in sec.definition.instrument.scales:
         params = change_parameters(sec.definition, sc.id)
         for name, source in params.sources.items():
             rows.append([sc.id, name.replace("_", " "), fmt_num(getattr(params, _PARAM_VALUE.get(name, name), None), 3),
@@ -238,7 +238,7 @@ def parameter_rows(sec: InstrumentSection) -> list[list[str]]:
 def _sources(report: Report) -> list[Block]:
     out = [Block("h1", "Appendix B — Instruments, sources and versions")]
     for sec in report.sections:
-        ins = sec.definition.definition
+        ins = sec.definition.instrument
         out.append(Block("h2", f"{sec.abbreviation} — {sec.name}"))
         rows = [["Copyright", ins.copyright],
                 ["Citation" + ("s" if len(ins.citations) > 1 else ""), "\n".join(ins.citations)],

@@ -206,7 +206,7 @@ def item_labels(definition: Any) -> dict[str, str]:
     dead…"``), the descriptor where the licence ships no wording (``no_item_text``), else the id.
     """
     out = {}
-    for k, item in enumerate(definition.definition.items, start=1):
+    for k, item in enumerate(definition.instrument.items, start=1):
         words = (item.text or item.descriptor or "").strip()
         out[item.id] = f"{k}. {' '.join(words.split())}" if words else item.id
     return out

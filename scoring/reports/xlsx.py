@@ -188,7 +188,7 @@ def _instrument(ws: Any, report: Report, sec: InstrumentSection) -> None:
     w.heading(f"{sec.abbreviation} — {sec.name}", big=True)
     w.line([f"Version {', '.join(v for v, _ in sec.versions)}; content hash "
             f"{', '.join(h for _, h in sec.versions)}"])
-    w.line([sec.definition.definition.copyright])
+    w.line([sec.definition.instrument.copyright])
     images: list[tuple[bytes, int]] = []
     for sc in sec.scales:
         w.heading(f"{sc.name} ({sc.scale_id})")
@@ -255,7 +255,7 @@ def _about(ws: Any, report: Report) -> None:
     w.line(["Instrument", "Name", "Version", "Content hash (SHA-256)", "Citations", "Copyright", "Licence",
             "Licence terms", "Licence URL", "Source"], head=True)
     for sec in report.sections:
-        ins = sec.definition.definition
+        ins = sec.definition.instrument
         for v, h in sec.versions:
             w.line([sec.abbreviation, ins.name, v, h, "\n".join(ins.citations), ins.copyright,
                     ins.licence.redistribution, ins.licence.statement, getattr(ins.licence, "url", None),

@@ -167,7 +167,7 @@ def shown_items(definition: Definition, answers: Mapping[str, float | None], sex
     with the respondent attributes the store scores with (``sex``, as in :func:`.results.answers_frame`), so
     the kiosk shows exactly the items whose answers the scoring counts."""
     visible = set(visible_items(definition, answers, {"sex": sex}))
-    return [item for item in definition.definition.items if item.id in visible]
+    return [item for item in definition.instrument.items if item.id in visible]
 
 
 def age_on(date_of_birth: date | None, day: date) -> int | None:
@@ -334,7 +334,7 @@ class Administrations:
         if patient is None:
             raise NotFoundError(f"no patient {patient_id}")
         self._ctx.pinned.pin(s, definition, now)
-        ins = definition.definition
+        ins = definition.instrument
         lang = language if language and (language == ins.language or language in ins.translations) else ins.language
         dob = s.scalar(select(PatientIdentifiers.date_of_birth).where(PatientIdentifiers.patient_id == patient_id))
         adm = Administration(
@@ -378,7 +378,7 @@ class Administrations:
     @staticmethod
     def _make_prompt(definition: Definition, adm: Administration, item: Item, k: int, total: int,
                      answers: Mapping[str, float | None]) -> ItemPrompt:
-        ins = definition.definition
+        ins = definition.instrument
         tr = ins.translations.get(adm.language) if adm.language != ins.language else None
         labels: Mapping[int, str] = tr.option_sets.get(item.options, {}) if tr else {}
         option_set = next(o for o in ins.option_sets if o.id == item.options)

@@ -260,8 +260,8 @@ class Batteries:
         for spec in instruments:
             instrument_id, _, version = spec.strip().partition("@")
             definition = self._ctx.library.get_version(instrument_id, version or None)
-            if any(item.text is None for item in definition.definition.items):
-                licence = definition.definition.licence.redistribution
+            if any(item.text is None for item in definition.instrument.items):
+                licence = definition.instrument.licence.redistribution
                 raise StoreError(f"{instrument_id} ships without item text ({licence}): it can be scored but not "
                                  "administered on the kiosk; add a licensed definition "
                                  "with item text to your own definitions folder")

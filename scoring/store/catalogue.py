@@ -73,7 +73,7 @@ class Catalogue:
 
     def _status(self, instrument_id: str, row: InstrumentSetting | None) -> InstrumentStatus:
         d = self._ctx.library[instrument_id]
-        ins = d.definition
+        ins = d.instrument
         return InstrumentStatus(
             id=d.id, version=d.version, name=ins.name, abbreviation=ins.abbreviation, items=len(ins.items),
             redistribution=str(ins.licence.redistribution), commercial_use=str(ins.licence.commercial_use),
@@ -102,7 +102,7 @@ class Catalogue:
             for instrument_id in sorted(self._ctx.library):
                 if instrument_id in have:
                     continue
-                if str(self._ctx.library[instrument_id].definition.licence.redistribution) == "non_commercial":
+                if str(self._ctx.library[instrument_id].instrument.licence.redistribution) == "non_commercial":
                     s.add(InstrumentSetting(instrument_id=instrument_id, enabled=False, changed_at=now,
                                             changed_by=user.id if user else None))
                     off.append(instrument_id)

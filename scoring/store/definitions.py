@@ -23,7 +23,7 @@ from scoring.store.models import StoredDefinition
 
 def canonical_json(definition: Definition) -> str:
     """The text whose SHA-256 is ``definition.hash`` (see :func:`scoring.content_hash`)."""
-    return json.dumps(definition.definition.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
+    return json.dumps(definition.instrument.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
                       separators=(",", ":"))
 
 

@@ -94,7 +94,7 @@ def _answers(instrument: str, lib: Library, dep: float, anx: float, trauma: floa
     if instrument == "pcl5":
         return dict(zip(ids, _items(np.full(20, trauma), 5, rng, np.linspace(0.05, -0.1, 20)), strict=True))
     if instrument == "dass21":
-        scales = {s.id: set(s.items) for s in lib["dass21"].definition.scales}
+        scales = {s.id: set(s.items) for s in lib["dass21"].instrument.scales}
         level = [dep if i in scales.get("depression", ()) else anx if i in scales.get("anxiety", ())
                  else (dep + anx) / 2 for i in ids]
         return dict(zip(ids, _items(np.array(level) - 0.1, 4, rng, np.zeros(len(ids))), strict=True))

@@ -461,7 +461,7 @@ class Kiosk:
             changed = []
             for adm in s.scalars(select(Administration).where(Administration.assignment_id == a.id,
                                                               Administration.status == "pending")):
-                ins = self._adm.definition(s, adm).definition
+                ins = self._adm.definition(s, adm).instrument
                 if (language == ins.language or language in ins.translations) and adm.language != language:
                     adm.language = language
                     changed.append(adm.id)

@@ -256,7 +256,7 @@ def test_higher_is_better_mirrors_higher_is_worse(pre: list[int], data: st.DataO
 def test_every_bundled_scale_has_consistent_parameters() -> None:
     """Every declared parameter set resolves; the threshold is the published one where declared."""
     for instrument_id in LIB:
-        for sc in LIB[instrument_id].definition.scales:
+        for sc in LIB[instrument_id].instrument.scales:
             p = ChangeParameters.from_scale(sc, instrument_id=instrument_id)
             ch = sc.change
             if ch is not None and ch.reliable_change is not None:

@@ -199,6 +199,6 @@ def test_heatmap_shows_the_whole_wording_of_a_critical_item() -> None:
     _, data = _history("phq9", [[3] * 9, [0] * 9], DATES[:2])
     _, boxes, _ = scene(charts.item_heatmap(data, d))
     labels = [b.text for b in boxes if b.role.startswith("axis-label")]
-    wording = " ".join(d.definition.items[8].text.split())
+    wording = " ".join(d.instrument.items[8].text.split())
     assert f"9. {wording}" in labels
     assert not any(label.endswith("…") and label.startswith("9.") for label in labels)

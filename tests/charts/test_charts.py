@@ -48,7 +48,7 @@ def test_no_altair_on_import() -> None:
 def test_trend_bands_follow_the_definition() -> None:
     spec = layers(charts.trend_chart(phq9_history(), PHQ9))
     bands = spec["bands"]["rows"]
-    published = PHQ9.definition.scales[0].bands.ranges
+    published = PHQ9.instrument.scales[0].bands.ranges
     assert [b["band"] for b in bands] == [r.label for r in published]
     assert [(b["min"], b["max"]) for b in bands] == [(r.min, r.max) for r in published]
     # integer scale: edges half-way between published bounds, clipped to the range

@@ -101,7 +101,7 @@ def test_every_bundled_norm_table_keeps_its_hash(norms: NormLibrary) -> None:
 
 def test_hash_is_recomputed_from_content_not_cached_from_a_mutable_copy(lib: Library) -> None:
     d = lib["phq9"]
-    assert Definition(d.definition).hash == d.hash
+    assert Definition(d.instrument).hash == d.hash
 
 
 # --- mutating a loaded definition raises, at every level --------------------------------------------------
@@ -109,37 +109,37 @@ def test_hash_is_recomputed_from_content_not_cached_from_a_mutable_copy(lib: Lib
 #: (what, mutation) on lib["phq9"]'s instrument ``i`` (and pcl5/pc_ptsd5/phq15 where phq9 lacks the part)
 Mutation = Callable[[Library], Any]
 MUTATIONS: list[tuple[str, Mutation]] = [
-    ("items.pop", lambda lib: lib["phq9"].definition.items.pop()),  # type: ignore[attr-defined]
-    ("items.append", lambda lib: lib["phq9"].definition.items.append(None)),  # type: ignore[attr-defined]
-    ("items[0] =", lambda lib: lib["phq9"].definition.items.__setitem__(0, None)),  # type: ignore[attr-defined]
-    ("item field", lambda lib: setattr(lib["phq9"].definition.items[0], "reverse", True)),
-    ("instrument field", lambda lib: setattr(lib["phq9"].definition, "version", "9.9.9")),
-    ("option_sets.append", lambda lib: lib["phq9"].definition.option_sets.append(None)),  # type: ignore[attr-defined]
-    ("options.pop", lambda lib: lib["phq9"].definition.option_sets[0].options.pop()),  # type: ignore[attr-defined]
-    ("option value", lambda lib: setattr(lib["phq9"].definition.option_sets[0].options[0], "value", 7)),
-    ("scales.pop", lambda lib: lib["phq9"].definition.scales.pop()),  # type: ignore[attr-defined]
-    ("scale items.append", lambda lib: lib["phq9"].definition.scales[0].items.append("x")),  # type: ignore[attr-defined]
-    ("scale weights[...] =", lambda lib: lib["phq9"].definition.scales[0].weights.__setitem__("phq9_1", 2)),  # type: ignore[attr-defined]
-    ("bands ranges.pop", lambda lib: lib["phq9"].definition.scales[0].bands.ranges.pop()),  # type: ignore[union-attr]
-    ("band min", lambda lib: setattr(lib["phq9"].definition.scales[0].bands.ranges[0], "min", 3)),  # type: ignore[union-attr]
-    ("cutoffs.append", lambda lib: lib["phq9"].definition.scales[0].cutoffs.append(None)),  # type: ignore[attr-defined]
-    ("translations[...] =", lambda lib: lib["phq9"].definition.translations.__setitem__("xx", None)),  # type: ignore[attr-defined]
-    ("translations.pop", lambda lib: lib["phq9"].definition.translations.pop("de")),  # type: ignore[attr-defined]
+    ("items.pop", lambda lib: lib["phq9"].instrument.items.pop()),  # type: ignore[attr-defined]
+    ("items.append", lambda lib: lib["phq9"].instrument.items.append(None)),  # type: ignore[attr-defined]
+    ("items[0] =", lambda lib: lib["phq9"].instrument.items.__setitem__(0, None)),  # type: ignore[attr-defined]
+    ("item field", lambda lib: setattr(lib["phq9"].instrument.items[0], "reverse", True)),
+    ("instrument field", lambda lib: setattr(lib["phq9"].instrument, "version", "9.9.9")),
+    ("option_sets.append", lambda lib: lib["phq9"].instrument.option_sets.append(None)),  # type: ignore[attr-defined]
+    ("options.pop", lambda lib: lib["phq9"].instrument.option_sets[0].options.pop()),  # type: ignore[attr-defined]
+    ("option value", lambda lib: setattr(lib["phq9"].instrument.option_sets[0].options[0], "value", 7)),
+    ("scales.pop", lambda lib: lib["phq9"].instrument.scales.pop()),  # type: ignore[attr-defined]
+    ("scale items.append", lambda lib: lib["phq9"].instrument.scales[0].items.append("x")),  # type: ignore[attr-defined]
+    ("scale weights[...] =", lambda lib: lib["phq9"].instrument.scales[0].weights.__setitem__("phq9_1", 2)),  # type: ignore[attr-defined]
+    ("bands ranges.pop", lambda lib: lib["phq9"].instrument.scales[0].bands.ranges.pop()),  # type: ignore[union-attr]
+    ("band min", lambda lib: setattr(lib["phq9"].instrument.scales[0].bands.ranges[0], "min", 3)),  # type: ignore[union-attr]
+    ("cutoffs.append", lambda lib: lib["phq9"].instrument.scales[0].cutoffs.append(None)),  # type: ignore[attr-defined]
+    ("translations[...] =", lambda lib: lib["phq9"].instrument.translations.__setitem__("xx", None)),  # type: ignore[attr-defined]
+    ("translations.pop", lambda lib: lib["phq9"].instrument.translations.pop("de")),  # type: ignore[attr-defined]
     ("translation items[...] =",
-     lambda lib: next(iter(lib["phq9"].definition.translations.values())).items.__setitem__("phq9_1", "x")),
+     lambda lib: next(iter(lib["phq9"].instrument.translations.values())).items.__setitem__("phq9_1", "x")),
     ("translation option_sets inner",
-     lambda lib: next(iter(next(iter(lib["phq9"].definition.translations.values())).option_sets.values()))
+     lambda lib: next(iter(next(iter(lib["phq9"].instrument.translations.values())).option_sets.values()))
      .__setitem__(0, "x")),
-    ("FrozenDict internals", lambda lib: setattr(lib["phq9"].definition.translations, "_data", {})),
+    ("FrozenDict internals", lambda lib: setattr(lib["phq9"].instrument.translations, "_data", {})),
     ("gate op", lambda lib: setattr(_gated(lib).shown_if, "op", "<")),
     ("gate value", lambda lib: setattr(_gated(lib).shown_if, "value", 9)),
     ("applies_if value list", lambda lib: _applies(lib).applies_if.value.append("male")),
-    ("change parameters", lambda lib: setattr(lib["phq9"].definition.scales[0].change, "sd", None)),
-    ("change reliability value", lambda lib: setattr(lib["phq9"].definition.scales[0].change.reliability,  # type: ignore[union-attr]
+    ("change parameters", lambda lib: setattr(lib["phq9"].instrument.scales[0].change, "sd", None)),
+    ("change reliability value", lambda lib: setattr(lib["phq9"].instrument.scales[0].change.reliability,  # type: ignore[union-attr]
                                                      "value", 0.1)),
-    ("critical_items.pop", lambda lib: lib["phq9"].definition.critical_items.pop()),  # type: ignore[attr-defined]
-    ("flags conditions", lambda lib: lib["pcl5"].definition.flags[0].all_of.append(None)),  # type: ignore[union-attr]
-    ("citations.append", lambda lib: lib["phq9"].definition.citations.append("x")),  # type: ignore[attr-defined]
+    ("critical_items.pop", lambda lib: lib["phq9"].instrument.critical_items.pop()),  # type: ignore[attr-defined]
+    ("flags conditions", lambda lib: lib["pcl5"].instrument.flags[0].all_of.append(None)),  # type: ignore[union-attr]
+    ("citations.append", lambda lib: lib["phq9"].instrument.citations.append("x")),  # type: ignore[attr-defined]
     ("transform table", lambda lib: _transformed(lib).transform.table.__setitem__(0, 99)),
     ("count_if per_item", lambda lib: _counted(lib).count_if.per_item.__setitem__("x", 1)),
     ("Definition wrapper", lambda lib: setattr(lib["phq9"], "definition", None)),
@@ -147,39 +147,39 @@ MUTATIONS: list[tuple[str, Mutation]] = [
 
 
 def _gated(lib: Library) -> Any:
-    return next(i for d in lib.values() for i in d.definition.items if i.shown_if is not None)
+    return next(i for d in lib.values() for i in d.instrument.items if i.shown_if is not None)
 
 
 def _applies(lib: Library) -> Any:
-    return next(i for d in lib.values() for i in d.definition.items
+    return next(i for d in lib.values() for i in d.instrument.items
                 if i.applies_if is not None and isinstance(i.applies_if.value, tuple))
 
 
 def _transformed(lib: Library) -> Any:
-    return next(s for d in lib.values() for s in d.definition.scales if s.transform is not None)
+    return next(s for d in lib.values() for s in d.instrument.scales if s.transform is not None)
 
 
 def _counted(lib: Library) -> Any:
-    return next(s for d in lib.values() for s in d.definition.scales if s.count_if is not None)
+    return next(s for d in lib.values() for s in d.instrument.scales if s.count_if is not None)
 
 
 @pytest.mark.parametrize(("what", "mutate"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
 def test_mutating_a_loaded_definition_raises(lib: Library, what: str, mutate: Mutation) -> None:
     before = {k: d.hash for k, d in lib.definitions.items()}
-    dumps = {k: d.definition.model_dump(mode="json") for k, d in lib.definitions.items()}
+    dumps = {k: d.instrument.model_dump(mode="json") for k, d in lib.definitions.items()}
     with pytest.raises((TypeError, AttributeError, pydantic.ValidationError, dataclasses.FrozenInstanceError)):
         mutate(lib)
     # nothing changed: the content, hence the hash, is what was loaded
-    assert {k: d.definition.model_dump(mode="json") for k, d in lib.definitions.items()} == dumps
-    assert {k: content_hash(d.definition) for k, d in lib.definitions.items()} == before
+    assert {k: d.instrument.model_dump(mode="json") for k, d in lib.definitions.items()} == dumps
+    assert {k: content_hash(d.instrument) for k, d in lib.definitions.items()} == before
 
 
 def test_the_parts_the_mutations_reach_exist(lib: Library) -> None:
     """Guard the list above: each part it mutates is present in the bundled library."""
-    phq9 = lib["phq9"].definition
+    phq9 = lib["phq9"].instrument
     assert phq9.translations and phq9.critical_items and phq9.scales[0].bands and phq9.scales[0].change
     assert phq9.scales[0].change.reliability is not None
-    assert _gated(lib) and _applies(lib) and _transformed(lib) and _counted(lib) and lib["pcl5"].definition.flags
+    assert _gated(lib) and _applies(lib) and _transformed(lib) and _counted(lib) and lib["pcl5"].instrument.flags
     assert next(iter(phq9.translations.values())).option_sets
 
 
@@ -198,7 +198,7 @@ def test_every_collection_in_every_definition_is_immutable(lib: Library) -> None
                 walk(v, f"{path}[{k!r}]")
 
     for (iid, version), d in lib.definitions.items():
-        walk(d.definition, f"{iid}@{version}")
+        walk(d.instrument, f"{iid}@{version}")
 
 
 def test_plan_arrays_are_read_only_and_its_rules_frozen(lib: Library) -> None:
@@ -240,7 +240,7 @@ def test_mutating_a_norm_table_raises(norms: NormLibrary) -> None:
 
 
 def test_json_dump_schema_copy_and_pickle_behave_as_before(lib: Library) -> None:
-    ins = lib["phq9"].definition
+    ins = lib["phq9"].instrument
     dumped = ins.model_dump(mode="json")
     assert isinstance(dumped["items"], list) and isinstance(dumped["translations"], dict)
     again = Instrument.model_validate(dumped)

@@ -59,7 +59,7 @@ def test_billion_laughs_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     (tmp_path / "lol.yaml").write_text(BILLION_LAUGHS, encoding="utf-8")
     (tmp_path / "norms").mkdir()
     (tmp_path / "norms" / "lol_norm.yaml").write_text(BILLION_LAUGHS, encoding="utf-8")
-    items = [it.id for it in load_library()["phq9"].definition.items]
+    items = [it.id for it in load_library()["phq9"].instrument.items]
     (tmp_path / "in.csv").write_text(",".join(items) + "\n" + ",".join("1" * len(items)) + "\n", encoding="utf-8")
     env = {**os.environ, "PSYSCORE_INSTRUMENTS_PATH": str(tmp_path)}
     run = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True, text=True,

@@ -192,7 +192,7 @@ def test_gad7_by_tapping_with_a_reload_half_way(server: Server, browser) -> None
     clinic = server.clinic()
     issued = clinic.assignments.assign(SYSTEM, server.patient, battery="Anxiety check")
     gad7 = clinic.library["gad7"]
-    labels = {o.value: o.label for o in next(s for s in gad7.definition.option_sets).options}
+    labels = {o.value: o.label for o in next(s for s in gad7.instrument.option_sets).options}
     context, page = _tablet(browser)
     page.goto(server.base)
     page.get_by_text("Welcome").wait_for()

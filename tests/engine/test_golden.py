@@ -32,7 +32,7 @@ CASES = [(f.stem, i, case) for f in FILES for i, case in enumerate(_load(f)["cas
 
 
 def responses_frame(definition: scoring.Definition, cases: list[dict]) -> pd.DataFrame:
-    item_ids = [i.id for i in definition.definition.items]
+    item_ids = [i.id for i in definition.instrument.items]
     rows = []
     for case in cases:
         resp = case["responses"]
@@ -94,7 +94,7 @@ def attainable(definition: scoring.Definition, scale) -> np.ndarray | None:
 
     if scale.method not in ("sum", "count", "max"):
         return None
-    rng = raw_range(definition.definition, scale)
+    rng = raw_range(definition.instrument, scale)
     if rng is None or not (float(rng[0]).is_integer() and float(rng[1]).is_integer()):
         return None
     raw = np.arange(int(rng[0]), int(rng[1]) + 1, dtype=float) * scale.multiplier
@@ -113,7 +113,7 @@ def test_band_boundaries_covered(instrument: str) -> None:
     definition = LIB[instrument]
     cases = _load(GOLDEN / f"{instrument}.yaml")["cases"]
     missing = []
-    for scale in definition.definition.scales:
+    for scale in definition.instrument.scales:
         if scale.bands is None:
             continue
         expected = {
@@ -138,7 +138,7 @@ def test_missing_data_rule_exercised(instrument: str) -> None:
     definition = LIB[instrument]
     cases = _load(GOLDEN / f"{instrument}.yaml")["cases"]
     frame = responses_frame(definition, cases)
-    for scale in definition.definition.scales:
+    for scale in definition.instrument.scales:
         cols = [c for c in scale.items if c in frame.columns]
         some_missing = frame.reindex(columns=scale.items).isna().any(axis=1).to_numpy()
         checked = np.array([

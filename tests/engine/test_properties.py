@@ -35,7 +35,7 @@ def random_answers(definition: scoring.Definition, seed: int, n: int, missing: f
 def test_scores_stay_in_range(instrument: str, seed: int, missing: float) -> None:
     d = LIB[instrument]
     out = scoring.score(d, random_answers(d, seed, 40, missing)).scores
-    for scale in d.definition.scales:
+    for scale in d.instrument.scales:
         s = out[scale.id].dropna()
         lo, hi = scale.range
         assert ((s >= lo - 1e-9) & (s <= hi + 1e-9)).all(), (scale.id, s[(s < lo) | (s > hi)].tolist())
@@ -60,7 +60,7 @@ def test_prorated_equals_raw_when_nothing_missing(instrument: str, seed: int) ->
     data = random_answers(d, seed, 20, 0.0)
     out = scoring.score(d, data).scores
     gated = {d.plan.item_ids[g.item] for g in d.plan.gates} | {d.plan.item_ids[a.item] for a in d.plan.applicability}
-    for scale in d.definition.scales:
+    for scale in d.instrument.scales:
         assert not out[f"{scale.id}_prorated"].any()
         if scale.method != "sum" or scale.transform is not None or gated & set(scale.items):
             continue  # gates and applicability are covered by the golden cases

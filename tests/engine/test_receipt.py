@@ -29,7 +29,7 @@ BAD_TEXT = re.compile(r"np\.|numpy|\bnan\b|\bNaN\b|<NA>|float64|int64|=None\b")
 
 def _answers(definition: scoring.Definition, case: dict) -> dict:
     resp = case["responses"]
-    items = [i.id for i in definition.definition.items]
+    items = [i.id for i in definition.instrument.items]
     return dict(zip(items, resp, strict=False)) if isinstance(resp, list) else dict(resp)
 
 

@@ -20,8 +20,8 @@ INSTRUMENTS = ("phq9", "gad7", "audit_c", "epds")
 
 
 def _answers(definition: scoring.Definition, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    sets = {s.id: [o.value for o in s.options] for s in definition.definition.option_sets}
-    return {it.id: rng.choice(sets[it.options], n) for it in definition.definition.items}
+    sets = {s.id: [o.value for o in s.options] for s in definition.instrument.option_sets}
+    return {it.id: rng.choice(sets[it.options], n) for it in definition.instrument.items}
 
 
 def clinic_extract(n_patients: int = 60, per_patient: int = 4, seed: int = 7) -> pd.DataFrame:

@@ -265,7 +265,7 @@ def test_exported_scores_equal_the_engine(extract: pd.DataFrame, library: scorin
     items = rows[[f"phq9_{i}" for i in range(1, 11)]].astype("float64").reset_index(drop=True)
     expected = scoring.score(library["phq9"], items).scores
     assert np.allclose(rows["phq9_total"].to_numpy(), expected["total"].to_numpy(), equal_nan=True)
-    bands = list(library["phq9"].definition.scales[0].bands.ranges)
+    bands = list(library["phq9"].instrument.scales[0].bands.ranges)
     got_bands = [bands[int(c) - 1].label if pd.notna(c) else None for c in rows["phq9_total_band"]]
     assert got_bands == [None if pd.isna(b) else b for b in expected["total_band"].astype(object)]
     assert rows["phq9_total_prorated"].astype(bool).tolist() == expected["total_prorated"].tolist()

@@ -48,7 +48,7 @@ def test_sentinels_never_appear_in_any_export_file(extract: pd.DataFrame, tmp_pa
 
 def test_only_allowlisted_columns_leave(extract: pd.DataFrame, library: scoring.Library) -> None:
     prep = ex.prepare_export(extract, profile="safe_harbor", k=3, library=library)
-    item_ids = {it.id for i in ("phq9", "gad7", "audit_c", "epds") for it in library[i].definition.items}
+    item_ids = {it.id for i in ("phq9", "gad7", "audit_c", "epds") for it in library[i].instrument.items}
     for col in prep.data.columns:
         assert col in FIXED or col in item_ids or re.match(r"^(phq9|gad7|audit_c|epds)_[a-z0-9_]+$", col), col
     assert set(prep.dropped_columns) == {"birth_date", "name", "email", "phone", "address", "mrn", "external_id",

@@ -13,9 +13,9 @@ from scoring.fhir import urls
 
 def random_answers(d: Definition, rng: np.random.Generator, missing: float) -> dict[str, float]:
     """One respondent's answers: each item an option value, or NaN with probability ``missing``."""
-    sets = {s.id: s for s in d.definition.option_sets}
+    sets = {s.id: s for s in d.instrument.option_sets}
     out = {}
-    for item in d.definition.items:
+    for item in d.instrument.items:
         values = [o.value for o in sets[item.options].options]
         out[item.id] = math.nan if rng.random() < missing else float(rng.choice(values))
     return out
@@ -26,7 +26,7 @@ def response(d: Definition, answers: dict[str, float], *, rid: str = "r1", style
     """A QuestionnaireResponse to ``d``'s Questionnaire; ``style``: ``code`` (valueCoding with system and
     code), ``ordinal`` (a coding carrying only the item score, as ordinalValue), ``weight`` (R5 itemWeight),
     ``integer`` (valueInteger), ``decimal`` (valueDecimal), or ``mixed`` (a different one per item)."""
-    ins = d.definition
+    ins = d.instrument
     sets = {s.id: s for s in ins.option_sets}
     styles = ["code", "ordinal", "weight", "integer", "decimal"]
     items = []

@@ -46,10 +46,10 @@ def test_expression_equals_engine_score(library: Library, instrument: str) -> No
     rng = np.random.default_rng(sum(map(ord, instrument)))
     rows = [random_answers(d, rng, missing=[0.0, 0.0, 0.1, 0.25, 0.5][n % 5]) for n in range(RESPONSES)]
     # respondents who give the lowest (gates closed) and the highest answer everywhere: reverse keys at both ends
-    sets = {s.id: s for s in d.definition.option_sets}
-    rows.append({i.id: float(min(o.value for o in sets[i.options].options)) for i in d.definition.items})
-    rows.append({i.id: float(max(o.value for o in sets[i.options].options)) for i in d.definition.items})
-    engine = score(d, pd.DataFrame(rows, columns=[i.id for i in d.definition.items])).scores
+    sets = {s.id: s for s in d.instrument.option_sets}
+    rows.append({i.id: float(min(o.value for o in sets[i.options].options)) for i in d.instrument.items})
+    rows.append({i.id: float(max(o.value for o in sets[i.options].options)) for i in d.instrument.items})
+    engine = score(d, pd.DataFrame(rows, columns=[i.id for i in d.instrument.items])).scores
     reverse_seen = False
     for n, answers in enumerate(rows):
         qr = response(d, answers, rid=f"r{n}")
@@ -60,21 +60,21 @@ def test_expression_equals_engine_score(library: Library, instrument: str) -> No
                 assert got == [], (scale, answers, got)
             else:
                 assert len(got) == 1 and float(got[0]) == want, (scale, answers, got, want)
-                reverse_seen |= any(i.reverse for i in d.definition.items)
-    assert reverse_seen == any(i.reverse for i in d.definition.items)
+                reverse_seen |= any(i.reverse for i in d.instrument.items)
+    assert reverse_seen == any(i.reverse for i in d.instrument.items)
 
 
 def test_reverse_keys_and_prorating_by_hand(library: Library) -> None:
     """RSES item 2 is reverse keyed (1..4 → 4..1); PHQ-9 with two missing is prorated half-up."""
     rses = library["rses"]
     expr = _expressions(to_questionnaire(rses))["total"]
-    answers = {i.id: 1.0 for i in rses.definition.items}
+    answers = {i.id: 1.0 for i in rses.instrument.items}
     qr = response(rses, answers)
     from fhirpathpy import evaluate
 
     want = score(rses, pd.DataFrame([answers])).scores["total"].iloc[0]
     assert float(evaluate(qr, expr, {"resource": qr}, models["r4"])[0]) == want
-    n_reverse = sum(i.reverse for i in rses.definition.items)
+    n_reverse = sum(i.reverse for i in rses.instrument.items)
     assert n_reverse and want != len(answers) * 1.0
     phq9 = library["phq9"]
     expr = _expressions(to_questionnaire(phq9))["total"]

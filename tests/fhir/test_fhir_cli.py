@@ -32,7 +32,7 @@ def test_questionnaire_to_stdout_and_usage_errors(cli: Cli) -> None:
 
 
 def _answers(library: Library, instrument: str, value: float) -> dict[str, float]:
-    return dict.fromkeys([i.id for i in library[instrument].definition.items], value)
+    return dict.fromkeys([i.id for i in library[instrument].instrument.items], value)
 
 
 def test_score_a_bundle_writes_scores_and_failures(cli: Cli, library: Library, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from tests.fhir.responses import bundle, response
 
 def _phq9(library: Library, **kw: Any) -> dict[str, Any]:
     d = library["phq9"]
-    return response(d, dict.fromkeys([i.id for i in d.definition.items], 1.0), **kw)
+    return response(d, dict.fromkeys([i.id for i in d.instrument.items], 1.0), **kw)
 
 
 def _one_failure(library: Library, source: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def test_every_instrument_is_a_valid_r4b_questionnaire(library: Library, instrum
     d = library[instrument]
     q = to_questionnaire(d)
     Questionnaire.model_validate(q)  # again, from the JSON-ready dict
-    ins = d.definition
+    ins = d.instrument
     assert q["url"] == f"https://psyscore.org/fhir/Questionnaire/{ins.id}" and q["version"] == ins.version
     assert q["identifier"] == [{"system": urls.HASH_SYSTEM, "value": d.hash}]
     assert {"system": urls.HASH_SYSTEM, "code": d.hash} .items() <= q["meta"]["tag"][0].items()
@@ -47,13 +47,13 @@ def test_every_instrument_is_a_valid_r4b_questionnaire(library: Library, instrum
     assert q.get("code", []) == ([{"system": urls.LOINC, "code": ins.loinc_panel}] if ins.loinc_panel else [])
 
 
-@pytest.mark.parametrize("instrument", [i for i in IDS if shipped_library()[i].definition.licence.redistribution
+@pytest.mark.parametrize("instrument", [i for i in IDS if shipped_library()[i].instrument.licence.redistribution
                                         == "no_item_text"])
 def test_no_item_text_instruments_carry_descriptors_only(library: Library, instrument: str) -> None:
     d = library[instrument]
     q = to_questionnaire(d)
     items = _items(q)
-    for item in d.definition.items:
+    for item in d.instrument.items:
         assert items[item.id]["text"] == (item.descriptor or item.id)
         if item.text:
             assert item.text not in str(q)
@@ -65,12 +65,12 @@ def test_phq9_in_spanish_with_english_as_translation(library: Library) -> None:
     q = to_questionnaire(d, language="es")
     assert q["language"] == "es"
     item = _items(q)["phq9_1"]
-    es = d.definition.translations["es"]
+    es = d.instrument.translations["es"]
     assert item["text"] == es.items["phq9_1"]
     ext = item["_text"]["extension"][0]
     assert ext["url"] == urls.TRANSLATION
     assert {e["url"]: next(v for k, v in e.items() if k.startswith("value")) for e in ext["extension"]} == {
-        "lang": "en", "content": d.definition.items[0].text}
+        "lang": "en", "content": d.instrument.items[0].text}
     first = item["answerOption"][0]["valueCoding"]
     assert first["display"] == es.option_sets["frequency"][0]
     assert first["_display"]["extension"][0]["extension"][1]["valueString"] == "Not at all"

@@ -35,7 +35,7 @@ def test_round_trip(library: Library, instrument: str) -> None:
     frame, failures = read_responses(library, bundle(responses))
     assert failures.empty, failures.to_dict("records")
     assert list(frame["response"]) == [f"entry {n + 1} (r{n})" for n in range(len(rows))]
-    items = [i.id for i in d.definition.items]
+    items = [i.id for i in d.instrument.items]
     want = pd.DataFrame(rows, columns=items)
     pd.testing.assert_frame_equal(frame[items].reset_index(drop=True), want, check_dtype=False)
     got, _ = score_responses(library, frame)
@@ -65,7 +65,7 @@ def test_a_folder_of_files_and_several_instruments(library: Library, tmp_path: P
 
 def test_a_response_without_version_uses_the_only_version(library: Library) -> None:
     d = library["phq9"]
-    answers = dict.fromkeys([i.id for i in d.definition.items], 1.0)
+    answers = dict.fromkeys([i.id for i in d.instrument.items], 1.0)
     frame, failures = read_responses(library, response(d, answers, version=False))
     assert failures.empty and frame["version"].tolist() == [d.version]
 
@@ -73,7 +73,7 @@ def test_a_response_without_version_uses_the_only_version(library: Library) -> N
 def test_scores_of_the_response_items_are_ignored(library: Library) -> None:
     """A filler writes the calculated total into the response: it is not an unknown linkId, nor trusted."""
     d = library["phq9"]
-    answers = dict.fromkeys([i.id for i in d.definition.items], 2.0)
+    answers = dict.fromkeys([i.id for i in d.instrument.items], 2.0)
     qr = response(d, answers)
     qr["item"].append({"linkId": "score.total", "answer": [{"valueDecimal": 99}]})
     frame, failures = read_responses(library, qr)

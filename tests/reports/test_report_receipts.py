@@ -28,7 +28,7 @@ DATES = ["2024-01-08", "2024-02-05", "2024-03-04"]
 def _answers(instrument: str) -> list[dict]:
     """Three administrations from the instrument's golden cases (answers and respondent data)."""
     d = LIB[instrument]
-    items = [i.id for i in d.definition.items]
+    items = [i.id for i in d.instrument.items]
     out = []
     for case in yaml.safe_load((GOLDEN / f"{instrument}.yaml").read_text(encoding="utf-8"))["cases"][:3]:
         resp = case["responses"]

@@ -188,7 +188,7 @@ def test_pdf_receipts(pdf_text: str) -> None:
 
 def test_pdf_copyright_citations_licence_and_hashes(pdf_text: str) -> None:
     for inst in ("phq9", "who5"):
-        ins = LIB[inst].definition
+        ins = LIB[inst].instrument
         assert " ".join(ins.copyright.split()) in pdf_text
         for citation in ins.citations:
             assert " ".join(citation.split()) in pdf_text
@@ -199,7 +199,7 @@ def test_pdf_copyright_citations_licence_and_hashes(pdf_text: str) -> None:
 def test_item_wording_is_shown_where_the_instrument_ships_it(pdf_text: str, xlsx: bytes) -> None:
     """Issue 9 item 7: clinicians read item text, not ids, in the answers-by-item table (PDF and XLSX)."""
     texts = [f"{k}. {' '.join(it.text.split())}" for inst in ("phq9", "who5")
-             for k, it in enumerate(LIB[inst].definition.items, start=1) if it.text]
+             for k, it in enumerate(LIB[inst].instrument.items, start=1) if it.text]
     assert texts  # these instruments carry their wording
     cells = " ".join(" ".join(str(c) for c in row if c is not None)
                      for ws in openpyxl.load_workbook(io.BytesIO(xlsx)) for row in ws.iter_rows(values_only=True))
@@ -218,20 +218,20 @@ def test_item_wording_is_shown_where_the_instrument_ships_it(pdf_text: str, xlsx
 
 def test_no_item_text_instrument_receipts_use_ids_only() -> None:
     epds = LIB["epds"]
-    assert epds.definition.licence.redistribution == "no_item_text"
+    assert epds.instrument.licence.redistribution == "no_item_text"
     data = pd.DataFrame({"patient": "p", "date": ["2024-01-01", "2024-02-01"], "instrument": "epds",
                          **{f"epds_{i}": [1, 3] for i in range(1, 11)}})
     rep = patient_report(scoring.history(LIB, data).frame, LIB, administrations=data, patient_label="P", charts=False,
                          generated_at=GENERATED)
     text = flat(pdf_pages(rep.to_pdf(font="vera")))
     assert "epds_1=1" in text and "epds_10=1" in text
-    assert " ".join(epds.definition.copyright.split()) in text
-    for opt in epds.definition.option_sets[0].options:
+    assert " ".join(epds.instrument.copyright.split()) in text
+    for opt in epds.instrument.option_sets[0].options:
         assert opt.label not in text
     assert "Item 10 (thoughts of self-harm)" in text  # the definition's own alert message, not the item wording
     # the answers-by-item table names the items by their descriptors (the licence ships no wording)
-    descriptors = [it.descriptor for it in epds.definition.items]
-    assert all(descriptors) and all(it.text is None for it in epds.definition.items)
+    descriptors = [it.descriptor for it in epds.instrument.items]
+    assert all(descriptors) and all(it.text is None for it in epds.instrument.items)
     for k, d in enumerate(descriptors, start=1):
         assert f"{k}. {' '.join(d.split())}"[:30] in text
 
@@ -307,7 +307,7 @@ def test_xlsx_receipts_and_about(xlsx: bytes) -> None:
     about = " ".join(str(c) for r in sheet_rows(wb["About"]) for c in r if c is not None)
     for inst in ("phq9", "who5"):
         assert LIB[inst].hash in about
-        assert " ".join(LIB[inst].definition.copyright.split()) in " ".join(about.split())
+        assert " ".join(LIB[inst].instrument.copyright.split()) in " ".join(about.split())
     assert scoring.__version__ in about
 
 

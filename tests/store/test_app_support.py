@@ -68,11 +68,11 @@ def test_language_following_item_and_answer_table(clinic: Clinic, therapist, pat
 
 
 def library_language(clinic: Clinic, instrument_id: str) -> str:
-    return clinic.library[instrument_id].definition.language
+    return clinic.library[instrument_id].instrument.language
 
 
 def library_text(clinic: Clinic, instrument_id: str, item_id: str) -> str | None:
-    return next(i.text for i in clinic.library[instrument_id].definition.items if i.id == item_id)
+    return next(i.text for i in clinic.library[instrument_id].instrument.items if i.id == item_id)
 
 
 def library_items(clinic: Clinic, instrument_id: str) -> list[str]:

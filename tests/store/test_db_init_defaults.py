@@ -23,7 +23,7 @@ def test_db_init_applies_the_licence_defaults_once(store_url: str, library,
     out = capsys.readouterr().out
     status = _enabled(store_url, library)
     off = sorted(i for i, on in status.items() if not on)
-    non_commercial = sorted(i for i in library if str(library[i].definition.licence.redistribution) == "non_commercial")
+    non_commercial = sorted(i for i in library if str(library[i].instrument.licence.redistribution) == "non_commercial")
     assert off == non_commercial and "who5" in off and status["phq9"] is True
     assert f"non-commercial instruments are off until an admin enables them: {', '.join(off)}" in out
     with Store(store_url) as store:

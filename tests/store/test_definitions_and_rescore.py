@@ -69,4 +69,4 @@ def test_rescore_check_reproduces_and_detects_tampering(clinic: Clinic, therapis
 
 
 def test_library_api_version_pin(library: Library) -> None:
-    assert scoring.content_hash(library["phq9"].definition) == library["phq9"].hash
+    assert scoring.content_hash(library["phq9"].instrument) == library["phq9"].hash
