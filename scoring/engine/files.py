@@ -84,19 +84,40 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise TableError(f"{path}: the file is empty")
     delimiter = _sniff(text)
     try:
-        rows = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, na_filter=False,
-                           header=None, engine="python" if delimiter == "|" else "c")
-    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        # the csv module, not pandas: pandas pads a short row with empty cells without a word, so a line break
+        # inside an unquoted cell would silently split one respondent's answers over two rows
+        parsed = [(line, row) for line, row in _csv_rows(text, delimiter) if row]  # [] is a blank line
+    except csv.Error as exc:
         raise TableError(f"{path}: not a readable CSV file ({DELIMITER_NAMES[delimiter]}-separated): {exc}") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise TableError(f"{path}: the file is empty") from exc
+    if not parsed:
+        raise TableError(f"{path}: the file is empty")
     # unnamed columns (e.g. trailing delimiters) are named by position, as in XLSX, not duplicates of ""
-    names = [str(v) if str(v).strip() else f"column_{k + 1}" for k, v in enumerate(rows.iloc[0].tolist())]
+    names = [v if v.strip() else f"column_{k + 1}" for k, v in enumerate(parsed[0][1])]
     check_header(names, path)
-    frame = rows.iloc[1:].reset_index(drop=True)
-    frame.columns = names
+    width = len(names)
+    ragged = [(line, len(row)) for line, row in parsed[1:] if len(row) != width]
+    if ragged:
+        shown = "; ".join(f"line {line} has {n}" for line, n in ragged[:5])
+        more = f" (and {len(ragged) - 5} more rows)" if len(ragged) > 5 else ""
+        raise TableError(
+            f"{path}: rows with another number of cells than the header's {width} "
+            f"({DELIMITER_NAMES[delimiter]}-separated): {shown}{more}. A line break or "
+            f"{DELIMITER_NAMES[delimiter]} inside a cell that is not in double quotes splits a row; nothing was "
+            "scored — quote such cells (any spreadsheet's 'Save as CSV' does) or remove the stray characters")
+    frame = pd.DataFrame([row for _, row in parsed[1:]], columns=names, dtype=str)
     frame.attrs["delimiter"] = delimiter
     return frame
+
+
+def _csv_rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """Every record of a CSV text with the line it starts on (1-based; quoted line breaks stay in their cell)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out: list[tuple[int, list[str]]] = []
+    start = 1
+    for row in reader:
+        out.append((start, row))
+        start = reader.line_num + 1
+    return out
 
 
 def _read_xlsx(path: Path, max_uncompressed: int) -> pd.DataFrame:

@@ -257,3 +257,23 @@ def test_csv_with_unnamed_trailing_columns_is_read(tmp_path: Path, capsys) -> No
     assert list(read_table(src).columns)[-2:] == ["column_10", "column_11"]
     code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
     assert code == 0, err
+
+
+# a row with another number of cells than the header is never padded: a stray line break splits a respondent
+def test_a_line_break_inside_an_unquoted_cell_is_an_error_naming_the_line(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "r.csv"
+    src.write_bytes((",".join([*ITEMS, "note"]) + "\n" + ",".join(map(str, ROW)) + ",seen\rtwice\n").encode())
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"), "--allow-bad")
+    assert code == 1 and "Traceback" not in err
+    assert "line 2 has 10" not in err and "line 3 has 1" in err and "header's 10" in err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_short_and_long_rows_are_errors_and_quoted_line_breaks_are_kept(tmp_path: Path) -> None:
+    short = write_csv(tmp_path / "short.csv", ITEMS, [ROW, ROW[:5]])
+    with pytest.raises(Exception, match=r"line 3 has 5"):
+        read_table(short)
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text("phq9_1,note\n1,\"two\nlines\"\n\n2,x\n", encoding="utf-8")
+    frame = read_table(quoted)
+    assert frame["note"].tolist() == ["two\nlines", "x"] and frame["phq9_1"].tolist() == ["1", "2"]
