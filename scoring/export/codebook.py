@@ -13,12 +13,16 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypedDict
 
 import pandas as pd
 
 from scoring.definitions.library import Definition
 from scoring.engine.reasons import REASON_CODES
 from scoring.export.anonymizer import SEX_CODES, SUPPRESSED, AgeBands, neutralise
+
+if TYPE_CHECKING:
+    from scoring.definitions.schema import FlagCondition, Scale
 
 #: SPSS reserved words cannot be variable names
 SPSS_RESERVED = frozenset({"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with"})
@@ -27,7 +31,7 @@ _VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 MISSING_EMPTY = "empty: not answered, not scorable, not administered or not recorded"
 MISSING_SUPPRESSED = {SUPPRESSED: "withheld by k-anonymity suppression (disclosure control)"}
-YES_NO = {0: "No", 1: "Yes"}
+YES_NO: dict[float, str] = {0: "No", 1: "Yes"}  # value labels are keyed by float (Variable.value_labels)
 
 CODEBOOK_COLUMNS: tuple[str, ...] = (
     "variable", "label", "kind", "type", "measure", "instrument", "instrument_version", "instrument_hash",
@@ -149,7 +153,8 @@ def demographic_variables(demographics: Sequence[str], bands: AgeBands) -> list[
         elif d == "age_band":
             out.append(Variable("age_band", "Age band at the patient's first administration in this export "
                                 "(ages over 89 as 90+)", "demographic", "integer", "ordinal",
-                                value_labels=dict(bands.value_labels()), missing_codes=dict(MISSING_SUPPRESSED)))
+                                value_labels={k: lab for k, lab in bands.value_labels().items()},
+                                missing_codes=dict(MISSING_SUPPRESSED)))
     return out
 
 
@@ -162,6 +167,14 @@ def instrument_variables(layout: str) -> list[Variable]:
 
 
 # --- instrument blocks ----------------------------------------------------------------------------------
+
+
+class InstrumentFields(TypedDict):
+    """The fields every variable of one instrument shares (passed to :class:`Variable` as ``**fields``)."""
+
+    instrument: str
+    versions: tuple[str, ...]
+    hashes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -199,7 +212,7 @@ def instrument_block(definitions: Sequence[Definition], namer: Namer) -> Block:
     variables: list[Variable] = []
     origin: dict[str, tuple[str, str]] = {}
     storage: dict[str, str] = {}
-    common = {"instrument": iid, "versions": versions, "hashes": hashes}
+    common: InstrumentFields = {"instrument": iid, "versions": versions, "hashes": hashes}
 
     def add(var: Variable, how: tuple[str, str], dtype: str = "int8") -> None:
         variables.append(var)
@@ -281,7 +294,7 @@ def instrument_block(definitions: Sequence[Definition], namer: Namer) -> Block:
                          rule={"rule": text, "source": "; ".join(dict.fromkeys(c.source for c in cuts))}, **common),
                 ("bool", f"{s.id}_{cut_id}"))
     for flag in ins.flags:
-        conds = flag.all_of or flag.any_of or []
+        conds: Sequence[FlagCondition] = flag.all_of or flag.any_of or []
         joiner = " and " if flag.all_of else " or "
         text = joiner.join(f"{c.scale or c.item} {c.op} {list(c.value) if isinstance(c.value, tuple) else c.value}"
                            for c in conds)  # a list value reads as written: [1, 2]
@@ -299,7 +312,7 @@ def _int_storage(values: Sequence[float]) -> str:
     return "int32"
 
 
-def _missing_text(s) -> str:
+def _missing_text(s: Scale) -> str:
     m = s.missing
     if m.rule == "complete":
         text = "complete: every applicable item answered"

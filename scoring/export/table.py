@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from scoring.definitions.library import Definition
+from scoring.definitions.respondent import SEX_CODES
 from scoring.engine.compute import score_matrix
 from scoring.engine.responses import check_responses
 from scoring.export.anonymizer import (
@@ -25,6 +26,7 @@ from scoring.export.anonymizer import (
     AgeBands,
     ExportError,
     KAnonymity,
+    Profile,
     StudyKey,
     k_anonymize,
     research_ids,
@@ -32,6 +34,7 @@ from scoring.export.anonymizer import (
 from scoring.export.codebook import (
     MISSING_SUPPRESSED,
     Block,
+    InstrumentFields,
     Namer,
     Variable,
     demographic_variables,
@@ -57,7 +60,20 @@ PROFILE_DATE_MODES: dict[str, tuple[str, ...]] = {"safe_harbor": ("year", "none"
                                                   "pseudonymised": ("year", "relative", "none")}
 DEMOGRAPHICS = ("sex", "age_band")
 MAX_WIDE_COLUMNS = 20_000
-_SEX_TEXT = np.array(["", "female", "male", "other"], dtype=object)
+
+
+def _sex_text() -> np.ndarray:
+    """Recorded sex by export code (:data:`scoring.definitions.respondent.SEX_CODES`), ``""`` at 0 (not
+    recorded); read-only."""
+    text = np.full(max(SEX_CODES.values()) + 1, "", dtype=object)
+    for sex, code in SEX_CODES.items():
+        text[code] = sex.value
+    text.flags.writeable = False
+    return text
+
+
+#: recorded sex by export code, derived from the one list in scoring.definitions.respondent
+_SEX_TEXT = _sex_text()
 
 
 @dataclass(frozen=True)
@@ -272,7 +288,7 @@ def build_table(norm: Normalised, options: ExportOptions, key: StudyKey | None) 
     bands = AgeBands(tuple(options.age_bands))
     n_pat = len(norm.patient_keys)
     patient = norm.patient
-    rid = research_ids(list(norm.patient_keys), options.profile, key)
+    rid = research_ids(list(norm.patient_keys), cast(Profile, options.profile), key)  # options.check() checked it
 
     base_day = np.full(n_pat, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(base_day, patient, norm.day)
@@ -434,7 +450,7 @@ def _wide(options: ExportOptions, rids: np.ndarray, p: np.ndarray, day: np.ndarr
                               f"{n_occ} occasions per patient); use --layout long, fewer instruments or a "
                               "narrower date range")
         first = block.variables[0]
-        common = {"instrument": iid, "versions": first.versions, "hashes": first.hashes}
+        common: InstrumentFields = {"instrument": iid, "versions": first.versions, "hashes": first.hashes}
         versions = list(first.versions)
         vcode_of_group = {g: versions.index(groups[g].version) for g in gids}
         grid_v = np.full((m, n_occ), -1, dtype=np.int64)
