@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -242,15 +242,16 @@ def _history(
     failures: list[pd.DataFrame] = []
     cells = 0
     keys = pd.DataFrame({"i": ids, "v": versions if versions is not None else ""}, index=frame.index).fillna("")
-    for (inst_id, version), idx in keys.groupby(["i", "v"], sort=True).groups.items():
+    for key, idx in keys.groupby(["i", "v"], sort=True).groups.items():
+        inst_id, version = cast("tuple[object, object]", key)  # two group columns: the key is a pair
         d = library.get_version(str(inst_id), str(version) or None)
-        rows = match_item_columns(frame.loc[idx], (*d.plan.item_ids, *(sp.id for sp in d.plan.scales)))
-        piece, bad = _scale_rows(d, rows, strict, accept_integral_floats)
-        if bad is not None:
-            cells += len(rows) * len(d.plan.item_ids)
+        item_rows = match_item_columns(frame.loc[idx], (*d.plan.item_ids, *(sp.id for sp in d.plan.scales)))
+        piece, bad_cells = _scale_rows(d, item_rows, strict, accept_integral_floats)
+        if bad_cells is not None:
+            cells += len(item_rows) * len(d.plan.item_ids)
         pieces.extend(piece)
-        if bad is not None and not bad.empty:
-            failures.append(bad.assign(instrument=d.id)[["instrument", *bad.columns]])
+        if bad_cells is not None and not bad_cells.empty:
+            failures.append(bad_cells.assign(instrument=d.id)[["instrument", *bad_cells.columns]])
     long = _assemble(pieces, patients, dates)
     long = _add_change(long, library, z)
     long = _finish(_add_norms(long, norms, frame, library))
@@ -421,8 +422,8 @@ def _add_change(long: pd.DataFrame, library: Library, z: float) -> pd.DataFrame:
 
     pre_base = base_score.where(~is_baseline)
     frames_b, frames_p, clinical = [], [], []
-    for (inst_id, version, scale_id), idx in long.groupby(["instrument", "instrument_version", "scale"],
-                                                          sort=False).indices.items():
+    for key, idx in long.groupby(["instrument", "instrument_version", "scale"], sort=False).indices.items():
+        inst_id, version, scale_id = cast("tuple[str, str, str]", key)  # three text columns: a triple
         d = library.get_version(inst_id, version)
         sc = next(s for s in d.instrument.scales if s.id == scale_id)
         params = ChangeParameters.from_scale(sc, z=z, instrument_id=inst_id)
@@ -510,8 +511,8 @@ def _add_norms(long: pd.DataFrame, norms: Any, frame: pd.DataFrame, library: Lib
                 long.loc[idx, target] = out[f"{table.scale}_{suffix}"].to_numpy(dtype=float)
             for target, suffix in (("norm_id", "norm_id"), ("norm_stratum", "norm_stratum"),
                                    ("norm_reason", "norm_reason")):
-                col = out[f"{table.scale}_{suffix}"].astype(object)
-                long.loc[idx, target] = col.where(col.notna(), None).to_numpy()
+                norm_col = out[f"{table.scale}_{suffix}"].astype(object)
+                long.loc[idx, target] = norm_col.where(norm_col.notna(), None).to_numpy()
     return long
 
 
@@ -545,12 +546,13 @@ def default_norms(norms: Any, history_frame: pd.DataFrame, *, sex_known: bool = 
     >>> [t.id for t in default_norms(scoring.load_norms(), h)]
     ['phq9_kliem2024_de_total']
     """
-    out = []
+    out: list[Any] = []
     if history_frame.empty:
         return out
     pairs = history_frame.groupby(["instrument", "scale"], sort=True)["instrument_version"].agg(
         lambda v: sorted({str(x) for x in v}))
-    for (inst, scale), versions in pairs.items():
+    for key, versions in pairs.items():
+        inst, scale = cast("tuple[object, object]", key)  # two group columns: the key is a pair
         candidates = [t for t in norms.for_instrument(str(inst)) if t.scale == scale
                       and all(v in t.versions for v in versions)
                       and (sex_known or not t.needs_sex) and (age_known or not t.needs_age)]

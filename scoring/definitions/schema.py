@@ -34,13 +34,16 @@ class FrozenDict(Mapping[K, V]):
     """
 
     __slots__ = ("_data", "_hash")
+    # Set once in __init__ (through object.__setattr__: __setattr__ refuses every write); declared for the checker.
+    _data: dict[K, V]
+    _hash: int | None
 
     def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
         object.__setattr__(self, "_data", dict(data))
         object.__setattr__(self, "_hash", None)
 
     def __getitem__(self, key: K) -> V:
-        return self._data[key]  # type: ignore[no-any-return]
+        return self._data[key]
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._data)
@@ -52,15 +55,17 @@ class FrozenDict(Mapping[K, V]):
         return key in self._data
 
     def __hash__(self) -> int:
-        if self._hash is None:
-            object.__setattr__(self, "_hash", hash(frozenset(self._data.items())))
-        return self._hash  # type: ignore[no-any-return]
+        h = self._hash
+        if h is None:
+            h = hash(frozenset(self._data.items()))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenDict):
-            return self._data == other._data  # type: ignore[no-any-return]
+            return self._data == other._data
         if isinstance(other, Mapping):
-            return self._data == dict(other)  # type: ignore[no-any-return]
+            return self._data == dict(other)
         return NotImplemented
 
     def __repr__(self) -> str:
