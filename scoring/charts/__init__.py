@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import altair as alt
 import numpy as np
@@ -109,7 +109,7 @@ def _scale(definition: Definition, scale: str | None) -> Scale:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-safe rows: NaN/NA/NaT → None, numpy scalars → Python."""
     out = frame.astype(object).where(frame.notna(), None)
-    return out.to_dict(orient="records")
+    return cast("list[dict[str, Any]]", out.to_dict(orient="records"))  # the chart frames' column labels are str
 
 
 def _data(frame: pd.DataFrame) -> alt.Data:
@@ -432,8 +432,9 @@ def _event_layers(events: pd.DataFrame, patient: object, *, width: int = 640,
     frame["label"] = [_shorten(t, r, TEXT_PX) for t, r in zip(frame["full_label"], room, strict=True)]
     tip = [alt.Tooltip("date:T", title="Date", format="%d %b %Y"), alt.Tooltip("full_label:N", title="Event")]
     out = [rule]
-    for description, align, dx, sel in (("event labels", "left", 3, ~left_of_rule),
-                                        ("event labels left of their rule", "right", -3, left_of_rule)):
+    sides: tuple[tuple[str, Literal["left", "right"], int, np.ndarray], ...] = (
+        ("event labels", "left", 3, ~left_of_rule), ("event labels left of their rule", "right", -3, left_of_rule))
+    for description, align, dx, sel in sides:
         if description == "event labels" or sel.any():
             out.append(alt.Chart(_data(frame[sel]), description=description).mark_text(
                 align=align, baseline="top", dx=dx, fontSize=TEXT_PX, color=EVENT_COLOR).encode(
@@ -489,9 +490,9 @@ def item_heatmap(
     checked = check_responses(plan, rows[item_cols])
     shown = np.isin(np.array(plan.item_ids, dtype=object), item_cols)
     matrix = checked.matrix  # rows × plan.item_ids, NaN = unanswered or invalid
-    dates = _iso(pd.to_datetime(rows["date"], errors="coerce", format="ISO8601"))
-    order = np.argsort(dates.to_numpy(), kind="stable")
-    matrix, dates = matrix[order], dates.to_numpy()[order]
+    iso_dates = _iso(pd.to_datetime(rows["date"], errors="coerce", format="ISO8601"))
+    order = np.argsort(iso_dates.to_numpy(), kind="stable")
+    matrix, dates = matrix[order], iso_dates.to_numpy()[order]
     # label duplicate dates (two administrations on one day) so that each keeps its own column
     dup = pd.Series(dates).groupby(dates).cumcount().to_numpy()
     columns = np.where(dup > 0, [f"{d} ({k + 1})" for d, k in zip(dates, dup, strict=True)], dates)
@@ -543,9 +544,10 @@ def item_heatmap(
     pid = patient if patient is not None else (rows["patient"].iloc[0] if "patient" in rows.columns else None)
     title = title or f"{_abbrev(definition)} item answers" + (f" — patient {pid}" if pid is not None else "")
     size = {"width": width} if width else {"width": alt.Step(56)}
-    return alt.layer(cells, values_layer).properties(title=alt.Title(title, subtitle=subtitle),
-                                                     height=alt.Step(30 if wrapped else 22),
-                                                     **size)
+    # no layer has a facet encoding, so alt.layer gives a LayerChart (it gives a FacetChart only for shared facets)
+    return cast(alt.LayerChart, alt.layer(cells, values_layer).properties(title=alt.Title(title, subtitle=subtitle),
+                                                                          height=alt.Step(30 if wrapped else 22),
+                                                                          **size))
 
 
 def _two_lines(text: str, width: int) -> str:
@@ -663,7 +665,9 @@ def jacobson_plot(
                  alt.Tooltip("rci:Q", title="RCI", format="+.2f"),
                  alt.Tooltip("classification:N", title="Classification")]))
     title = title or f"{_abbrev(definition)} — {sc.name}: baseline vs latest (n = {len(pts)})"
-    return alt.layer(*layers).properties(title=wrap_text(title, size, TITLE_PX), width=size, height=size)
+    # no layer has a facet encoding, so alt.layer gives a LayerChart (it gives a FacetChart only for shared facets)
+    return cast(alt.LayerChart, alt.layer(*layers).properties(title=wrap_text(title, size, TITLE_PX), width=size,
+                                                              height=size))
 
 
 # -- output -----------------------------------------------------------------------------------------------
@@ -743,7 +747,8 @@ def html_page(chart: alt.TopLevelMixin) -> str:
     import vl_convert as vlc
 
     version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
-    bundle = _script_safe(vlc.javascript_bundle(vl_version=version))
+    # the stub makes `snippet` required; the function's signature is (snippet=None, vl_version=None)
+    bundle = _script_safe(vlc.javascript_bundle(vl_version=version))  # type: ignore[call-arg]
     digests = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode() + "'"
                        for code in (bundle, _HTML_INIT))
     csp = (f"default-src 'none'; script-src {digests} 'unsafe-eval'; style-src 'unsafe-inline'; "

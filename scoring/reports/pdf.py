@@ -19,6 +19,8 @@ from scoring.reports.fonts import FontChoice, choose_font
 from scoring.reports.text import classification_label, fmt_date, fmt_delta, fmt_num, is_missing
 
 if TYPE_CHECKING:  # the model imports the renderers
+    from reportlab.pdfgen.canvas import Canvas
+
     from scoring.reports.model import InstrumentSection, Report
 
 __all__ = ["render_pdf"]
@@ -182,10 +184,10 @@ def _instrument(report: Report, sec: InstrumentSection) -> list[Block]:
         keep = dates[-_ITEM_COLUMNS:]
         out.append(Block("h3", "Answers by item" + (f" (the latest {len(keep)} administrations)"
                                                     if len(keep) < len(dates) else "")))
-        head = ["Item", *keep]
+        item_head = ["Item", *keep]
         body = [[row[0], *("—" if v is None else fmt_num(v) for v in row[1:][-len(keep):])] for row in items]
         label_w = 0.58 if len(keep) > 4 else 0.7
-        out.append(Block("table", rows=[head, *body],
+        out.append(Block("table", rows=[item_head, *body],
                          widths=(label_w, *([(1 - label_w) / len(keep)] * len(keep)))))
     out.append(Block("h3", "Critical items endorsed"))
     if sec.critical:
@@ -362,10 +364,10 @@ def _flowables(block: Block, styles: dict[str, Any], fonts: FontChoice, width: f
                          for j, c in enumerate(row)])
         table = Table(data, colWidths=[width * f for f in block.widths], repeatRows=1 if header else 0,
                       hAlign="LEFT")
-        commands = [("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
+        commands: list[tuple[Any, ...]] = [("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                           ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
+                                           ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                                           ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
         if header:
             commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")))
         table.setStyle(TableStyle(commands))
@@ -373,7 +375,7 @@ def _flowables(block: Block, styles: dict[str, Any], fonts: FontChoice, width: f
     raise ValueError(f"unknown block kind {kind!r}")  # pragma: no cover - programming error
 
 
-def _numbered_canvas(fonts: FontChoice, footer: str) -> type:
+def _numbered_canvas(fonts: FontChoice, footer: str) -> type[Canvas]:
     """A canvas class that holds pages back until the end so that each footer can say 'page i of n'."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
@@ -395,7 +397,7 @@ def _numbered_canvas(fonts: FontChoice, footer: str) -> type:
 
         def showPage(self) -> None:
             self._held.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # Canvas's own page reset; the stubs omit private names
 
         def save(self) -> None:
             total = len(self._held)
