@@ -15,11 +15,16 @@ from pathlib import Path
 import pandas as pd
 
 from scoring.cli import UsageError
-from scoring.engine.responses import MISSING_WORDS
+from scoring.engine.responses import FAILURE_CODES, MISSING_WORDS
 from scoring.errors import PsyscoreError
 
 #: above this share of failing item cells a run stops (exit 1) unless --allow-bad is given
 MAX_BAD_SHARE = 0.2
+# Failure codes that say an item cell could not be read as an answer. Not counted: answers ignored because their
+# gate was closed or the item does not apply (valid data, reported for the record), a sex value (not an item cell)
+# and column-level problems (no row).
+BAD_CELL_CODES = frozenset(FAILURE_CODES) - {"not_shown", "not_applicable", "unrecognised_sex", "unknown_item",
+                                             "missing_column"}
 
 MISSING_HELP = ("Unanswered: an empty cell or one of the words " + ", ".join(repr(w) for w in MISSING_WORDS if w)
                 + " (case-insensitive); any other text is a bad cell.")
@@ -80,11 +85,14 @@ def require_items(path: Path | str, columns: Sequence[object], item_ids: Sequenc
 
 def check_bad_share(path: Path | str, failures: pd.DataFrame, n_cells: int, allow_bad: bool) -> None:
     """Say prominently when more than MAX_BAD_SHARE of the cells failed; exit 1 unless allowed."""
-    cell_level = int(failures["row"].notna().sum()) if len(failures) else 0
+    if not len(failures):
+        return
+    bad = failures["row"].notna() & failures["code"].isin(BAD_CELL_CODES)
+    cell_level = int(bad.sum())
     if n_cells <= 0 or cell_level / n_cells <= MAX_BAD_SHARE:
         return
     share = cell_level / n_cells
-    codes = failures.loc[failures["row"].notna(), "code"].value_counts()
+    codes = failures.loc[bad, "code"].value_counts()
     top = ", ".join(f"{n} {c}" for c, n in codes.head(3).items())
     msg = (f"{path}: {cell_level} of {n_cells} item cells ({share:.0%}) FAILED validation ({top}), more than "
            f"{MAX_BAD_SHARE:.0%}")

@@ -277,3 +277,29 @@ def test_short_and_long_rows_are_errors_and_quoted_line_breaks_are_kept(tmp_path
     quoted.write_text("phq9_1,note\n1,\"two\nlines\"\n\n2,x\n", encoding="utf-8")
     frame = read_table(quoted)
     assert frame["note"].tolist() == ["two\nlines", "x"] and frame["phq9_1"].tolist() == ["1", "2"]
+
+
+# the bad-cell share counts cells that could not be read, not answers ignored by a gate or a respondent value
+def test_answers_ignored_by_a_gate_do_not_count_as_bad_cells(tmp_path: Path, capsys) -> None:
+    # AUDIT-C: items 2 and 3 are not shown when item 1 is 0; answering them anyway is reported (not_shown), 2 of 3
+    # cells per row, but nothing failed to read — no refusal
+    src = write_csv(tmp_path / "a.csv", ["audit_c_1", "audit_c_2", "audit_c_3"], [[0, 2, 1]] * 4)
+    code, _, err = run(capsys, "score", "audit_c", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 0, err
+    assert "FAILED validation" not in err
+    failures = pd.read_csv(tmp_path / "s.failures.csv", dtype=str)
+    assert set(failures["code"]) == {"not_shown"} and len(failures) == 8
+
+
+def test_unrecognised_sex_values_do_not_count_as_bad_item_cells(tmp_path: Path, capsys) -> None:
+    items = [f"phq15_{i}" for i in range(1, 16)]
+    src = write_csv(tmp_path / "p.csv", [*items, "sex"], [[1] * 15 + ["?"]] * 3)
+    code, _, err = run(capsys, "score", "phq15", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 0, err
+    assert "FAILED validation" not in err and "unrecognised_sex" in err
+
+
+def test_the_bad_share_still_refuses_unreadable_cells(tmp_path: Path, capsys) -> None:
+    src = write_csv(tmp_path / "b.csv", ITEMS, [["x"] * 9] * 2)
+    code, _, err = run(capsys, "score", "phq9", str(src), "-o", str(tmp_path / "s.csv"))
+    assert code == 1 and re.search(r"18 of \d+ item cells \(\d+%\) FAILED validation \(18 not_a_number\)", err)
