@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,8 +173,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         result = export(read_input(args.input), out, **options)
     m = result.manifest
-    counts, kan = m["counts"], m["k_anonymity"]
-    applied = m["filters"]
+    counts, kan = _section(m, "counts"), _section(m, "k_anonymity")
+    applied = _section(m, "filters")
     if applied["date_granularity"] and (applied["from"], applied["to"]) != (args.date_from, args.date_to):
         print(f"date range widened to whole years (exports release years, not days): from "
               f"{applied['from'] or 'the start'} to {applied['to'] or 'the end'}", file=sys.stderr)
@@ -195,6 +196,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"{counts['administrations_exported']} administration(s) of {counts['patients_exported']} patient(s) "
           f"({m['profile']}, {m['layout']}) → {out}: " + ", ".join(p.name for p in result.paths), file=sys.stderr)
     return EXIT_OK
+
+
+def _section(manifest: Mapping[str, object], key: str) -> Mapping[str, Any]:
+    """A part of the manifest that is a dict (counts, k_anonymity, filters), checked as one."""
+    value = manifest[key]
+    if not isinstance(value, dict):
+        raise TypeError(f"manifest[{key!r}] must be the dict the export made, not {type(value).__name__}")
+    return value
 
 
 def sqlite_file(url: str) -> Path | None:

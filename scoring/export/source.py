@@ -163,12 +163,14 @@ def _as_text(value: object) -> str:
 def _factor(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes per cell into distinct stripped texts (empty and missing → -1). Work is per distinct value."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    if pd.api.types.is_integer_dtype(getattr(uniques, "dtype", None)):
+    uniques_dtype = getattr(uniques, "dtype", None)
+    if uniques_dtype is not None and pd.api.types.is_integer_dtype(uniques_dtype):
         text = pd.Series(np.asarray(uniques).astype(str), dtype=object)  # integer ids: no per-value work
     else:
         text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(_as_text).str.strip()
-    merged, clean = pd.factorize(text)
-    clean = np.asarray(clean, dtype=object)
+    merged_codes, distinct = pd.factorize(text)
+    merged: np.ndarray = merged_codes
+    clean: np.ndarray = np.asarray(distinct, dtype=object)
     empty = np.flatnonzero(clean == "")
     if len(empty):
         merged = np.where(merged == empty[0], -1, merged)
@@ -197,7 +199,8 @@ def _as_days(col: pd.Series, what: str) -> np.ndarray:
 
 
 def _numeric(col: pd.Series, what: str, lo: float, hi: float) -> np.ndarray:
-    if col.dtype.kind in "iuf" or isinstance(col.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
+    # pandas-stubs do not expose pandas.core.dtypes (BaseMaskedDtype: the nullable Int/UInt/Float/boolean dtypes)
+    if col.dtype.kind in "iuf" or isinstance(col.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):  # type: ignore[attr-defined]
         values = col.to_numpy(dtype=float, na_value=np.nan)
         bad = np.zeros(len(col), bool)
     else:
@@ -353,7 +356,7 @@ def normalise(data: ExportData, library: Library, *, instruments: Sequence[str] 
             return frame[name].iloc[idx].reset_index(drop=True), "row"
         return None, ""
 
-    def per_patient(values: np.ndarray, known: np.ndarray, fill: object) -> np.ndarray:
+    def per_patient(values: np.ndarray, known: np.ndarray, fill: float) -> np.ndarray:
         pick = _first_per_patient(patient, order, known, n_pat)
         return np.where(pick >= 0, values[np.maximum(pick, 0)], fill)
 
