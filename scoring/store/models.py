@@ -34,6 +34,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from scoring.definitions.respondent import Sex
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -45,7 +47,8 @@ NAMING = {
 ROLES = ("admin", "therapist", "researcher")
 ADMINISTRATION_STATUSES = ("pending", "in_progress", "completed", "cancelled")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
-SEXES = ("female", "male", "other")
+#: the stored sex codes, from the one source (:class:`scoring.definitions.respondent.Sex`), in its order
+SEXES: tuple[str, ...] = tuple(s.value for s in Sex)
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -96,7 +99,8 @@ class Patient(Base):
     """The non-identifying part of a patient: internal id, sex, year of birth."""
 
     __tablename__ = "patients"
-    __table_args__ = (CheckConstraint("sex IN ('female', 'male', 'other')", name="sex"),)
+    # the same text as migration 0001 wrote ("sex IN ('female', 'male', 'other')"); tests/store/test_sexes.py
+    __table_args__ = (CheckConstraint("sex IN (" + ", ".join(f"'{s}'" for s in SEXES) + ")", name="sex"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sex: Mapped[str | None] = mapped_column(String(16))
