@@ -2,8 +2,8 @@
 
 Every instrument of the library is enabled unless an admin switched it off (a row in
 ``instrument_settings``); a new clinic starts with the non-commercial ones off
-(:meth:`Catalogue.apply_licence_defaults`, run when ``psyscore app`` or ``psyscore demo`` initialises a
-database). A switched-off instrument cannot be put into a new battery or assigned; stored
+(:meth:`Catalogue.apply_licence_defaults`, run whenever a command creates a new database: ``psyscore db init``,
+``psyscore app``, ``psyscore demo`` and any other command opening a store that does not exist yet). A switched-off instrument cannot be put into a new battery or assigned; stored
 administrations keep their scores. Instruments that ship without item text (``no_item_text``) can be
 scored but never administered on the kiosk, whatever the setting.
 """

@@ -240,9 +240,16 @@ class Kiosk:
             self._adm.create(s, a.patient_id, definition, now, mode="kiosk", language=a.language,
                              assignment_id=a.id, position=pos)
 
-    def _session(self, s: Session, a: Assignment, ticket: str) -> KioskSession:
+    @staticmethod
+    def _battery(s: Session, a: Assignment) -> Battery:
+        """The assignment's battery (a checked error, not an assert: asserts vanish under ``python -O``)."""
         battery = s.get(Battery, a.battery_id)
-        assert battery is not None
+        if battery is None:
+            raise NotFoundError("the battery of this assignment no longer exists; ask the practice for a new code")
+        return battery
+
+    def _session(self, s: Session, a: Assignment, ticket: str) -> KioskSession:
+        battery = self._battery(s, a)
         shown = shown_texts(s, battery, a.language)  # the patient's language when translated whole
         consent_text = shown.consent_text
         agreed = s.scalar(select(Consent.id).where(Consent.assignment_id == a.id)) is not None
@@ -299,8 +306,7 @@ class Kiosk:
         now = self._ctx.store.now()
         with self._ctx.store.write() as s:
             a = self._assignment(s, ticket, now, lock=True)
-            battery = s.get(Battery, a.battery_id)
-            assert battery is not None
+            battery = self._battery(s, a)
             if battery.consent_version is not None and s.scalar(
                     select(Consent.id).where(Consent.assignment_id == a.id)) is None:
                 text_hash = s.scalar(select(ConsentText.text_hash).where(
