@@ -1,11 +1,11 @@
 """Which library instruments the clinic offers: enabled or switched off by an admin, with licence facts.
 
-Every instrument of the library is enabled unless an admin switched it off (a row in
-``instrument_settings``); a new clinic starts with the non-commercial ones off
-(:meth:`Catalogue.apply_licence_defaults`, run whenever a command creates a new database: ``psyscore db init``,
-``psyscore app``, ``psyscore demo`` and any other command opening a store that does not exist yet). A switched-off instrument cannot be put into a new battery or assigned; stored
-administrations keep their scores. Instruments that ship without item text (``no_item_text``) can be
-scored but never administered on the kiosk, whatever the setting.
+Every instrument of the library is enabled unless an admin switched it off (a row in ``instrument_settings``); a
+new clinic starts with the non-commercial ones off (:meth:`Catalogue.apply_licence_defaults`, run whenever a
+command creates a new database: ``psyscore db init``, ``psyscore app``, ``psyscore demo`` and any other command
+opening a store that does not exist yet). A switched-off instrument cannot be put into a new battery or
+assigned; stored administrations keep their scores. Instruments that ship without item text (``no_item_text``)
+can be scored but never administered on the kiosk, whatever the setting.
 """
 
 from __future__ import annotations
