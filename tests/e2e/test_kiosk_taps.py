@@ -1,8 +1,8 @@
 """Double taps in a real Chromium never answer a question that was not on screen, never drop a keypad digit.
 
-One ``psyscore app`` server for the module (the fixtures of ``test_tablet_browser``). Every screen kind is
-double-tapped at 50, 150, 300, 500 and 800 ms between the two taps (real touch events at the same point):
-the code keypad, consent, an answer option, skip, back, next and the one-page layout (each target
+One ``psyscore app`` server for the module (the ``server`` and ``browser`` fixtures of tests/e2e/conftest.py).
+Every screen kind is double-tapped at 50, 150, 300, 500 and 800 ms between the two taps (real touch events at
+the same point): the code keypad, consent, an answer option, skip, back, next and the one-page layout (each target
 scrolled into the viewport first, where a finger would tap it). The check goes through the
 store: every stored answer is for the question the browser showed when it was saved, and that question had
 been on screen at least the tap guard's dwell time (the browser logs each screen it shows, with its time).
@@ -16,18 +16,11 @@ import time
 import pytest
 
 from scoring.store.models import Administration, Answer
-
-from .test_tablet_browser import SYSTEM, Server, _settle, browser, server  # noqa: F401  (module fixtures)
+from tests.support.browser import SYSTEM, Server, keypad_code, settle, tablet
 
 DELAYS_MS = (50, 150, 300, 500, 800)
 DWELL_MS = 600  # ui.kiosk_input.DWELL_MS
 SLACK_MS = 120  # the server's clock stamps the answer a little after the tap
-
-
-def _context(browser, width: int = 768, height: int = 1024):  # noqa: F811
-    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True)
-    context.set_default_timeout(30_000)
-    return context, context.new_page()
 
 
 def _double_tap(page, locator, delay_ms: int) -> None:
@@ -45,20 +38,12 @@ def _double_tap(page, locator, delay_ms: int) -> None:
 
 
 def _quiet(page) -> None:
-    _settle(page)
+    settle(page)
     page.wait_for_timeout(DWELL_MS + 150)
 
 
 def _keypad_digits(page) -> str:
     return page.locator("[data-testid=psy-code]").get_attribute("data-digits") or ""
-
-
-def _type_code_fast(page, code: str) -> None:
-    page.locator("[data-testid=psy-keypad]").wait_for()
-    for digit in code.replace(" ", ""):
-        page.locator(f".psy-keypad button[data-key='{digit}']").tap()
-    assert _keypad_digits(page) == code.replace(" ", "")
-    page.locator(".psy-keypad button[data-key=start]").tap()
 
 
 def _answers(srv: Server, assignment_id: int) -> list[tuple[int, str, float]]:
@@ -105,11 +90,11 @@ def _check_every_answer_was_on_screen(page, srv: Server, assignment_id: int) -> 
 
 
 @pytest.mark.parametrize("delay", DELAYS_MS)
-def test_keypad_double_taps_never_drop_a_digit(server: Server, browser, delay: int) -> None:  # noqa: F811
-    context, page = _context(browser)
+def test_keypad_double_taps_never_drop_a_digit(server: Server, browser, delay: int) -> None:
+    context, page = tablet(browser)
     page.goto(server.base)
     page.locator("[data-testid=psy-keypad]").wait_for()
-    _settle(page)
+    settle(page)
     for digit in ("1", "7", "0"):
         before = _keypad_digits(page)
         _double_tap(page, page.locator(f".psy-keypad button[data-key='{digit}']"), delay)
@@ -117,15 +102,15 @@ def test_keypad_double_taps_never_drop_a_digit(server: Server, browser, delay: i
     context.close()
 
 
-def test_double_taps_on_every_screen_answer_only_what_was_seen(server: Server, browser) -> None:  # noqa: F811
+def test_double_taps_on_every_screen_answer_only_what_was_seen(server: Server, browser) -> None:
     clinic = server.clinic()
     clinic.batteries.add(SYSTEM, "Taps", ["pcl5"], consent_text="My answers are stored for my treatment.")
     issued = clinic.assignments.assign(SYSTEM, server.patient, battery="Taps")  # 20 items: enough for every tap
     page_issued = clinic.assignments.assign(SYSTEM, server.patient, instruments=["gad7"])
     clinic.store.close()
-    context, page = _context(browser)
+    context, page = tablet(browser)
     page.goto(server.base)
-    _type_code_fast(page, issued.code)
+    keypad_code(page, issued.code)
     agree = page.get_by_role("button", name="I agree — start")
     agree.wait_for()
     _quiet(page)
@@ -159,9 +144,9 @@ def test_double_taps_on_every_screen_answer_only_what_was_seen(server: Server, b
     assert blocked >= 1, "no second tap was held back"
     context.close()
     # the one-page layout
-    context, page = _context(browser)
+    context, page = tablet(browser)
     page.goto(server.base)
-    _type_code_fast(page, page_issued.code)
+    keypad_code(page, page_issued.code)
     page.get_by_role("button", name="Show all questions on one page").wait_for()
     _quiet(page)
     page.get_by_role("button", name="Show all questions on one page").tap()
@@ -179,25 +164,25 @@ def test_double_taps_on_every_screen_answer_only_what_was_seen(server: Server, b
     context.close()
 
 
-def test_phone_layout_keypad_in_three_columns_and_start_skip_above_the_fold(server: Server, browser) -> None:  # noqa: F811
+def test_phone_layout_keypad_in_three_columns_and_start_skip_above_the_fold(server: Server, browser) -> None:
     clinic = server.clinic()
     issued = clinic.assignments.assign(SYSTEM, server.patient, instruments=["gad7"])
     clinic.store.close()
-    context, page = _context(browser, 390, 844)
+    context, page = tablet(browser, 390, 844)
     page.goto(server.base)
     page.locator("[data-testid=psy-keypad]").wait_for()
-    _settle(page)
+    settle(page)
     lefts = page.evaluate("""() => Array.from(document.querySelectorAll('.psy-keys button'))
         .map(b => Math.round(b.getBoundingClientRect().left))""")
     assert len(set(lefts)) == 3, f"the keypad is not in 3 columns at 390 px: {sorted(set(lefts))}"
     start = page.locator(".psy-keypad button[data-key=start]").bounding_box()
     assert start is not None and start["y"] + start["height"] <= 844, f"Start below the fold: {start}"
-    _type_code_fast(page, issued.code)
+    keypad_code(page, issued.code)
     page.get_by_role("button", name="Start the questionnaires").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Start the questionnaires").tap()
     page.get_by_text("Question 1 of 7").wait_for()
-    _settle(page)
+    settle(page)
     skip = page.get_by_role("button", name="Skip this question").bounding_box()
     assert skip is not None and skip["y"] + skip["height"] <= 844, f"Skip below the fold: {skip}"
     scroll, client = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")

@@ -5,53 +5,18 @@ Code keypad → consent → PHQ-9 (item 9 endorsed) → support message → … 
 thank you → Finish → code screen. Before each tap the test waits for the screen it expects and for the tap
 guard to say ``ready()`` (what a patient's eye does: the question is there); then one real touch at the
 button's centre. The next screen must follow. The stored answers are then exactly the ones tapped. The
-double-tap protections are ``test_kiosk_taps.py``. Uses the server and browser of ``test_tablet_browser``.
+double-tap protections are ``test_kiosk_taps.py``. Uses the ``server`` and
+``browser`` fixtures of tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from .test_tablet_browser import SYSTEM, Server, browser, server  # noqa: F401  (module fixtures)
+from tests.support.browser import SYSTEM, Server, guard_screen, keypad_code, tablet, tap_once
 
 PHQ9 = {f"phq9_{i}": (2 if i == 9 else i % 4) for i in range(1, 11)}  # phq9_10: difficulty (0–3)
 GAD7 = {f"gad7_{i}": (i + 1) % 4 for i in range(1, 8)}
-NEXT_SCREEN_MS = 10_000
-
-_STATE = """() => { const G = window.__psyTapGuard; if (!G) return null;
-  return { screen: G.screen, run: G.run, ready: G.ready(), waiting: G.waiting, blocked: G.blocked,
-           lockedFor: Math.round(G.lockedUntil - performance.now()), log: G.log.slice(-6) }; }"""
-
-
-def _screen(page) -> str | None:
-    return page.evaluate("() => window.__psyTapGuard ? window.__psyTapGuard.screen : null")
-
-
-def _tap_once(page, locator, expect_screen: str, *, what: str, same_screen: bool = False) -> None:
-    """Wait for ``expect_screen`` and the guard's ready(), tap ``locator`` once, then wait for another screen
-    (``same_screen``: for the server's answer, a new run of the same screen)."""
-    page.wait_for_function("s => window.__psyTapGuard && window.__psyTapGuard.screen === s", arg=expect_screen)
-    page.wait_for_function("() => window.__psyTapGuard.ready()")
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
-    assert box is not None, what
-    before = page.evaluate("() => [window.__psyTapGuard.screen, window.__psyTapGuard.log.length]")
-    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    try:
-        page.wait_for_function("([s, n, same]) => { const G = window.__psyTapGuard;"
-                               " return (same || G.screen !== s) && G.log.length > n && G.ready(); }",
-                               arg=[*before, same_screen], timeout=NEXT_SCREEN_MS)
-    except Exception as exc:  # the tap did not land: say where and in what state the guard was
-        raise AssertionError(f"one tap on {what} (screen {expect_screen}) did not land: "
-                             f"{page.evaluate(_STATE)}") from exc
-
-
-def _code(page, code: str) -> None:
-    page.locator("[data-testid=psy-keypad]").wait_for()
-    for digit in code.replace(" ", ""):
-        page.locator(f".psy-keypad button[data-key='{digit}']").tap()
-    assert page.locator("[data-testid=psy-code]").get_attribute("data-digits") == code.replace(" ", "")
-    page.locator(".psy-keypad button[data-key=start]").tap()
 
 
 def _answer_all(page, administration: int, answers: dict[str, int]) -> None:
@@ -59,37 +24,35 @@ def _answer_all(page, administration: int, answers: dict[str, int]) -> None:
         screen = f"item:{administration}:{item}"
         page.wait_for_function("s => window.__psyTapGuard.screen === s", arg=screen)
         option = page.locator(f".st-key-w_opt_{administration}_{item}_{value} button")
-        _tap_once(page, option, screen, what=f"option {value} of {item}")
+        tap_once(page, option, screen, what=f"option {value} of {item}")
         if item == "phq9_9":  # endorsed: the support message comes first, then the last question
             cont = page.locator(".st-key-w_support_continue button")
-            _tap_once(page, cont, "support", what="the support message's Continue")
+            tap_once(page, cont, "support", what="the support message's Continue")
     finish = page.locator(f".st-key-w_finish_questionnaire_{administration} button")
-    _tap_once(page, finish, f"end:{administration}", what="Continue at the end of the questionnaire")
+    tap_once(page, finish, f"end:{administration}", what="Continue at the end of the questionnaire")
 
 
 @pytest.mark.parametrize("run", [1, 2, 3])
-def test_one_tap_per_screen_through_a_whole_battery(server: Server, browser, run: int) -> None:  # noqa: F811
+def test_one_tap_per_screen_through_a_whole_battery(server: Server, browser, run: int) -> None:
     clinic = server.clinic()
     name = f"Single taps {run}"
     clinic.batteries.add(SYSTEM, name, ["phq9", "gad7"], consent_text="My answers are stored for my treatment.")
     issued = clinic.assignments.assign(SYSTEM, server.patient, battery=name)
     clinic.store.close()
-    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
+    context, page = tablet(browser)
     try:
         page.goto(server.base)
-        _code(page, issued.code)
-        _tap_once(page, page.get_by_role("button", name="I agree — start"), "welcome", what="I agree")
-        first = _screen(page)
+        keypad_code(page, issued.code)
+        tap_once(page, page.get_by_role("button", name="I agree — start"), "welcome", what="I agree")
+        first = guard_screen(page)
         assert first is not None and first.startswith("item:") and first.endswith(":phq9_1"), first
         phq9_adm = int(first.split(":")[1])
         _answer_all(page, phq9_adm, PHQ9)
         page.wait_for_function("() => (window.__psyTapGuard.screen || '').endsWith(':gad7_1')")
-        gad7_adm = int(_screen(page).split(":")[1])
+        gad7_adm = int(guard_screen(page).split(":")[1])
         _answer_all(page, gad7_adm, GAD7)
         page.get_by_text("Thank you!").wait_for()
-        _tap_once(page, page.get_by_role("button", name="Finish"), "done", what="Finish")
+        tap_once(page, page.get_by_role("button", name="Finish"), "done", what="Finish")
         page.locator("[data-testid=psy-keypad]").wait_for()
         blocked = page.evaluate("() => window.__psyTapGuard.blocked")
     finally:

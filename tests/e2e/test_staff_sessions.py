@@ -7,41 +7,22 @@ Skips with the reason when Chromium or Playwright is missing, except under ``CI=
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
 
-from scoring.store import Actor, Clinic, Store, password_hasher
-from tests.e2e.test_tablet_browser import CHROMIUM_ARGS, _settle
-from tests.support.browser import CHROMIUM
-from tests.support.browser import free_port as _free_port
-from tests.support.browser import require_browser as _require_browser
+from scoring.store import Clinic, Store, password_hasher
+from tests.support.browser import PASSWORD, SYSTEM, Server, require_browser, running_app, settle
 from tests.support.shipped import shipped_library
-
-PASSWORD = "correct horse battery"
-SYSTEM = Actor.system("e2e")
-
-
-@dataclass
-class Server:
-    base: str
-    db_url: str
-
-    def clinic(self) -> Clinic:
-        return Clinic(Store(self.db_url), shipped_library(), hasher=password_hasher(fast=True))
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    _require_browser()
+    """This module's ``psyscore app``: therapist ``theo``, admin ``root`` and one patient (replaces the
+    ``server`` of tests/e2e/conftest.py here)."""
+    require_browser()
     folder = tmp_path_factory.mktemp("e2e_sessions")
     db_url = f"sqlite:///{folder / 'clinic.db'}"
     with Store(db_url) as store:
@@ -49,47 +30,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
         theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
         clinic.users.add(SYSTEM, "root", "admin", PASSWORD)
-        clinic.patients.add(theo, "Alice Example", date_of_birth=date(1980, 5, 1), sex="female")
-    port = _free_port()
-    log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "scoring", "app", "--db", db_url, "--port", str(port)],
-                            env=dict(os.environ), cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://localhost:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(base + "_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = (folder / "server.log").read_text(errors="replace")
-                pytest.fail(f"psyscore app did not start: {out[-2000:]}")
-            time.sleep(0.5)
-        yield Server(base, db_url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started, nothing else
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+        pid = clinic.patients.add(theo, "Alice Example", date_of_birth=date(1980, 5, 1), sex="female")
+    with running_app(folder, db_url) as base:
+        yield Server(base, db_url, pid)
 
 
 def _context(browser):
@@ -105,7 +48,7 @@ def _sign_in(context, server: Server, user: str = "theo"):
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Caseload").wait_for()
-    _settle(page)
+    settle(page)
     deadline = time.monotonic() + 15
     while not _cookie(context) and time.monotonic() < deadline:
         page.wait_for_timeout(200)
@@ -124,7 +67,7 @@ def _signed_in(page) -> None:
 def _signed_out(page) -> None:
     page.get_by_role("heading", name="Staff sign-in").or_(
         page.get_by_text("Please enter the code you were given.")).first.wait_for()
-    _settle(page)
+    settle(page)
     assert not page.get_by_text("Signed in as").is_visible()
     assert not page.get_by_role("heading", name="My account").is_visible()
 
