@@ -19,19 +19,17 @@ from typing import Any
 
 import pytest
 
-from scoring.store import Clinic, Store, password_hasher
 from tests.support.browser import (
     ES_CONSENT,
     ES_INSTR,
     IDLE_SECONDS,
-    PASSWORD,
     SYSTEM,
     Server,
     chromium,
+    new_clinic,
     require_browser,
     running_app,
 )
-from tests.support.shipped import shipped_library
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +43,7 @@ def browser() -> Iterator[Any]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_browser()
     folder = tmp_path_factory.mktemp("e2e")
-    db_url = f"sqlite:///{folder / 'clinic.db'}"
-    with Store(db_url) as store:
-        store.upgrade()
-        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
-        theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
+    with new_clinic(folder) as (db_url, clinic, theo):
         clinic.batteries.add(SYSTEM, "Anxiety check", ["gad7"], instructions="Think about the last two weeks.",
                              consent_text="My answers are stored for my treatment and seen by my care team.")
         pid = clinic.patients.add(theo, "Alice Example", date_of_birth=date(1980, 5, 1), sex="female")
@@ -71,11 +65,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     """(base URL, one-time code) of a ``psyscore app`` whose battery has Spanish texts."""
     require_browser()
     folder = tmp_path_factory.mktemp("e2e_es")
-    db_url = f"sqlite:///{folder / 'clinic.db'}"
-    with Store(db_url) as store:
-        store.upgrade()
-        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
-        theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
+    with new_clinic(folder) as (db_url, clinic, theo):
         clinic.batteries.add(SYSTEM, "Mood", ["phq9"], instructions="Think about the last two weeks.",
                              consent_text="My answers are stored for my treatment.")
         clinic.battery_texts.set(SYSTEM, "Mood", "es", instructions=ES_INSTR, consent_text=ES_CONSENT)

@@ -11,30 +11,19 @@ import re
 import time
 from pathlib import Path
 
-from scoring.store import Clinic, Store, password_hasher
-from tests.support.browser import PASSWORD, SYSTEM, chromium, require_browser, running_app
-from tests.support.shipped import shipped_library
+from tests.support.browser import chromium, new_clinic, require_browser, running_app, sign_in
 
 
 def test_banner_within_15_seconds_of_an_answer_saved_elsewhere(tmp_path: Path) -> None:
     require_browser()
-    db = f"sqlite:///{tmp_path / 'clinic.db'}"
-    store = Store(db)
-    store.upgrade()
-    clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
-    theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
-    pid = clinic.patients.add(theo, "Alice Example")
-    issued = clinic.assignments.assign(theo, pid, instruments=["phq9"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSYSCORE_SMTP")}
-    try:
+    with new_clinic(tmp_path) as (db, clinic, theo):
+        pid = clinic.patients.add(theo, "Alice Example")
+        issued = clinic.assignments.assign(theo, pid, instruments=["phq9"])
         with running_app(tmp_path, db, env=env | {"PSYSCORE_DATABASE_URL": db}) as base, chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(30_000)
-            page.goto(base + "login")
-            page.get_by_role("textbox", name="User name").fill("theo")
-            page.get_by_role("textbox", name="Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("heading", name="Caseload").wait_for()
+            sign_in(page, base)
             page.get_by_text("No open alerts.").wait_for()
             assert page.get_by_text(re.compile(r"\d+ open alerts?")).count() == 0
             # the patient answers on the tablet: another session, straight through the store
@@ -52,5 +41,3 @@ def test_banner_within_15_seconds_of_an_answer_saved_elsewhere(tmp_path: Path) -
             page.get_by_text(re.compile(r"\d+ open alerts? for your patients")).wait_for(
                 state="detached", timeout=15_000)
         assert [a.status for a in clinic.alerts.list(theo)] == ["acknowledged"]
-    finally:
-        store.close()

@@ -13,9 +13,7 @@ from datetime import date
 
 import pytest
 
-from scoring.store import Clinic, Store, password_hasher
-from tests.support.browser import PASSWORD, SYSTEM, Server, require_browser, running_app, settle
-from tests.support.shipped import shipped_library
+from tests.support.browser import PASSWORD, SYSTEM, Server, new_clinic, require_browser, running_app, settle, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +22,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     ``server`` of tests/e2e/conftest.py here)."""
     require_browser()
     folder = tmp_path_factory.mktemp("e2e_sessions")
-    db_url = f"sqlite:///{folder / 'clinic.db'}"
-    with Store(db_url) as store:
-        store.upgrade()
-        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
-        theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
+    with new_clinic(folder) as (db_url, clinic, theo):
         clinic.users.add(SYSTEM, "root", "admin", PASSWORD)
         pid = clinic.patients.add(theo, "Alice Example", date_of_birth=date(1980, 5, 1), sex="female")
     with running_app(folder, db_url) as base:
@@ -43,11 +37,7 @@ def _context(browser):
 
 def _sign_in(context, server: Server, user: str = "theo"):
     page = context.new_page()
-    page.goto(server.base + "login")
-    page.get_by_role("textbox", name="User name").fill(user)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Caseload").wait_for()
+    sign_in(page, server.base, user)
     settle(page)
     deadline = time.monotonic() + 15
     while not _cookie(context) and time.monotonic() < deadline:

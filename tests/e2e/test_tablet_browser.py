@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.support.browser import IDLE_SECONDS, PASSWORD, SYSTEM, Server, settle, tablet
+from tests.support.browser import IDLE_SECONDS, SYSTEM, Server, settle, sign_in, tablet
 
 VIEWPORTS = ((768, 1024), (820, 1180), (1024, 768))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -148,11 +148,7 @@ def test_therapist_dashboard(server: Server, browser) -> None:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     context.set_default_timeout(60_000)
     page = context.new_page()
-    page.goto(server.base + "login")
-    page.get_by_role("textbox", name="User name").fill("theo")
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Caseload").wait_for()
+    sign_in(page, server.base)
     settle(page)
     # the staff session lives on the server; the browser holds only its HttpOnly cookie (and Streamlit's XSRF one)
     assert {c["name"] for c in context.cookies()} <= {"_streamlit_xsrf", "psyscore_staff"}

@@ -86,6 +86,27 @@ def free_port() -> int:
 
 
 @contextmanager
+def new_clinic(folder: Path) -> Iterator[tuple[str, Clinic, Actor]]:
+    """A new SQLite clinic in ``folder/clinic.db`` (migrated) with therapist ``theo`` (:data:`PASSWORD`): yields
+    (database URL, clinic, theo's actor) and closes the store afterwards."""
+    db_url = f"sqlite:///{folder / 'clinic.db'}"
+    with Store(db_url) as store:
+        store.upgrade()
+        clinic = Clinic(store, shipped_library(), hasher=password_hasher(fast=True))
+        theo = clinic.users.add(SYSTEM, "theo", "therapist", PASSWORD).actor
+        yield db_url, clinic, theo
+
+
+def sign_in(page: Any, base: str, user: str = "theo") -> None:
+    """Sign ``user`` in on the staff sign-in page of the app at ``base``; returns once the caseload shows."""
+    page.goto(base + "login")
+    page.get_by_role("textbox", name="User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Caseload").wait_for()
+
+
+@contextmanager
 def running_app(folder: Path, db_url: str, *args: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """Run ``psyscore app --db DB_URL --port <free> ARGS`` in ``folder`` (its output in ``folder/server.log``)
     and yield its base URL once Streamlit's health check answers; stop it afterwards (SIGTERM, which the app
