@@ -14,6 +14,7 @@ import pytest
 import scoring
 from scoring.cli import main
 from scoring.engine.responses import DuplicateColumnError
+from tests.support.shipped import shipped_library
 
 ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 ROWS = [["p1", "2024-01-08", "phq9", 3, 3, 2, 2, 2, 2, 2, 1, 1],  # 18
@@ -44,7 +45,7 @@ def test_upper_case_headers_are_matched(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "h.failures.csv").exists()
     # the library too: scoring.history matches names as scoring.score does
     frame = pd.DataFrame(ROWS, columns=[f" {h.title()} " for h in HEADER])
-    assert scoring.history(scoring.load_library(), frame).frame["score"].tolist() == [18, 12, 8]
+    assert scoring.history(shipped_library(), frame).frame["score"].tolist() == [18, 12, 8]
 
 
 @pytest.mark.parametrize("extra", ["phq9_1", "PHQ9_1"])
@@ -62,7 +63,7 @@ def test_duplicate_item_column_is_an_error_naming_both_as_in_score(tmp_path: Pat
 def test_duplicate_required_column_differing_in_case_is_an_error() -> None:
     frame = pd.DataFrame([[*ROWS[0][:3], "p9"]], columns=["patient", "date", "instrument", "Patient"])
     with pytest.raises(DuplicateColumnError, match="'patient' and 'Patient'"):
-        scoring.history(scoring.load_library(), frame)
+        scoring.history(shipped_library(), frame)
 
 
 @pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab")])
@@ -109,7 +110,7 @@ def test_bad_share_counts_the_cells_of_the_rows_scored_from_items(tmp_path: Path
     rows[0][3] = "x"
     src = write(tmp_path / "r.csv", ["patient", "date", "instrument", *ITEMS, "total"], rows)
 
-    result = scoring.history(scoring.load_library(), pd.read_csv(src))
+    result = scoring.history(shipped_library(), pd.read_csv(src))
     assert result.cells == 10 and len(result.failures) == 1  # one PHQ-9 row × its 10 items
     code, err = run(capsys, "change", str(src), "-o", str(tmp_path / "h.csv"))
     assert code == 0 and "FAILED" not in err, err  # 1 of 10, not 1 of 20

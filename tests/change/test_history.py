@@ -8,8 +8,9 @@ import pytest
 
 import scoring
 from scoring.change.timeline import HISTORY_COLUMNS, HistoryInputError, HistoryResult, score_history
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 PHQ9_ITEMS = [f"phq9_{i}" for i in range(1, 10)]
 
 

@@ -67,7 +67,7 @@ def test_analyze_reads_tokens_as_score_does(phq9: scoring.Definition, cell: str)
 @pytest.mark.parametrize("cell", TOKENS + NOT_TOKENS, ids=repr)
 def test_history_reads_tokens_in_score_columns_as_score_does(cell: str) -> None:
     """``history`` on a table of given scores: a missing token is "no score given", other text an error."""
-    lib = scoring.load_library()
+    lib = shipped_library()
     data = pd.DataFrame({"patient": "a", "date": ["2024-01-01", "2024-02-01"], "instrument": "gad7",
                          "total": pd.Series([cell, "7"], dtype=object)})
     if cell.strip().lower() in MISSING_WORDS:

@@ -9,8 +9,9 @@ import pytest
 
 import scoring
 from scoring.engine.scorer import traced_score
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 SEXES = ["female", "m", "Woman", "x", None, "unknown"]
 
 

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import scoring
 from scoring.norms.apply import REASONS, norm_columns
+from tests.support.shipped import shipped_library
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-LIB = scoring.load_library()
+LIB = shipped_library()
 NORMS = scoring.load_norms(library=LIB)
 IDS = list(NORMS)
 MEAN_SD = [i for i in IDS if NORMS.get(i).method == "mean_sd"]

@@ -13,8 +13,9 @@ import pytest
 import scoring
 from scoring.change.timeline import default_norms, normed_history, with_norms
 from scoring.reports import patient_report
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 NORMS = scoring.load_norms()
 GENERATED = dt.datetime(2024, 3, 5, 9, 30, tzinfo=dt.UTC)
 

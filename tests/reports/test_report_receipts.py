@@ -19,8 +19,9 @@ import yaml
 import scoring
 from scoring.reports import patient_report
 from scoring.reports.pdf import layout
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 GOLDEN = Path(__file__).parents[1] / "golden"
 DATES = ["2024-01-08", "2024-02-05", "2024-03-04"]
 

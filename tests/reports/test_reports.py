@@ -26,8 +26,9 @@ import pytest
 import scoring
 from scoring.reports import Report, ReportInputError, patient_report
 from scoring.reports import fonts as report_fonts
+from tests.support.shipped import shipped_library
 
-LIB = scoring.load_library()
+LIB = shipped_library()
 INJECTION = '=HYPERLINK("http://evil.example","click")'
 GENERATED = datetime(2024, 3, 5, 9, 30, tzinfo=timezone(timedelta(hours=1)))
 
