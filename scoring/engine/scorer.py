@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from scoring.definitions.library import Definition
 from scoring.definitions.plan import Plan
 from scoring.definitions.respondent import sex_codes as respondent_sex_codes
+from scoring.engine import frames
 from scoring.engine.compute import Applied, ScaleStages, traced_score_matrix
 from scoring.engine.responses import DEFAULT_MISSING, ResponseCheck, check_responses, failure_frame, sort_failures
 from scoring.errors import ResponseValidationError
@@ -26,29 +28,30 @@ class ScoreResult:
     ``<scale>_band``, ``<scale>_severity``, ``<scale>_n_answered``, ``<scale>_prorated``,
     ``<scale>_valid``, ``<scale>_reason`` and one boolean column per cut-off, then the flags,
     ``critical``, ``critical_items`` and the provenance columns. ``failures`` has one row per bad cell:
-    ``row, item, value, code, message``.
+    ``row, item, value, code, message``. Both are of the kind :func:`score` was given (pandas, a Polars
+    ``DataFrame`` or a ``pyarrow.Table``; types mapped as :mod:`scoring.engine.frames` documents).
     """
 
-    scores: pd.DataFrame
-    failures: pd.DataFrame
+    scores: pd.DataFrame | Any
+    failures: pd.DataFrame | Any
     definition: Definition
 
     @property
     def ok(self) -> bool:
-        return self.failures.empty
+        return len(self.failures) == 0
 
     def summary(self) -> str:
         """One line per failure code with counts, for a terminal."""
-        if self.failures.empty:
+        if len(self.failures) == 0:
             return f"{len(self.scores)} row(s) scored, no bad cells"
-        counts = self.failures.groupby("code", sort=True).size()
+        counts = frames.to_pandas_failures(self.failures).groupby("code", sort=True).size()
         parts = ", ".join(f"{n} {code}" for code, n in counts.items())
         return f"{len(self.scores)} row(s) scored; {len(self.failures)} problem(s) counted as missing: {parts}"
 
 
 def score(
     definition: Definition,
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     *,
     strict: bool = False,
     missing_values: Sequence[str] = DEFAULT_MISSING,
@@ -62,7 +65,8 @@ def score(
         A definition from the library (``lib["phq9"]``).
     data
         One row per administration; one column per item id (``phq9_1`` …). Other columns pass through
-        unchanged; a ``sex`` column is used for sex-specific cut-offs and item applicability.
+        unchanged; a ``sex`` column is used for sex-specific cut-offs and item applicability. A pandas
+        ``DataFrame``, a Polars ``DataFrame`` or a ``pyarrow.Table``: the result is of the same kind.
     strict
         Raise :class:`~scoring.errors.ResponseValidationError` when any cell fails validation instead of
         counting it as missing.
@@ -90,14 +94,17 @@ def score(
         raise TypeError(
             f"score() takes a Definition (e.g. load_library()['phq9']), not {type(definition).__name__}"
         )
-    result, _ = _run(definition, data, missing_values=missing_values,
+    native = frames.to_native(data)  # None for pandas, which is scored as it is
+    result, _ = _run(definition, data if native is None else native.frame, missing_values=missing_values,
                      accept_integral_floats=accept_integral_floats, trace=False)
     failures = result.failures
+    if native is not None:
+        result = ScoreResult(*frames.from_native(native, result.scores, failures), definition)
     if strict and not failures.empty:
         first = failures.iloc[0]
         where = f"row {first['row']}, " if first["row"] is not None else ""
         raise ResponseValidationError(
-            failures,
+            result.failures,
             f"{len(failures)} bad cell(s) in the responses; first: {where}item {first['item']}, value "
             f"{first['value']!r}: {first['message']} [{first['code']}]",
         )
