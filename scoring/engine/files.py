@@ -1,4 +1,4 @@
-"""Reading and writing tables (CSV, XLSX) safely.
+"""Reading and writing tables (CSV, XLSX, Parquet) safely, whole or in chunks of rows.
 
 CSV is read as text without NA guessing (validation decides what a cell means). XLSX archives are checked
 for their decompressed size before openpyxl parses them (zip bombs), and openpyxl parses XML through
@@ -7,10 +7,15 @@ defusedxml, which is a runtime dependency.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import io
+import itertools
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -39,16 +44,35 @@ class TableError(PsyscoreError):
 
 
 def read_table(path: Path | str, *, max_uncompressed: int = MAX_XLSX_UNCOMPRESSED) -> pd.DataFrame:
-    """Read a CSV or XLSX file into a DataFrame of raw cells (CSV: all text; XLSX: cell values)."""
+    """Read a CSV, XLSX or Parquet file into a DataFrame of raw cells (CSV: all text; XLSX: cell values;
+    Parquet: typed columns as :func:`scoring.engine.frames.arrow_to_pandas` maps them)."""
     path = Path(path)
+    frames = iter_table(path, None, max_uncompressed=max_uncompressed)
+    return next(frames)  # chunk_rows=None: the whole file is the one frame
+
+
+def iter_table(path: Path | str, chunk_rows: int | None, *,
+               max_uncompressed: int = MAX_XLSX_UNCOMPRESSED) -> Iterator[pd.DataFrame]:
+    """The file's rows as frames of at most ``chunk_rows`` rows (``None``: one frame of every row).
+
+    The first frame is always yielded (empty when the file has a header only), so the header checks run
+    before anything is scored; every check of :func:`read_table` holds for every chunk (a row of another
+    width in a later chunk raises when that chunk is reached, naming the first such lines of the rest of the
+    file). Index labels are positions within each frame; :mod:`scoring.engine.chunks` makes them file-global.
+    """
+    path = Path(path)
+    if chunk_rows is not None and chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _csv_frames(path, chunk_rows)
     if suffix == ".xlsx":
-        return _read_xlsx(path, max_uncompressed)
-    raise TableError(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
+        return _xlsx_frames(path, max_uncompressed, chunk_rows)
+    if suffix == ".parquet":
+        return _parquet_frames(path, chunk_rows)
+    raise TableError(f"{path}: unsupported file type {suffix!r}; use .csv, .xlsx or .parquet")
 
 
 def _sniff(text: str) -> str:
@@ -74,53 +98,112 @@ def check_header(names: list[str], path: Path | str) -> None:
                          "keep one column per item (conflicting answers are never resolved silently)")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _csv_frames(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        yield from _csv_utf8_frames(path, chunk_rows)
     except UnicodeDecodeError as exc:
-        raise TableError(f"{path}: not a readable UTF-8 CSV file ({exc.reason} at byte {exc.start}); "
+        raise TableError(f"{path}: not a readable UTF-8 CSV file ({exc.reason} at byte {_bad_utf8_byte(path)}); "
                          "save it as CSV UTF-8") from exc
-    if not text.strip():
-        raise TableError(f"{path}: the file is empty")
-    delimiter = _sniff(text)
-    try:
+
+
+def _bad_utf8_byte(path: Path) -> int:
+    """Offset in the file of the first byte that is not UTF-8 (the streaming decoder only knows its block's)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as raw:
+        while block := raw.read(1 << 20):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return offset - pending + exc.start
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return offset - len(exc.object) + exc.start
+    return offset
+
+
+def _csv_utf8_frames(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    with path.open("rb") as raw:
+        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        first = stream.readline()
+        delimiter = _sniff(first)
+        kind = DELIMITER_NAMES[delimiter]
         # the csv module, not pandas: pandas pads a short row with empty cells without a word, so a line break
         # inside an unquoted cell would silently split one respondent's answers over two rows
-        parsed = [(line, row) for line, row in _csv_rows(text, delimiter) if row]  # [] is a blank line
-    except csv.Error as exc:
-        raise TableError(f"{path}: not a readable CSV file ({DELIMITER_NAMES[delimiter]}-separated): {exc}") from exc
-    if not parsed:
-        raise TableError(f"{path}: the file is empty")
-    # unnamed columns (e.g. trailing delimiters) are named by position, as in XLSX, not duplicates of ""
-    names = [v if v.strip() else f"column_{k + 1}" for k, v in enumerate(parsed[0][1])]
-    check_header(names, path)
-    width = len(names)
-    ragged = [(line, len(row)) for line, row in parsed[1:] if len(row) != width]
-    if ragged:
-        shown = "; ".join(f"line {line} has {n}" for line, n in ragged[:5])
-        more = f" (and {len(ragged) - 5} more rows)" if len(ragged) > 5 else ""
-        raise TableError(
-            f"{path}: rows with another number of cells than the header's {width} "
-            f"({DELIMITER_NAMES[delimiter]}-separated): {shown}{more}. A line break or "
-            f"{DELIMITER_NAMES[delimiter]} inside a cell that is not in double quotes splits a row; nothing was "
-            "scored — quote such cells (any spreadsheet's 'Save as CSV' does) or remove the stray characters")
-    frame = pd.DataFrame([row for _, row in parsed[1:]], columns=names, dtype=str)
+        records = _csv_rows(itertools.chain([first], stream), delimiter)
+        try:
+            first_record = next(records, None)
+            if first_record is not None and not any(v.strip() for v in first_record[1]):
+                # a header of spaces: the file is empty unless something follows (columns are then named by position)
+                ahead: list[tuple[int, list[str]]] = []
+                for record in records:
+                    ahead.append(record)
+                    if any(v.strip() for v in record[1]):
+                        records = itertools.chain(ahead, records)
+                        break
+                else:
+                    first_record = None
+            if first_record is None:
+                raise TableError(f"{path}: the file is empty")
+            header = first_record[1]
+            # unnamed columns (e.g. trailing delimiters) are named by position, as in XLSX, not duplicates of ""
+            names = [v if v.strip() else f"column_{k + 1}" for k, v in enumerate(header)]
+            check_header(names, path)
+            width = len(names)
+            batch: list[list[str]] = []
+            yielded = False
+            for line, row in records:
+                if len(row) != width:
+                    _refuse_ragged(path, kind, width, [(line, len(row))], records)
+                batch.append(row)
+                if chunk_rows is not None and len(batch) == chunk_rows:
+                    yield _csv_frame(batch, names, delimiter)
+                    batch, yielded = [], True
+            if batch or not yielded:
+                yield _csv_frame(batch, names, delimiter)
+        except csv.Error as exc:
+            raise TableError(f"{path}: not a readable CSV file ({kind}-separated): {exc}") from exc
+
+
+def _csv_frame(rows: list[list[str]], names: list[str], delimiter: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=names, dtype=str)
     frame.attrs["delimiter"] = delimiter
     return frame
 
 
-def _csv_rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """Every record of a CSV text with the line it starts on (1-based; quoted line breaks stay in their cell)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    out: list[tuple[int, list[str]]] = []
+def _refuse_ragged(path: Path, kind: str, width: int, ragged: list[tuple[int, int]],
+                   rest: Iterator[tuple[int, list[str]]]) -> NoReturn:
+    """Raise naming the first five rows of another width (this one and those after it) and how many more."""
+    count = len(ragged)
+    for line, row in rest:
+        if len(row) != width:
+            count += 1
+            if len(ragged) < 5:
+                ragged.append((line, len(row)))
+    shown = "; ".join(f"line {line} has {n}" for line, n in ragged)
+    more = f" (and {count - 5} more rows)" if count > 5 else ""
+    raise TableError(
+        f"{path}: rows with another number of cells than the header's {width} "
+        f"({kind}-separated): {shown}{more}. A line break or "
+        f"{kind} inside a cell that is not in double quotes splits a row; nothing was "
+        "scored — quote such cells (any spreadsheet's 'Save as CSV' does) or remove the stray characters")
+
+
+def _csv_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Every non-blank record of CSV lines with the line it starts on (1-based; quoted line breaks stay in their
+    cell)."""
+    reader = csv.reader(lines, delimiter=delimiter)
     start = 1
     for row in reader:
-        out.append((start, row))
+        if row:  # [] is a blank line
+            yield start, row
         start = reader.line_num + 1
-    return out
 
 
-def _read_xlsx(path: Path, max_uncompressed: int) -> pd.DataFrame:
+def _xlsx_frames(path: Path, max_uncompressed: int, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
     try:
         with zipfile.ZipFile(path) as archive:
             total = sum(info.file_size for info in archive.infolist())
@@ -130,6 +213,40 @@ def _read_xlsx(path: Path, max_uncompressed: int) -> pd.DataFrame:
         raise TableError(
             f"{path}: decompresses to {total / 1e6:.0f} MB, above the {max_uncompressed / 1e6:.0f} MB limit"
         )
+    if chunk_rows is None:  # one pass: the rows are kept anyway
+        with _xlsx_rows(path) as rows:
+            first = next(rows, None)
+            if first is None:
+                yield pd.DataFrame()
+                return
+            raw = list(rows)
+        width = _xlsx_width(first, raw)
+        names = _xlsx_names(path, first, width)
+        yield _xlsx_frame(raw, names)
+        return
+    # chunks: a first pass finds the width (a cell far right in the last row names a column), a second reads
+    with _xlsx_rows(path) as rows:
+        first = next(rows, None)
+        if first is None:
+            yield pd.DataFrame()
+            return
+        width = _xlsx_width(first, rows)
+    names = _xlsx_names(path, first, width)
+    with _xlsx_rows(path) as rows:
+        next(rows, None)
+        yielded = False
+        while batch := list(itertools.islice(rows, chunk_rows)):
+            frame = _xlsx_frame(batch, names)
+            if len(frame) or not yielded:  # a batch of empty rows only adds nothing
+                yield frame
+                yielded = True
+        if not yielded:
+            yield _xlsx_frame([], names)
+
+
+@contextlib.contextmanager
+def _xlsx_rows(path: Path) -> Iterator[Iterator[tuple[object, ...]]]:
+    """The first worksheet's rows as value tuples; errors of a malformed workbook or sheet as TableError."""
     import openpyxl
 
     try:
@@ -141,23 +258,67 @@ def _read_xlsx(path: Path, max_uncompressed: int) -> pd.DataFrame:
         ws = wb.worksheets[0]
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()  # never trust a stale <dimension> header: read every row and column
-        rows = ws.iter_rows(values_only=True)
-        first = next(rows, None)
-        if first is None:
-            return pd.DataFrame()
-        raw = [list(r) for r in rows]
-    except Exception as exc:  # malformed sheet XML
-        raise TableError(f"{path}: cannot read the first worksheet: {exc}") from exc
+        yield _sheet_errors(path, ws.iter_rows(values_only=True))
     finally:
         wb.close()
-    width = max([len(first)] + [len(r) for r in raw])
+
+
+def _sheet_errors(path: Path, rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    try:
+        yield from rows
+    except Exception as exc:  # malformed sheet XML
+        raise TableError(f"{path}: cannot read the first worksheet: {exc}") from exc
+
+
+def _xlsx_width(first: Sequence[object], rows: Iterable[Sequence[object]]) -> int:
+    """Columns up to the last one holding a value in the header or any row (trailing empty columns dropped)."""
+    def last(r: Sequence[object]) -> int:
+        return next((k + 1 for k in range(len(r) - 1, -1, -1) if r[k] is not None), 0)
+
+    return max([last(first), *(last(r) for r in rows)])
+
+
+def _xlsx_names(path: Path, first: Sequence[object], width: int) -> list[str]:
     header = list(first) + [None] * (width - len(first))
-    while width and header[width - 1] is None and all(len(r) < width or r[width - 1] is None for r in raw):
-        width -= 1
     names = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(header[:width])]
     check_header(names, path)
-    data = [[_cell(v) for v in (r + [None] * width)[:width]] for r in raw if any(v is not None for v in r)]
+    return names
+
+
+def _xlsx_frame(rows: list[tuple[object, ...]], names: list[str]) -> pd.DataFrame:
+    width = len(names)
+    data = [[_cell(v) for v in (list(r) + [None] * width)[:width]] for r in rows if any(v is not None for v in r)]
     return pd.DataFrame(data, columns=names, dtype=object)
+
+
+def _parquet_frames(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is in the dev extra
+        raise TableError(f"{path}: reading Parquet needs pyarrow: pip install 'psyscore[parquet]'") from exc
+    import pyarrow as pa
+
+    from scoring.engine.frames import arrow_to_pandas
+
+    try:
+        file = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise TableError(f"{path}: not a readable Parquet file: {exc}") from exc
+    with file:
+        names = list(file.schema_arrow.names)
+        check_header(names, path)
+        if chunk_rows is None:
+            yield arrow_to_pandas(file.read())
+            return
+        yielded = False
+        try:
+            for batch in file.iter_batches(batch_size=chunk_rows):
+                yield arrow_to_pandas(pa.Table.from_batches([batch]))
+                yielded = True
+        except pa.ArrowException as exc:
+            raise TableError(f"{path}: cannot read the Parquet file: {exc}") from exc
+        if not yielded:
+            yield arrow_to_pandas(file.schema_arrow.empty_table())
 
 
 def _cell(value: object) -> object:
