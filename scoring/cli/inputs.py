@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -63,13 +64,20 @@ def check_output(input_path: Path | None, output: Path, *extra: Path) -> None:
 
 def read_responses(path: Path) -> pd.DataFrame:
     """Read a response table; say which delimiter a CSV used when it is not a comma."""
-    from scoring.engine.files import DELIMITER_NAMES, read_table
+    from scoring.engine.files import read_table
 
     data = read_table(path)
+    say_delimiter(path, data)
+    return data
+
+
+def say_delimiter(path: Path, data: pd.DataFrame) -> None:
+    """Say on stderr which delimiter a CSV file was read with when it is not a comma."""
+    from scoring.engine.files import DELIMITER_NAMES
+
     delimiter = data.attrs.get("delimiter")
     if delimiter is not None and delimiter != ",":
         print(f"{path}: read as {DELIMITER_NAMES[delimiter]}-separated", file=sys.stderr)
-    return data
 
 
 def require_items(path: Path | str, columns: Sequence[object], item_ids: Sequence[str], instrument: str) -> None:
@@ -87,13 +95,23 @@ def check_bad_share(path: Path | str, failures: pd.DataFrame, n_cells: int, allo
     """Say prominently when more than MAX_BAD_SHARE of the cells failed; exit 1 unless allowed."""
     if not len(failures):
         return
+    check_bad_counts(path, bad_cell_counts(failures), n_cells, allow_bad)
+
+
+def bad_cell_counts(failures: pd.DataFrame) -> Counter[str]:
+    """How many cells of each BAD_CELL_CODES code the failures hold (codes in order of first appearance)."""
     bad = failures["row"].notna() & failures["code"].isin(BAD_CELL_CODES)
-    cell_level = int(bad.sum())
+    return Counter(failures.loc[bad, "code"].tolist())
+
+
+def check_bad_counts(path: Path | str, codes: Mapping[str, int], n_cells: int, allow_bad: bool) -> None:
+    """:func:`check_bad_share` from counts of bad cells by code (``psyscore score`` sums them over chunks)."""
+    cell_level = sum(codes.values())
     if n_cells <= 0 or cell_level / n_cells <= MAX_BAD_SHARE:
         return
     share = cell_level / n_cells
-    codes = failures.loc[bad, "code"].value_counts()
-    top = ", ".join(f"{n} {c}" for c, n in codes.head(3).items())
+    ranked = sorted(codes.items(), key=lambda kv: -kv[1])  # stable: ties keep their order of first appearance
+    top = ", ".join(f"{n} {c}" for c, n in ranked[:3])
     msg = (f"{path}: {cell_level} of {n_cells} item cells ({share:.0%}) FAILED validation ({top}), more than "
            f"{MAX_BAD_SHARE:.0%}")
     hint = ("; answers written as 2.0 can be read with --accept-integral-floats" if "bad_number_format" in codes
@@ -105,17 +123,19 @@ def check_bad_share(path: Path | str, failures: pd.DataFrame, n_cells: int, allo
 
 
 def print_failures(failures: pd.DataFrame, failures_file: Path, *, row_label: Callable[[object], object] | None = None,
-                   lead: str | None = None, limit: int = 10) -> None:
+                   lead: str | None = None, limit: int = 10, total: int | None = None) -> None:
     """List the first ``limit`` bad cells on stderr (``row N, ITEM`` or ``column ITEM``: value: why [code]) and
     say where the rest are. ``row_label`` turns a failure's row into the row named in the file; ``lead`` names
-    a column printed first (``change``: the instrument)."""
+    a column printed first (``change``: the instrument); ``total`` is the number of failures when ``failures``
+    holds only the first of them (a file read in chunks)."""
     for _, row in failures.head(limit).iterrows():
         first = f"{row[lead]} " if lead else ""
         at = row_label(row["row"]) if row_label is not None else row["row"]
         print(f"  {first}{where(at)}{row['item']}: {row['value']!r}: {row['message']} "
               f"[{row['code']}]", file=sys.stderr)
-    if len(failures) > limit:
-        print(f"  … {len(failures) - limit} more in {failures_file}", file=sys.stderr)
+    count = len(failures) if total is None else total
+    if count > limit:
+        print(f"  … {count - limit} more in {failures_file}", file=sys.stderr)
 
 
 def where(row: object) -> str:
