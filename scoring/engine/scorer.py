@@ -43,10 +43,17 @@ class ScoreResult:
     def summary(self) -> str:
         """One line per failure code with counts, for a terminal."""
         if len(self.failures) == 0:
-            return f"{len(self.scores)} row(s) scored, no bad cells"
-        counts = frames.to_pandas_failures(self.failures).groupby("code", sort=True).size()
-        parts = ", ".join(f"{n} {code}" for code, n in counts.items())
-        return f"{len(self.scores)} row(s) scored; {len(self.failures)} problem(s) counted as missing: {parts}"
+            return summarise(len(self.scores), {})
+        counts = frames.to_pandas_failures(self.failures)["code"].value_counts()
+        return summarise(len(self.scores), {str(code): int(n) for code, n in counts.items()})
+
+
+def summarise(rows: int, counts: dict[str, int]) -> str:
+    """:meth:`ScoreResult.summary` from the number of rows and the failures' counts by code."""
+    if not counts:
+        return f"{rows} row(s) scored, no bad cells"
+    parts = ", ".join(f"{n} {code}" for code, n in sorted(counts.items()))
+    return f"{rows} row(s) scored; {sum(counts.values())} problem(s) counted as missing: {parts}"
 
 
 def score(
