@@ -52,13 +52,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     from scoring.cli.inputs import MISSING_HELP, add_input_options
 
-    p = sub.add_parser("score", help="score a CSV/XLSX file of responses",
+    p = sub.add_parser("score", help="score a CSV/XLSX/Parquet file of responses",
                        description="Score one row per administration (one column per item id, matched ignoring "
                        "case; a CSV's delimiter is detected). Bad cells are listed in OUTPUT's failures file "
-                       "(<output>.failures.<ext>) and counted as unanswered. " + MISSING_HELP)
+                       "(<output>.failures.<ext>) and counted as unanswered. The file is read and written in "
+                       "chunks of rows (--chunk-rows), so its size is not limited by memory; the scores file "
+                       "appears only when the whole file was read and the run is accepted. " + MISSING_HELP)
     p.add_argument("id", help="instrument id, e.g. phq9")
-    p.add_argument("input", type=Path, help="responses, .csv or .xlsx")
-    p.add_argument("-o", "--output", type=Path, required=True, help="scores, .csv or .xlsx")
+    p.add_argument("input", type=Path, help="responses, .csv, .xlsx or .parquet")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="scores, .csv, .parquet (both written as the chunks come) or .xlsx (at most 1,048,575 rows)")
+    p.add_argument("--chunk-rows", type=_positive, default=None, metavar="N",
+                   help="rows read, scored and written at a time (default 1,000,000); memory grows with N, not "
+                   "with the file")
     p.add_argument("--strict", action="store_true", help="exit 1 without writing scores if any cell fails")
     p.add_argument("--version", dest="instrument_version", help="score with this version (default: latest)")
     p.add_argument("--norms", metavar="NORM_ID",
@@ -233,46 +239,30 @@ def failures_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.failures{output.suffix}")
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from scoring.cli.inputs import check_bad_share, check_output, print_failures, read_responses, require_items
-    from scoring.engine import score
-    from scoring.engine.files import write_table
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
-    if args.output.suffix.lower() not in (".csv", ".xlsx"):
-        raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from scoring.cli.inputs import check_output
+    from scoring.cli.score_file import run_score
+    from scoring.engine.chunks import OUTPUT_SUFFIXES
+
+    if args.output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise UsageError(f"output must end in .csv, .xlsx or .parquet, not {args.output.name!r}")
     fpath = failures_path(args.output)
     check_output(args.input, args.output, fpath)
     lib = library_from_args(args)
     d = _get(lib, args.id, args.instrument_version)
-    data = read_responses(args.input)
-    require_items(args.input, list(data.columns), d.plan.item_ids, d.id)
-    table = _norm_table(args, lib, d, list(data.columns)) if getattr(args, "norms", None) else None
-    result = score(d, data, accept_integral_floats=args.accept_integral_floats)
-    if not result.failures.empty:
-        print(f"{args.input}: {result.summary()}", file=sys.stderr)
-        print_failures(result.failures, fpath, row_label=_row_label)
-        failures = result.failures.copy()
-        failures["row"] = failures["row"].map(_row_label)
-        write_table(failures, fpath)
-        check_bad_share(args.input, result.failures, len(data) * len(d.plan.item_ids), args.allow_bad)
-        if args.strict:
-            print("strict mode: no scores written", file=sys.stderr)
-            return EXIT_ERROR
-    elif fpath.exists():
-        fpath.unlink()  # a stale failures file from an earlier run would mislead
-    scores = result.scores
-    if table is not None:
-        from scoring.norms import NormError, apply_norms
-
-        try:
-            scores = apply_norms(d, scores, table)
-        except NormError as exc:
-            raise UsageError(str(exc)) from exc
-    write_table(scores, args.output)
-    print(f"{len(result.scores)} administration(s) scored with {d.id} {d.version}"
-          + (f", norms {table.id} ({table.evidence} evidence)" if table is not None else "") + f" → {args.output}",
-          file=sys.stderr)
-    return EXIT_OK
+    norms = (lambda columns: _norm_table(args, lib, d, columns)) if getattr(args, "norms", None) else None
+    # read, score and write in chunks (scoring/cli/score_file.py): one path for every file size
+    return run_score(args, d, norms, fpath, _row_label)
 
 
 def _norm_table(args: argparse.Namespace, lib: Library, d: Definition, columns: list[str]):  # -> NormTable
