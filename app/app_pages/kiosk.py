@@ -491,7 +491,14 @@ def questionnaire(administration_id: int) -> None:
     """The question area. A tap reruns only this fragment (no full page run); when the session ends or the
     questionnaire is finished the whole page is drawn again."""
     ks = state.kiosk()
-    if ks is None or ks.done or ks.administration != administration_id:
+    if ks is not None and ks.done:
+        # The thank-you screen is drawn here, in the fragment, not by a full-app rerun started from it: with the
+        # idle watch's timed fragment beside it, Streamlit sometimes dropped the first element of a full run
+        # that replaced this fragment's screen (seen in Chromium: the screen's begin marker went missing, so
+        # the tap guard never saw the new screen). Reloads draw it in the full run below.
+        completion_screen(ks)
+        return
+    if ks is None or ks.administration != administration_id:
         st.rerun(scope="app")
     assert ks is not None
     try:

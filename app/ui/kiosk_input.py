@@ -16,6 +16,13 @@
   Now the begin marker (the screen's first element) locks the guard before any of the screen is visible,
   the dwell counts from it, and ``ready()`` is true only once the screen is complete and seen long enough.
 
+  A screen whose begin marker never reaches the page: when a full-app run replaced a fragment's screen while
+  the idle watch's timed fragment ran beside it, Streamlit (1.67) now and then dropped the first element of
+  that run — the begin marker. The guard then never saw the new screen (in Chromium: the thank-you screen was
+  on display, the guard still named the questionnaire's end). An end marker newer than every begin marker
+  therefore counts as a complete screen on its own (the dwell counts from its arrival; ``lostBegin`` counts
+  such screens), and the thank-you screen is drawn inside the questionnaire fragment, not by a full run.
+
 The store binds the tap to the question on the server side as well (``Kiosk.show_item`` /
 ``Kiosk.save_answer``): a tap that still reaches the server for another question is refused.
 """
@@ -138,7 +145,7 @@ _GUARD_JS = """
   // per complete screen or run, [time the screen began to appear (ms since epoch), screen, run]
   const G = window.__psyTapGuard = { screen: null, run: null, shownAt: 0, lockedUntil: 0, waiting: false,
     waitingSince: 0, drawing: false, drawingSince: 0, begin: null, beganAt: 0, beganPerf: 0, downLocked: false,
-    blocked: 0, log: [] };
+    blocked: 0, lostBegin: 0, log: [] };
   const DWELL = %(dwell)d, WAIT = %(wait)d;
   // the newest marker (highest run): a screen drawn at other positions than the last one leaves stale
   // markers in the page until Streamlit's run ends
@@ -151,7 +158,14 @@ _GUARD_JS = """
     return best;
   };
   const observe = () => {
-    const b = newest('data-psy-begin'), e = newest('data-psy-screen');
+    const e = newest('data-psy-screen');
+    let b = newest('data-psy-begin');
+    if (e && (b === null || e.run > b.run) && (G.run === null || e.run > Number(G.run))) {
+      // an end marker newer than every begin marker: Streamlit dropped this screen's begin marker (seen when a
+      // full run replaced a fragment's screen); the end marker alone says the screen is complete
+      if (G.begin === null || G.begin.run !== e.run) G.lostBegin += 1;
+      b = e;
+    }
     if (b && (G.begin === null || b.run !== G.begin.run)) {  // a screen (or a new run of it) started to draw
       G.begin = b;
       if (b.screen !== G.screen) { G.beganAt = Date.now(); G.beganPerf = performance.now(); }

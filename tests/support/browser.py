@@ -41,6 +41,7 @@ NEXT_SCREEN_MS = 10_000
 # the kiosk's tap guard (app/ui/kiosk_input.py) as the tests read it, for an error message
 _GUARD_STATE = """() => { const G = window.__psyTapGuard; if (!G) return null;
   return { screen: G.screen, run: G.run, ready: G.ready(), waiting: G.waiting, blocked: G.blocked,
+           lostBegin: G.lostBegin,
            lockedFor: Math.round(G.lockedUntil - performance.now()), log: G.log.slice(-6) }; }"""
 # a kiosk page (its guard's element or a screen's begin marker is in the page) is ready once the guard is
 # installed and says ready(): the screen is complete and was seen for the dwell; any other page is ready at once
@@ -189,20 +190,12 @@ def tap_once(page: Any, locator: Any, expect_screen: str, *, what: str, same_scr
                            " window.__psyTapGuard.blocked]")
     landed = ("([s, n, same]) => { const G = window.__psyTapGuard;"
               " return (same || G.screen !== s) && G.log.length > n && G.ready(); }")
-    for attempt in (1, 2):
-        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        try:
-            page.wait_for_function(landed, arg=[*before[:2], same_screen], timeout=NEXT_SCREEN_MS)
-            return
-        except Exception as exc:
-            state = page.evaluate(_GUARD_STATE)
-            # Known open finding (session note, issue 9): about once in three CI runs the last questionnaire's
-            # Continue is tapped, the guard does NOT block it (blocked unchanged, ready) and yet no new screen
-            # follows within 10 s. A patient taps again; the test does the same ONCE, only in that case. A tap the
-            # guard blocked, or a second lost tap, still fails.
-            if attempt == 1 and state and state["blocked"] == before[2] and state["screen"] == before[0]:
-                continue
-            raise AssertionError(f"one tap on {what} (screen {expect_screen}) did not land: {state}") from exc
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    try:
+        page.wait_for_function(landed, arg=[*before[:2], same_screen], timeout=NEXT_SCREEN_MS)
+    except Exception as exc:
+        state = page.evaluate(_GUARD_STATE)
+        raise AssertionError(f"one tap on {what} (screen {expect_screen}) did not land: {state}") from exc
 
 
 def keypad_code(page: Any, code: str) -> None:
