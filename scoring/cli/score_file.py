@@ -8,6 +8,10 @@ temporary file beside the target, removed on any error, so a refused run leaves 
 earlier scores file of that name is left as it was. The failures file, like before, is written whenever the
 whole file could be read and has bad cells (also when the run is then refused: it says why).
 A progress bar is shown on stderr when stderr is a terminal, never otherwise.
+
+Reading the next chunk and writing the previous one run in two helper threads while a chunk is scored
+(Parquet and CSV I/O release the GIL); each holds at most one chunk, so memory stays about four chunks
+whatever the file's size.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import queue
 import sys
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +64,12 @@ def run_score(args: argparse.Namespace, d: Definition, norm_table: Callable[[lis
     shown: list[pd.DataFrame] = []
     n_shown = 0
     parquet_failures = failures_file.suffix.lower() == ".parquet"
-    with ChunkWriter(args.output) as out, ChunkWriter(failures_file) as fout, \
+    pending: Future[None] | None = None  # the previous chunk's write, done by one helper thread in order
+    ahead = _read_ahead(chunks)
+    with contextlib.closing(ahead), ChunkWriter(args.output) as out, ChunkWriter(failures_file) as fout, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="psyscore-write") as writer, \
             _progress(count_rows(args.input), f"scoring {args.input.name}") as advance:
-        for k, frame in enumerate(itertools.chain([first], chunks)):
+        for k, frame in enumerate(itertools.chain([first], ahead)):
             result = score(d, frame, accept_integral_floats=args.accept_integral_floats)
             failures = result.failures
             if k:  # problems of a whole column are the same in every chunk: listed once, from the first
@@ -75,7 +85,8 @@ def run_score(args: argparse.Namespace, d: Definition, norm_table: Callable[[lis
                 labels = failures["row"].map(row_label)
                 # Parquet: the row as a nullable integer (null for a whole column), not text
                 labelled["row"] = labels.replace("", None).astype("Int64") if parquet_failures else labels
-                fout.write(labelled)
+            else:
+                labelled = None
             scores = result.scores
             if table is not None:
                 from scoring.norms import NormError, apply_norms
@@ -84,8 +95,12 @@ def run_score(args: argparse.Namespace, d: Definition, norm_table: Callable[[lis
                     scores = apply_norms(d, scores, table)
                 except NormError as exc:
                     raise UsageError(str(exc)) from exc
-            out.write(scores)
+            if pending is not None:
+                pending.result()  # raises the write's error here; at most one chunk waits to be written
+            pending = writer.submit(_write, out, scores, fout, labelled)
             advance(len(frame))
+        if pending is not None:
+            pending.result()
         if counts:
             print(f"{args.input}: {summarise(rows, dict(counts))}", file=sys.stderr)
             print_failures(pd.concat(shown, ignore_index=True), failures_file, row_label=row_label,
@@ -103,6 +118,47 @@ def run_score(args: argparse.Namespace, d: Definition, norm_table: Callable[[lis
           + (f", norms {table.id} ({table.evidence} evidence)" if table is not None else "") + f" → {args.output}",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _write(out: Any, scores: pd.DataFrame, fout: Any, failures: pd.DataFrame | None) -> None:
+    out.write(scores)
+    if failures is not None:
+        fout.write(failures)
+
+
+_DONE = object()
+
+
+def _read_ahead(frames: Iterable[pd.DataFrame]) -> Generator[pd.DataFrame, None, None]:
+    """``frames``, the next one read by a helper thread while the caller works on this one (errors re-raised
+    here, in order). Leaving early stops the helper after the chunk it holds."""
+    ready: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if stop.is_set():
+                    return
+                ready.put(frame)
+        except BaseException as exc:  # handed to the reading side, which raises it
+            ready.put(exc)
+            return
+        ready.put(_DONE)
+
+    helper = threading.Thread(target=produce, name="psyscore-read", daemon=True)
+    helper.start()
+    try:
+        while (item := ready.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while helper.is_alive():  # let a helper blocked on a full queue finish
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.05)
+        helper.join()
 
 
 @contextlib.contextmanager
