@@ -112,9 +112,9 @@ class ChunkWriter:
         out = guard_formulas(frame)
         for k in range(out.shape[1]):
             col = out.iloc[:, k]
-            if col.dtype == object:  # text of every cell; missing stays missing
+            if col.dtype == object:  # text of every cell; missing stays missing (a Series: the index aligns)
                 out.isetitem(k, col.map(lambda v: v if v is None or isinstance(v, str) else
-                                        (None if isinstance(v, float) and v != v else str(v))).astype("str"))
+                                        (None if isinstance(v, float) and v != v else str(v))).astype("str"))  # type: ignore[arg-type]
         table = pa.Table.from_pandas(out, preserve_index=False)
         if self._schema is None:
             fields = [f.with_type(pa.dictionary(f.type.index_type, pa.string(), f.type.ordered))
