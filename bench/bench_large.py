@@ -20,9 +20,7 @@ first and refuses a run that would leave less than 5 GB free; 100M PHQ-9 rows ne
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import math
 import os
 import platform
 import shutil
@@ -30,13 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from bench_scoring import best_time  # one timing helper for the benches (bench/ is on sys.path when run)
 
 import scoring
 
@@ -72,16 +70,6 @@ def write_parquet(definition: scoring.Definition, path: Path, rows: int, missing
     finally:
         if writer is not None:
             writer.close()
-
-
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    best = math.inf
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def run_cli(instrument: str, src: Path, out: Path, chunk_rows: int) -> tuple[float, int]:

@@ -49,7 +49,7 @@ def test_change_strict_and_xlsx(long_csv: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args", [
     ["-o", "OUT.txt"],
-    ["-o", "OUT.csv", "--instrument", "phq8"],
+    ["-o", "OUT.csv", "--instrument", "phq99"],
     ["-o", "OUT.csv", "--z", "0"],
 ])
 def test_change_usage_errors(long_csv: Path, tmp_path: Path, args: list[str]) -> None:
@@ -82,7 +82,7 @@ def test_chart_kinds(long_csv: Path, tmp_path: Path) -> None:
     ["--instrument", "phq9", "-o", "OUT.png"],                                   # trend without --patient
     ["--instrument", "phq9", "--patient", "p1", "-o", "OUT.gif"],                # unsupported output
     ["--instrument", "phq9", "--patient", "zz", "-o", "OUT.png"],                # unknown patient
-    ["--instrument", "phq8", "--patient", "p1", "-o", "OUT.png"],                # unknown instrument
+    ["--instrument", "phq99", "--patient", "p1", "-o", "OUT.png"],                # unknown instrument
     ["--instrument", "phq9", "--patient", "p1", "--scale", "x", "-o", "OUT.png"],  # unknown scale
     ["--instrument", "phq9", "--kind", "jacobson", "--events", "E.csv", "-o", "OUT.png"],
 ])

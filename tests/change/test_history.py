@@ -118,7 +118,7 @@ def test_instrument_filter_and_versions() -> None:
     h = scoring.history(LIB, data, instrument="gad7").frame
     assert h["instrument"].tolist() == ["gad7"]
     with pytest.raises(scoring.UnknownInstrumentError, match="did you mean 'phq9'"):
-        scoring.history(LIB, data, instrument="phq8")
+        scoring.history(LIB, data, instrument="phq99")
 
 
 def test_empty_input_keeps_the_columns() -> None:

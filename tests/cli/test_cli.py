@@ -46,7 +46,7 @@ def test_show_text(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unknown_instrument_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run("show", "phq8", capsys=capsys)
+    code, _, err = run("show", "phq99", capsys=capsys)
     assert code == 2
     assert "did you mean 'phq9'" in err
 

@@ -33,7 +33,7 @@ def test_norms_json_for_one_instrument(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_norms_unknown_instrument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "norms", "--instrument", "phq8")
+    code, _, err = run(capsys, "norms", "--instrument", "phq99")
     assert code == 2 and "did you mean 'phq9'" in err
 
 
