@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from scoring.definitions.drafts import find_todos
 from scoring.definitions.issues import issue_text
 from scoring.errors import Issue, did_you_mean
 
@@ -49,6 +50,8 @@ class SourceDoc:
     file: str
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
+    #: (line, text) of the draft's ``# TODO`` comment lines (see :mod:`scoring.definitions.drafts`)
+    todos: tuple[tuple[int, str], ...] = ()
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """Line of the nearest ancestor of ``path`` that exists in the document."""
@@ -181,6 +184,7 @@ def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, list[Issue]]:
                 issues.append(Issue("E103", "the file is empty", file, 1, "", "write the definition as a mapping"))
                 return None, issues
             _walk(node, (), doc, issues)
+            doc.todos = find_todos(text, node) if "TODO" in text else ()
             doc.data = loader.construct_document(node)
         finally:
             loader.dispose()
