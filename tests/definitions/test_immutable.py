@@ -56,6 +56,7 @@ HASHES_1_0_0 = {
     "ucla3@1.0.0": "0d0dea13785a0dd659d2f0c80bb8cfbacce04a1d7f603604941d73a5e2384f0a",
     "wemwbs@1.0.0": "94a6ac1a9e482a62463afe7dd21849109ab730814e2e598ea28dd7f49c53c09b",
     "who5@1.0.0": "42ee2439d76a7bf2aa616d38350f75a98d43f1c561615420b7d16d106b73c49f",
+    "wsas@1.0.0": "e67b9de64b10ea4220bddfcd7b1ab15840c7c8c650392a684a2633098e0c65ee",  # added with wsas
 }
 
 # Hashes of the bundled norm tables (metadata + rows), computed on the same tree.
