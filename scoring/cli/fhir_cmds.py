@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     fhir = sub.add_parser("fhir", help="FHIR R4: Questionnaires from definitions, score QuestionnaireResponses",
                           description="FHIR R4 (HL7 SDC) interoperability; needs pip install 'psyscore[fhir]'.")
     fsub = fhir.add_subparsers(dest="fhir_command", metavar="SUBCOMMAND", required=True,
-                               help="questionnaire: write a Questionnaire; score: score QuestionnaireResponses")
+                               help="questionnaire: write a Questionnaire; score: score QuestionnaireResponses; "
+                                    "export: a patient's record as a Bundle")
 
     p = fsub.add_parser("questionnaire", help="write an instrument as a FHIR R4 Questionnaire (JSON)",
                         description="Write the definition as a FHIR R4 Questionnaire following HL7 SDC: canonical "
@@ -46,8 +47,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true", help="exit 1 without writing scores if any response fails")
     p.add_argument("--allow-bad", action="store_true",
                    help="go on even when more than 20%% of the responses fail")
+    p.add_argument("--observations", type=Path, metavar="OUT.json",
+                   help="also write the scores as FHIR Observations (one per response × scale: band, reliable "
+                        "change between responses of one subject, derivedFrom QuestionnaireResponse/<id>) in a "
+                        "transaction Bundle")
     add_definitions_option(p)
     p.set_defaults(func=cmd_score)
+
+    from scoring.cli.store_cmds import _db_option
+
+    p = fsub.add_parser("export", help="one patient's Questionnaires, responses and score Observations from the "
+                                       "store as a FHIR transaction Bundle",
+                        description="Write a stored patient's completed administrations as a FHIR R4 transaction "
+                        "Bundle: the Questionnaires given, one QuestionnaireResponse per administration and one "
+                        "Observation per administration × scale (score, band, reliable change). The Patient entry "
+                        "carries no name, birth date, contact or record number: by default only a random reference "
+                        "made for this export. The export is audited.")
+    p.add_argument("patient", metavar="PATIENT", help="internal patient id, or an external id")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the Bundle, .json")
+    p.add_argument("--subject", choices=["random", "internal", "pseudonym"], default=None,
+                   help="how the Patient is identified: random (default; no identifier), internal (the store's "
+                        "patient id), pseudonym (the --pseudonym text)")
+    p.add_argument("--pseudonym", metavar="TEXT", help="the identifier to write (implies --subject pseudonym)")
+    p.add_argument("--include-sex", action="store_true",
+                   help="write the recorded sex as the Patient's gender (needed to re-score sex-specific rules)")
+    _db_option(p)
+    p.set_defaults(func=cmd_export)
 
 
 def _require() -> None:
@@ -98,8 +123,12 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise UsageError(f"output must end in .csv or .xlsx, not {args.output.name!r}")
     if not args.input.exists():
         raise UsageError(f"no such file or folder: {args.input}")
+    if args.observations is not None and args.observations.suffix.lower() != ".json":
+        raise UsageError(f"--observations is a JSON Bundle: the name must end in .json, not "
+                         f"{args.observations.name!r}")
     fpath = failures_path(args.output)
-    check_output(args.input if args.input.is_file() else None, args.output, fpath)
+    check_output(args.input if args.input.is_file() else None, args.output, fpath,
+                 *([args.observations] if args.observations is not None else []))
     lib = library_from_args(args)
     frame, failures = read_responses(lib, args.input)
     scores, cell_failures = score_responses(lib, frame)
@@ -135,4 +164,46 @@ def cmd_score(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     write_table(scores, args.output)
     print(f"{len(scores)} response(s) scored → {args.output}", file=sys.stderr)
+    if args.observations is not None:
+        from scoring.fhir.bundle import observations_bundle
+
+        result = observations_bundle(lib, frame)
+        args.observations.write_text(json.dumps(result.bundle, indent=2, ensure_ascii=False) + "\n",
+                                     encoding="utf-8")
+        print(f"{result.observations} Observation(s) → {args.observations}", file=sys.stderr)
+        if result.without_subject:
+            print(f"  {result.without_subject} response(s) without a subject the Bundle can name (none, or a "
+                  "urn: reference into the input): their Observations have no subject", file=sys.stderr)
+        if result.without_source:
+            print(f"  {result.without_source} response(s) without an id: their Observations have no derivedFrom",
+                  file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from scoring.cli.inputs import check_output
+    from scoring.cli.store_cmds import _patient_id, open_clinic
+    from scoring.store import Actor, StoreError
+    from scoring.store.fhir_export import export_patient
+
+    _require()
+    if args.output.suffix.lower() != ".json":
+        raise UsageError(f"the Bundle is JSON: the output must end in .json, not {args.output.name!r}")
+    if args.pseudonym is not None and args.subject not in (None, "pseudonym"):
+        raise UsageError(f"--pseudonym goes with --subject pseudonym, not --subject {args.subject}")
+    subject = "pseudonym" if args.pseudonym is not None else (args.subject or "random")
+    if subject == "pseudonym" and not (args.pseudonym or "").strip():
+        raise UsageError("--subject pseudonym needs --pseudonym TEXT (the identifier to write)")
+    check_output(None, args.output)
+    with open_clinic(args) as clinic:
+        try:
+            bundle = export_patient(clinic, Actor.system("cli"), _patient_id(clinic, args.patient),
+                                    subject=subject, pseudonym=args.pseudonym, include_sex=args.include_sex)
+        except StoreError as exc:
+            raise UsageError(str(exc)) from exc
+    args.output.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    kinds: dict[str, int] = {}
+    for entry in bundle.get("entry", []):
+        kinds[entry["resource"]["resourceType"]] = kinds.get(entry["resource"]["resourceType"], 0) + 1
+    print(", ".join(f"{n} {k}" for k, n in kinds.items()) + f" → {args.output}", file=sys.stderr)
     return EXIT_OK

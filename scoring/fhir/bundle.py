@@ -18,6 +18,7 @@ pseudonymised (``meta.security`` ``PSEUDED``).
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ from typing import Any
 
 import pandas as pd
 
-from scoring.definitions.library import Definition
+from scoring.definitions.library import Definition, Library
 from scoring.fhir import urls
 from scoring.fhir.observations import fhir_date_time, to_observations
 from scoring.fhir.questionnaire import FhirError, require_fhir, to_questionnaire
+from scoring.fhir.responses import META_COLUMNS as _META
 
 #: system of the identifier the caller chooses for the Patient (an internal id or a pseudonym)
 PSEUDONYM_SYSTEM = f"{urls.BASE}/patient-pseudonym"
@@ -85,7 +87,9 @@ def transaction_bundle(entries: Sequence[Entry]) -> dict[str, Any]:
             if ref.startswith("urn:uuid:") and ref not in seen:
                 raise FhirError(f"the {e.resource['resourceType']} {e.full_url} refers to {ref}, which is not in "
                                 "the Bundle")
-    doc = {"resourceType": "Bundle", "type": "transaction", "entry": [e.as_json() for e in entries]}
+    doc: dict[str, Any] = {"resourceType": "Bundle", "type": "transaction"}
+    if entries:
+        doc["entry"] = [e.as_json() for e in entries]
     return Bundle.model_validate(doc).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
@@ -221,3 +225,73 @@ def patient_bundle(history: pd.DataFrame, answers: pd.DataFrame, definitions: Ma
         for obs in to_observations(rows, d, subject=patient_ref, derived_from=refs):
             entries.append(Entry(new_reference(), obs))
     return transaction_bundle(entries)
+
+
+_RESPONSE_LABEL = re.compile(r"^(?:entry \d+ \(([A-Za-z0-9.\-]{1,64})\)|([A-Za-z0-9.\-]{1,64}))$")
+
+
+def response_id(label: str) -> str | None:
+    """The resource id in a :func:`read_responses` ``response`` label (``r1``, ``entry 3 (r1)``); None for a
+    response without an id (``(no id)``, ``entry 3 (no id)``). FHIR ids have no spaces or brackets, so the
+    label is unambiguous."""
+    m = _RESPONSE_LABEL.match(label)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+@dataclass(frozen=True)
+class ObservationBundle:
+    """The result of :func:`observations_bundle`: the Bundle, and what the caller should tell the user."""
+
+    bundle: dict[str, Any]
+    observations: int
+    without_subject: int  # responses whose subject was missing or a urn: reference into their own file
+    without_source: int  # responses without an id, so the Observations have no derivedFrom
+
+
+def observations_bundle(library: Library, frame: pd.DataFrame) -> ObservationBundle:
+    """Score Observations of :func:`read_responses`' frame, as a transaction Bundle (``fhir score
+    --observations``).
+
+    The responses are scored through :func:`scoring.history`, so each Observation has the engine's score and
+    band and, where the same subject answered the same instrument more than once (with ``authored`` dates),
+    the reliable change from their first and previous response. ``derivedFrom`` is
+    ``QuestionnaireResponse/<id>`` (the response as it sits on the server it came from; responses without an id
+    get none) and ``subject`` the response's own reference, copied as written — except a ``urn:uuid:``
+    reference into the input Bundle, which would not resolve in this one (the Patient, with whatever it
+    identifies, is never copied). ``effectiveDateTime`` is the response's ``authored``.
+    """
+    from scoring.change.timeline import history
+
+    n = len(frame)
+    subjects: list[str | None] = []
+    dates: list[str | None] = []
+    keys: list[str] = []
+    for k, (subject, authored) in enumerate(zip(frame["subject"], frame["authored"], strict=True)):
+        ref = subject if isinstance(subject, str) and subject and not subject.startswith("urn:") else None
+        when = fhir_date_time(authored) if isinstance(authored, str) else None
+        subjects.append(ref)
+        dates.append(when)
+        # change only between dated responses of one named subject; the others are each their own series
+        keys.append(f"s:{ref}" if ref and when else f"r:{k}")
+    sources = [response_id(str(label)) for label in frame["response"]]
+    items = [c for c in frame.columns if c not in _META]
+    data = pd.DataFrame({"patient": keys, "date": [d or "1970-01-01" for d in dates],
+                         "instrument": frame["instrument"].to_numpy(),
+                         "instrument_version": frame["version"].to_numpy(),
+                         "sex": frame["sex"].to_numpy()}, index=range(n))
+    data = pd.concat([data, frame[items].reset_index(drop=True)], axis=1)
+    entries: list[Entry] = []
+    if n:
+        for (instrument, version), group in data.groupby(["instrument", "instrument_version"], sort=False):
+            d = library.get_version(str(instrument), str(version))
+            cols = ["patient", "date", "instrument", "instrument_version", "sex", *d.plan.item_ids]
+            rows = history(library, group[cols]).frame
+            at = rows["source_row"].to_numpy(dtype=int)
+            obs = to_observations(rows, d, subject=[subjects[r] for r in at],
+                                  derived_from=[f"QuestionnaireResponse/{sources[r]}" if sources[r] else None
+                                                for r in at],
+                                  effective=[dates[r] for r in at])
+            entries += [Entry(new_reference(), o) for o in obs]
+    return ObservationBundle(transaction_bundle(entries), len(entries),
+                             without_subject=sum(s is None for s in subjects),
+                             without_source=sum(s is None for s in sources))
