@@ -28,6 +28,7 @@ from scoring.norms.library import NormLibrary, load_norms
 HASHES_1_0_0 = {
     "audit@1.0.0": "e912260a383e83ecac0517b0870e9a3692e3e58950b24750603ffe4966be26b5",
     "audit_c@1.0.0": "3190dde0eeb49ced6fe9b798b9cc08430f1a0282eaac4dd48cc7f1b48a4da8cc",
+    "brs@1.0.0": "47b751015845cfdec80773f103d1fd389a60e80e305260697989f1fd950eafad",  # added with brs
     "cesd@1.0.0": "44552d10288bb5df4d7324fb8706fbedcabbbe25852d73febb9f3edea37ce294",
     "core10@1.0.0": "b8406ba90c8e68fdfedd1c0b927005db7ba059099e26dd9330f266e6cf6889f8",
     "cssrs_screener@1.0.0": "b71eca64c9ccd9e83ef49f1f97e748b03f29955b86fe174e2acd16e3089da5a7",
