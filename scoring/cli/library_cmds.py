@@ -51,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_schema)
 
     from scoring.cli.inputs import MISSING_HELP, add_input_options
+    from scoring.cli.score_file import add_mapping_options
 
     p = sub.add_parser("score", help="score a CSV/XLSX/Parquet file of responses",
                        description="Score one row per administration (one column per item id, matched ignoring "
@@ -58,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(<output>.failures.<ext>) and counted as unanswered. The file is read and written in "
                        "chunks of rows (--chunk-rows), so its size is not limited by memory; the scores file "
                        "appears only when the whole file was read and the run is accepted. " + MISSING_HELP)
-    p.add_argument("id", help="instrument id, e.g. phq9")
+    p.add_argument("id", help="instrument id, e.g. phq9, or several held in one file: phq9,gad7 (score columns "
+                   "then prefixed by the instrument id: phq9.total)")
     p.add_argument("input", type=Path, help="responses, .csv, .xlsx or .parquet")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="scores, .csv, .parquet (both written as the chunks come) or .xlsx (at most 1,048,575 rows)")
@@ -70,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--norms", metavar="NORM_ID",
                    help="add percentile/z/T columns from this norm table (see 'psyscore norms'); uses the input's "
                    "age (completed years) and sex columns where the table is stratified by them")
+    add_mapping_options(p)
     add_input_options(p)
     add_definitions_option(p)
     p.set_defaults(func=cmd_score)
@@ -251,7 +254,7 @@ def _positive(text: str) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from scoring.cli.inputs import check_output
-    from scoring.cli.score_file import run_score
+    from scoring.cli.score_file import instrument_ids, run_score
     from scoring.engine.chunks import OUTPUT_SUFFIXES
 
     if args.output.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -259,10 +262,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     fpath = failures_path(args.output)
     check_output(args.input, args.output, fpath)
     lib = library_from_args(args)
-    d = _get(lib, args.id, args.instrument_version)
+    defs = [_get(lib, i, args.instrument_version) for i in instrument_ids(args)]  # phq9,gad7: several
+    d = defs[0]
     norms = (lambda columns: _norm_table(args, lib, d, columns)) if getattr(args, "norms", None) else None
     # read, score and write in chunks (scoring/cli/score_file.py): one path for every file size
-    return run_score(args, d, norms, fpath, _row_label)
+    return run_score(args, defs if len(defs) > 1 else d, norms, fpath, _row_label)
 
 
 def _norm_table(args: argparse.Namespace, lib: Library, d: Definition, columns: list[str]):  # -> NormTable
