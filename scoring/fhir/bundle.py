@@ -275,7 +275,9 @@ def observations_bundle(library: Library, frame: pd.DataFrame) -> ObservationBun
         keys.append(f"s:{ref}" if ref and when else f"r:{k}")
     sources = [response_id(str(label)) for label in frame["response"]]
     items = [c for c in frame.columns if c not in _META]
-    data = pd.DataFrame({"patient": keys, "date": [d or "1970-01-01" for d in dates],
+    # one clock for the ordering: UTC (history refuses text with mixed offsets); undated rows are their own series
+    instants = pd.to_datetime([d or "1970-01-01" for d in dates], utc=True, format="ISO8601").tz_localize(None)
+    data = pd.DataFrame({"patient": keys, "date": instants,
                          "instrument": frame["instrument"].to_numpy(),
                          "instrument_version": frame["version"].to_numpy(),
                          "sex": frame["sex"].to_numpy()}, index=range(n))
