@@ -54,6 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_definitions_option(p)
     p.set_defaults(func=cmd_score)
 
+    p = fsub.add_parser("import", help="a FHIR Questionnaire as a definition draft (YAML with TODOs)",
+                        description="Read a FHIR Questionnaire (.json; R4/R4B, or R5 itemWeight) into a definition "
+                        "draft: items with their verbatim text, option sets with the item scores (ordinalValue/"
+                        "itemWeight), LOINC codes, translations, enableWhen gates, and each score whose SDC "
+                        "calculatedExpression is a plain sum of item scores. What FHIR cannot tell (citations, "
+                        "bands, which way is worse, other scoring rules, the licence) is marked '# TODO' or "
+                        "'TODO: …'; 'psyscore validate' reports each (E229) at its line until it is completed.")
+    p.add_argument("input", type=Path, help="the Questionnaire .json file")
+    p.add_argument("-o", "--output", type=Path,
+                   help="the draft .yaml, or a folder to write <id>.yaml in (default: standard output)")
+    p.set_defaults(func=cmd_import)
+
     from scoring.cli.store_cmds import _db_option
 
     p = fsub.add_parser("export", help="one patient's Questionnaires, responses and score Observations from the "
@@ -206,4 +218,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     for entry in bundle.get("entry", []):
         kinds[entry["resource"]["resourceType"]] = kinds.get(entry["resource"]["resourceType"], 0) + 1
     print(", ".join(f"{n} {k}" for k, n in kinds.items()) + f" → {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    _require()
+    from scoring.fhir.importer import read_questionnaire
+
+    draft = read_questionnaire(args.input)
+    summary = (f"{len(draft.todos)} TODO(s) to complete from the published source; 'psyscore validate' lists "
+               "them (E229)")
+    if args.output is None:
+        sys.stdout.write(draft.text)
+        print(f"{args.input} → draft {draft.file_name}: {summary}", file=sys.stderr)
+        return EXIT_OK
+    from scoring.cli.inputs import check_output
+
+    out = args.output / draft.file_name if args.output.is_dir() else args.output
+    check_output(args.input, out)
+    out.write_text(draft.text, encoding="utf-8")
+    print(f"{args.input} → {out}: {summary}", file=sys.stderr)
+    if out.name.split(".")[0].split("@")[0] != draft.instrument_id:
+        print(f"note: the draft defines id {draft.instrument_id!r}; psyscore validate expects it in a file named "
+              f"{draft.file_name} (E222 otherwise)", file=sys.stderr)
     return EXIT_OK
