@@ -54,6 +54,10 @@ CATALOG: dict[str, tuple[Severity, str]] = {
     "E223": ("error", "same id and version defined twice with different content"),
     "E224": ("error", "band bounds are not integers on an integer-valued scale"),
     "E225": ("error", "gate or applicability value has the wrong type for its comparison"),
+    "E226": ("error", "band set without an id, or an id used twice"),
+    "E227": ("error", "cut-off range is inconsistent or does not hold the chosen value"),
+    "E228": ("error", "sex-specific change parameters are incomplete"),
+    "E230": ("error", "a deployment's cut-off choice (PSYSCORE_CUTOFFS) is invalid"),
     "W300": ("warning", "item enters no scale and is not marked scored: false"),
     "W301": ("warning", "scale has no bands"),
     # norm tables (norms/<id>.yaml + norms/<id>.csv; see norms/README.md)

@@ -162,7 +162,22 @@ MESSAGES: Mapping[str, Template] = MappingProxyType({
                                   "check the published cut-point and the scale's range"),
     "E200.cutoff_twice": Template("E200", "cut-off id {cutoff!r} is repeated in scale {scale!r}",
                                   "one id may have one entry for any sex, or one entry per sex"),
+    "E227.range_order": Template("E227", "cut-off {cutoff!r} has the range [{r_lo}, {r_hi}]: the low end must be "
+                                 "below the high end", "give the published range low end first (31-33: [31, 33])"),
+    "E227.range_outside": Template("E227", "cut-off {cutoff!r} range [{r_lo}, {r_hi}] reaches outside the range "
+                                   "[{lo}, {hi}] of scale {scale!r}", "check the published range of cut-points"),
+    "E227.value_outside": Template("E227", "cut-off {cutoff!r} chooses {value}, outside its published range "
+                                   "[{r_lo}, {r_hi}]", "choose a value within the range (or correct the range)"),
+    "E227.range_per_sex": Template("E227", "cut-off {cutoff!r} has a published range and entries per sex",
+                                   "a range of cut-points is for one entry (sex: any); give each sex its own id"),
     # bands
+    "E226.set_id_missing": Template("E226", "a band set of scale {scale!r} has no id",
+                                    "give each of band_sets an id: it names the column <scale>_band_<id>"),
+    "E226.set_id_twice": Template("E226", "band set id {set_id!r} is used twice in scale {scale!r}",
+                                  "give each band set of a scale its own id"),
+    "E226.set_id_reserved": Template("E226", "band set id {set_id!r} is reserved", "choose another id"),
+    "E226.sets_without_default": Template("E226", "scale {scale!r} has band_sets but no default bands",
+                                          "move the set the scale is normally reported with to bands"),
     "W301.no_bands": Template("W301", "scale {scale!r} has no bands",
                               "fine where none are published (say so in the description)"),
     "E208.min_above_max": Template("E208", "band {label!r} has min {min} > max {max}", "swap min and max"),
@@ -266,6 +281,10 @@ MESSAGES: Mapping[str, Template] = MappingProxyType({
     "E220.not_positive": Template("E220", "{name} must be positive", "check the published value"),
     "E220.outside_range": Template("E220", "{name} {value} is outside the range",
                                    "it must lie within the scale's range [{lo}, {hi}]"),
+    "E228.empty_stratum": Template("E228", "change parameters for {sex} give neither reliability nor sd",
+                                   "give the published values for that stratum, or remove it"),
+    "E228.stratum_without_general": Template("E228", "{name} is given for {sex} but not for the whole sample",
+                                             "give the general {name} too: respondents of unknown sex use it"),
     # a rule that failed
     "E900.rule_failed": Template("E900", "internal error: rule {rule} failed ({error}: {detail})", _HINT_INTERNAL),
 })

@@ -21,11 +21,44 @@ from scoring.definitions import rules
 from scoring.definitions.issues import issue_text
 from scoring.definitions.loading import SourceDoc, read_yaml_file, to_model
 from scoring.definitions.plan import Plan, compile_plan
-from scoring.definitions.schema import Instrument
-from scoring.errors import Issue, UnknownInstrumentError, ValidationReport
+from scoring.definitions.schema import FrozenDict, Instrument
+from scoring.errors import Issue, PsyscoreError, UnknownInstrumentError, ValidationReport
 
 ENV_INSTRUMENTS = "PSYSCORE_INSTRUMENTS_PATH"
 ENV_NORMS = "PSYSCORE_NORMS_PATH"
+#: a deployment's choices of cut-points within published ranges: ``pcl5.total.probable_ptsd=32`` (comma-separated)
+ENV_CUTOFFS = "PSYSCORE_CUTOFFS"
+
+
+class CutoffChoiceError(PsyscoreError, ValueError):
+    """A chosen cut-point names no cut-off with a published range, or lies outside that range."""
+
+
+def parse_cutoff_choices(text: str, *, where: str = ENV_CUTOFFS) -> dict[str, dict[str, float]]:
+    """``"pcl5.total.probable_ptsd=32, …"`` → ``{"pcl5": {"total.probable_ptsd": 32.0}}``.
+
+    >>> parse_cutoff_choices("pcl5.total.probable_ptsd=32")
+    {'pcl5': {'total.probable_ptsd': 32.0}}
+    """
+    out: dict[str, dict[str, float]] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        name, sep, value = entry.partition("=")
+        parts = name.strip().split(".")
+        if not sep or len(parts) != 3 or not all(parts):
+            raise CutoffChoiceError(
+                f"{where}: {entry!r} is not INSTRUMENT.SCALE.CUTOFF=VALUE — e.g. pcl5.total.probable_ptsd=32")
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise CutoffChoiceError(f"{where}: {entry!r}: the value {value.strip()!r} is not a number") from None
+        key = f"{parts[1]}.{parts[2]}"
+        if key in out.get(parts[0], {}):
+            raise CutoffChoiceError(f"{where}: {name.strip()!r} is chosen twice; give it once")
+        out.setdefault(parts[0], {})[key] = number
+    return out
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
 
@@ -45,15 +78,21 @@ class Settings:
     instrument_dirs: tuple[Path, ...] = ()
     norm_dirs: tuple[Path, ...] = ()
     include_bundled: bool = True
+    #: the deployment's cut-points within published ranges, by instrument: {"pcl5": {"total.probable_ptsd": 32}}
+    #: (environment variable ``PSYSCORE_CUTOFFS``: ``pcl5.total.probable_ptsd=32``, comma-separated)
+    cutoffs: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: FrozenDict())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from the environment; a malformed ``PSYSCORE_CUTOFFS`` raises :class:`CutoffChoiceError`."""
         env = os.environ if environ is None else environ
 
         def split(name: str) -> tuple[Path, ...]:
             return tuple(Path(p) for p in env.get(name, "").split(os.pathsep) if p.strip())
 
-        return cls(instrument_dirs=split(ENV_INSTRUMENTS), norm_dirs=split(ENV_NORMS))
+        choices = parse_cutoff_choices(env.get(ENV_CUTOFFS, ""))
+        return cls(instrument_dirs=split(ENV_INSTRUMENTS), norm_dirs=split(ENV_NORMS),
+                   cutoffs=FrozenDict({k: FrozenDict(v) for k, v in choices.items()}))
 
     @property
     def all_instrument_dirs(self) -> tuple[Path, ...]:
@@ -92,6 +131,50 @@ class Definition:
 
     instrument: Instrument
     path: Path | None = None
+    #: cut-points chosen within published ranges, ``"<scale>.<cutoff id>"`` → value (see :meth:`with_cutoffs`);
+    #: empty: every cut-off at the definition's own value. The content hash does not depend on it.
+    cutoff_choices: FrozenDict[str, float] = field(default_factory=lambda: FrozenDict())
+
+    def with_cutoffs(self, choices: Mapping[str, float]) -> Definition:
+        """This definition with cut-points chosen within their published ranges (a deployment's choice).
+
+        ``choices`` maps ``"<scale>.<cutoff id>"`` to the value, e.g. ``{"total.probable_ptsd": 31}`` for the
+        PCL-5 (published range 31-33). Every score column ``<scale>_<cutoff>_value`` then shows the value used,
+        and the store records it with each result. Raises :class:`CutoffChoiceError` (naming the cut-off, the
+        value and the range) for a cut-off without a published range or a value outside it.
+
+        >>> lib = load_library()
+        >>> lib["pcl5"].with_cutoffs({"total.probable_ptsd": 31}).plan.scales[0].cutoffs[0].value
+        31.0
+        """
+        chosen = dict(self.cutoff_choices)
+        for key, raw in choices.items():
+            value = float(raw)
+            scale_id, _, cutoff_id = key.partition(".")
+            scale = next((s for s in self.instrument.scales if s.id == scale_id), None)
+            cut = None if scale is None else next((c for c in scale.cutoffs if c.id == cutoff_id), None)
+            name = f"{self.id}.{key}"
+            if cut is None:
+                ranged = [f"{s.id}.{c.id}" for s in self.instrument.scales for c in s.cutoffs if c.range is not None]
+                raise CutoffChoiceError(
+                    f"{name}: {self.id} {self.version} has no cut-off {key!r} — cut-offs with a published range: "
+                    f"{', '.join(ranged) or 'none'}")
+            if cut.range is None:
+                raise CutoffChoiceError(
+                    f"{name}: the cut-off is a single published value ({cut.value:g}), not a range; it cannot be "
+                    "chosen — remove it from the choices")
+            lo, hi = (float(cut.range[0]), float(cut.range[1]))
+            if not (value == value and lo <= value <= hi):  # NaN fails too
+                raise CutoffChoiceError(
+                    f"{name}={value:g} is outside the published range {lo:g}-{hi:g}; choose a value within it")
+            chosen[key] = value
+        return Definition(self.instrument, self.path, FrozenDict(chosen))
+
+    @property
+    def cutoff_values(self) -> dict[str, float]:
+        """Every cut-off with a published range and the value in effect: ``{"total.probable_ptsd": 33.0}``."""
+        return {f"{s.id}.{c.id}": float(self.cutoff_choices.get(f"{s.id}.{c.id}", c.value))
+                for s in self.instrument.scales for c in s.cutoffs if c.range is not None}
 
     @property
     def definition(self) -> Instrument:
@@ -265,7 +348,48 @@ def load_library(
             clash = lib.add(definition)
             if clash:
                 lib.report.extend([clash])
+    if settings is not None and settings.cutoffs:
+        lib.report.extend(_apply_cutoff_choices(lib, settings.cutoffs))
     return lib
+
+
+def _apply_cutoff_choices(lib: Library, cutoffs: Mapping[str, Mapping[str, float]]) -> list[Issue]:
+    """Put a deployment's cut-point choices into every version that has those cut-offs.
+
+    A version whose cut-off has no published range, or whose range does not hold the value, leaves the
+    library (an error issue says why): scoring it at another cut-point than the deployment asked for would be
+    silently wrong. A choice that no version of the instrument has is an error too (a typo).
+    """
+    issues = []
+    for instrument_id, choices in cutoffs.items():
+        keys = [k for k in lib.definitions if k[0] == instrument_id]
+        for key in choices:
+            if not any(_has_cutoff(lib.definitions[k], key) for k in keys):
+                issues.append(Issue("E230", f"{ENV_CUTOFFS}: {instrument_id}.{key} names no cut-off of any loaded "
+                                    f"version of {instrument_id!r}", None, None, "",
+                                    "use INSTRUMENT.SCALE.CUTOFF as in psyscore show ID"))
+        chosen: dict[tuple[str, str], Definition] = {}
+        refused = []
+        for k in keys:
+            d = lib.definitions[k]
+            mine = {key: v for key, v in choices.items() if _has_cutoff(d, key)}
+            try:
+                chosen[k] = d.with_cutoffs(mine) if mine else d
+            except CutoffChoiceError as exc:
+                refused.append(Issue("E230", f"{ENV_CUTOFFS}: {exc}; no version of {d.id!r} is loaded",
+                                     str(d.path) if d.path else None, None, "", "fix or remove the choice"))
+        if refused:  # every version leaves: an older one must not stand in for the version refused
+            for k in keys:
+                del lib.definitions[k]
+            issues += refused
+        else:
+            lib.definitions.update(chosen)
+    return issues
+
+
+def _has_cutoff(definition: Definition, key: str) -> bool:
+    scale_id, _, cutoff_id = key.partition(".")
+    return any(s.id == scale_id and any(c.id == cutoff_id for c in s.cutoffs) for s in definition.instrument.scales)
 
 
 def validate(paths: Sequence[Path | str] | None = None) -> ValidationReport:

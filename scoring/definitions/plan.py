@@ -36,6 +36,34 @@ class CutoffPlan:
     column: str
     #: (sex, op, value) entries; sex is "any", "female" or "male"
     entries: tuple[tuple[str, str, float], ...]
+    #: the published range of cut-points when the definition declares one (then there is a single entry)
+    range: tuple[float, float] | None = None
+    #: ``<column>_value``: the cut-point in effect, output for cut-offs with a published range
+    value_column: str | None = None
+    #: the definition's own choice within the range (the value in effect differs when a deployment chose)
+    default_value: float | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,) if self.value_column is None else (self.column, self.value_column)
+
+    @property
+    def value(self) -> float | None:
+        """The cut-point in effect of a cut-off with one entry (any sex)."""
+        return self.entries[0][2] if len(self.entries) == 1 else None
+
+
+@dataclass(frozen=True)
+class BandSetPlan:
+    """One band set other than the default, output as ``<scale>_band_<id>``."""
+
+    id: str
+    name: str | None
+    column: str
+    source: str
+    mins: np.ndarray
+    labels: tuple[str, ...]
+    severities: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,7 @@ class ScalePlan:
     band_severities: tuple[int, ...]
     cutoffs: tuple[CutoffPlan, ...]
     higher_is: str
+    band_sets: tuple[BandSetPlan, ...]
     reason_categories: tuple[str, ...]
     reason_lut: np.ndarray  # [missing (or answered) count, applicable count] -> code into reason_categories
     source: Scale = field(repr=False)
@@ -70,7 +99,7 @@ class ScalePlan:
     @property
     def columns(self) -> tuple[str, ...]:
         base = (self.id, *(f"{self.id}_{s}" for s in SCALE_SUFFIXES))
-        return base + tuple(c.column for c in self.cutoffs)
+        return base + tuple(b.column for b in self.band_sets) + tuple(col for c in self.cutoffs for col in c.columns)
 
 
 class PlanError(PsyscoreError, ValueError):
@@ -211,10 +240,20 @@ def compile_plan(definition: Definition) -> Plan:
         cut_groups: dict[str, list] = {}
         for c in scale.cutoffs:
             cut_groups.setdefault(c.id, []).append(c)
+        choices = definition.cutoff_choices
         cutoffs = tuple(
             CutoffPlan(cid, group[0].label, f"{scale.id}_{cid}",
-                       tuple((c.sex, c.op, float(c.value)) for c in group))
+                       tuple((c.sex, c.op, float(choices.get(f"{scale.id}.{cid}", c.value))) for c in group),
+                       range=None if group[0].range is None else (float(group[0].range[0]), float(group[0].range[1])),
+                       value_column=None if group[0].range is None else f"{scale.id}_{cid}_value",
+                       default_value=float(group[0].value))
             for cid, group in cut_groups.items()
+        )
+        band_sets = tuple(
+            BandSetPlan(b.id or "", b.name, f"{scale.id}_band_{b.id}", b.source,
+                        _read_only(np.array([float(r.min) for r in b.ranges])), tuple(r.label for r in b.ranges),
+                        tuple(r.severity for r in b.ranges))
+            for b in scale.band_sets
         )
         reasons, lut = _reason_table(scale, len(index))
         scales.append(ScalePlan(
@@ -227,7 +266,7 @@ def compile_plan(definition: Definition) -> Plan:
             decimals=scale.missing.decimals, range=(float(scale.range[0]), float(scale.range[1])),
             band_mins=np.array([float(b.min) for b in bands]), band_labels=tuple(b.label for b in bands),
             band_severities=tuple(b.severity for b in bands), cutoffs=cutoffs, higher_is=scale.higher_is,
-            reason_categories=reasons, reason_lut=lut, source=scale,
+            band_sets=band_sets, reason_categories=reasons, reason_lut=lut, source=scale,
         ))
 
     gates = tuple(

@@ -11,9 +11,18 @@ replace, so ``model_dump(mode="json")`` and therefore every content hash is unch
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NoReturn, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+)
 from pydantic_core import core_schema
 
 K = TypeVar("K")
@@ -132,6 +141,22 @@ Operator = Literal[">", ">=", "<", "<=", "==", "!="]
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
+    #: Fields added to the format after 1.0.0 definitions were stamped with their content hashes. They are left
+    #: out of the dump (hence of the canonical JSON and the hash) while they hold their default, so a
+    #: definition that does not use them keeps the hash it always had; one that uses them is a new version.
+    _added_later: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_later_fields(self, handler: SerializerFunctionWrapHandler,
+                                  info: SerializationInfo) -> Any:
+        data = handler(self)
+        if self._added_later and isinstance(data, dict):
+            fields = type(self).model_fields
+            for name in self._added_later:
+                if name in data and getattr(self, name) == fields[name].get_default(call_default_factory=True):
+                    del data[name]
+        return data
+
 
 class Licence(StrictModel):
     """What may be done with the instrument's text and forms."""
@@ -218,15 +243,32 @@ class Band(StrictModel):
 
 
 class Bands(StrictModel):
+    """A published set of bands. A scale's ``bands`` is its default set (output ``<scale>_band``); each of its
+    ``band_sets`` is another published set, output as ``<scale>_band_<id>``."""
+
+    _added_later = ("id", "name")
+
+    id: Id | None = Field(
+        default=None, description="Name of the band set (required in band_sets: the output column "
+        "<scale>_band_<id>; optional for the default set, which is output as <scale>_band).")
+    name: str | None = Field(default=None, description="What the set is called where it is published "
+                             "(e.g. 'ABS survey groupings'), shown beside the band.")
     source: Text
     ranges: FrozenList[Band] = Field(min_length=1)
 
 
 class Cutoff(StrictModel):
+    _added_later = ("range",)
+
     id: Id
     label: Text
     op: Operator
-    value: Number
+    value: Number = Field(description="The cut-point applied; with `range`, the value chosen within it.")
+    range: tuple[Number, Number] | None = Field(
+        default=None,
+        description="Published range of equally supported cut-points (PCL-5: 31-33). `value` is the one chosen "
+        "here; a deployment may choose another within the range (PSYSCORE_CUTOFFS), and the value used is "
+        "output as <scale>_<id>_value and stored with every result.")
     sex: Literal["any", "female", "male"] = "any"
     source: Text
 
@@ -241,11 +283,37 @@ class Reliability(Sourced):
     kind: Literal["test_retest", "alpha", "omega", "icc"]
 
 
+SdPopulation = Literal["clinical", "general_population", "non_clinical", "mixed"]
+
+
+class SD(Sourced):
+    """The SD of a reference sample, with the kind of sample it comes from (the RCI names it)."""
+
+    _added_later = ("population",)
+
+    population: SdPopulation | None = Field(
+        default=None, description="The sample the SD comes from: clinical (Jacobson & Truax's choice: "
+        "the pre-treatment clinical sample), general_population, non_clinical or mixed.")
+
+
+class ChangeStratum(StrictModel):
+    """Reliability and SD published for one stratum (e.g. women), used instead of the general ones."""
+
+    reliability: Reliability | None = None
+    sd: SD | None = None
+
+
 class Change(StrictModel):
     """Parameters of reliable and clinically significant change, each with its source."""
 
+    _added_later = ("by_sex",)
+
     reliability: Reliability | None = None
-    sd: Sourced | None = Field(default=None, description="SD of the reference sample used for the RCI.")
+    sd: SD | None = Field(default=None, description="SD of the reference sample used for the RCI.")
+    by_sex: FrozenDict[Literal["female", "male"], ChangeStratum] = Field(
+        default_factory=FrozenDict,
+        description="Reliability and SD published per sex; used for respondents of that sex (a sex column), "
+        "the general ones otherwise.")
     reliable_change: Sourced | None = Field(
         default=None, description="Published minimum reliable difference in score points."
     )
@@ -273,6 +341,8 @@ class CountIf(StrictModel):
 
 
 class Scale(StrictModel):
+    _added_later = ("band_sets",)
+
     id: Id
     name: Text
     items: FrozenList[Id] = Field(min_length=1)
@@ -285,6 +355,9 @@ class Scale(StrictModel):
     range: tuple[Number, Number]
     higher_is: Literal["worse", "better", "neutral"]
     bands: Bands | None = None
+    band_sets: FrozenList[Bands] = Field(
+        default_factory=tuple, description="Other published band sets, each with its id and source; output "
+        "as <scale>_band_<id> beside the default set `bands`.")
     cutoffs: FrozenList[Cutoff] = Field(default_factory=tuple)
     change: Change | None = None
     loinc: str | None = None

@@ -255,18 +255,23 @@ def _reasons(sp: ScalePlan, valid: np.ndarray, n_missing: np.ndarray, n_answered
 
 def band_codes(sp: ScalePlan, score: np.ndarray) -> np.ndarray:
     """Index of each score's band (-1 when there is no score or no bands): the largest ``min`` ≤ score."""
-    if not len(sp.band_mins):
+    return codes_by_lower_bound(sp.band_mins, score)
+
+
+def codes_by_lower_bound(mins: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Index of each score's band in a set with these ascending lower bounds (-1 without a score or bands)."""
+    if not len(mins):
         return np.full(len(score), -1, dtype=np.int16)
     codes = np.zeros(len(score), dtype=np.int16)
     ok = ~np.isnan(score)
-    if len(sp.band_mins) <= 16:  # a few comparisons beat a binary search per element
+    if len(mins) <= 16:  # a few comparisons beat a binary search per element
         with np.errstate(invalid="ignore"):
-            for m in sp.band_mins[1:]:
+            for m in mins[1:]:
                 codes += score >= m
         codes[~ok] = -1
         return codes
-    idx = np.searchsorted(sp.band_mins, score[ok], side="right") - 1
-    codes[ok] = np.clip(idx, 0, len(sp.band_mins) - 1)
+    idx = np.searchsorted(mins, score[ok], side="right") - 1
+    codes[ok] = np.clip(idx, 0, len(mins) - 1)
     return codes
 
 
@@ -474,6 +479,9 @@ def traced_score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame
         cols[f"{sp.id}_reason"] = _categorical(res.reason_codes, list(sp.reason_categories))
         cols[f"{sp.id}_reason_code"] = _categorical(reason_code_indices(res.reason_codes, sp.rule),
                                                     list(REASON_CODE_NAMES))
+        for band_set in sp.band_sets:  # another published set: <scale>_band_<id>, ordered like the default
+            cols[band_set.column] = _categorical(codes_by_lower_bound(band_set.mins, res.score),
+                                                 list(band_set.labels), ordered=True)
         scored = ~np.isnan(res.score)
         for cut in sp.cutoffs:
             if sex is None:
@@ -485,6 +493,8 @@ def traced_score_matrix(plan: Plan, matrix: np.ndarray, respondent: pd.DataFrame
                 value = np.where(rows, compare(res.score, op, target), value)
                 known |= rows
             cols[cut.column] = _boolean(value, known & scored)
+            if cut.value_column is not None:  # the cut-point in effect, for every row (scored or not)
+                cols[cut.value_column] = np.full(n, cut.entries[0][2], dtype=float)
     flag_scales = {t for f in plan.flags for kind, t, _, _ in f.conditions if kind == "scale"}
     bounds = {sp.id: score_bounds(sp, plan, applied, results[sp.id]) for sp in plan.scales if sp.id in flag_scales}
     for flag in plan.flags:

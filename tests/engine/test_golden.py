@@ -63,7 +63,11 @@ def _matches(actual: object, expected: object) -> bool:
 
 @pytest.mark.parametrize(("instrument", "index", "case"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_golden_case(instrument: str, index: int, case: dict) -> None:
-    definition = LIB[instrument]
+    """A case may pin a definition ``version`` (an archived one, kept for rescoring) and choose ``cutoffs``
+    within their published ranges (``{"total.probable_ptsd": 31}``), as a deployment does."""
+    definition = LIB.get_version(instrument, case.get("version"))
+    if case.get("cutoffs"):
+        definition = definition.with_cutoffs(case["cutoffs"])
     data = _load(GOLDEN / f"{instrument}.yaml")
     assert case["source"] in data["sources"], f"case cites unknown source {case['source']!r}"
     result = scoring.score(definition, responses_frame(definition, [case]))
@@ -147,3 +151,29 @@ def test_missing_data_rule_exercised(instrument: str) -> None:
         if (some_missing & checked).any() and cols:
             return
     pytest.fail(f"{instrument}: no golden case with a missing item checks a scale's result")
+
+
+@pytest.mark.parametrize("instrument", sorted({f.stem for f in FILES}))
+def test_every_band_set_boundary_covered(instrument: str) -> None:
+    """Both (attainable) ends of every band of every other published band set are a case that expects the
+    set's column ``<scale>_band_<id>`` — not just the score — so each set is checked at its own cut-points."""
+    definition = LIB[instrument]
+    cases = _load(GOLDEN / f"{instrument}.yaml")["cases"]
+    missing = []
+    for scale in definition.instrument.scales:
+        for band_set in scale.band_sets:
+            column = f"{scale.id}_band_{band_set.id}"
+            seen = {(float(c["expected"][scale.id]), str(c["expected"][column])) for c in cases
+                    if c["expected"].get(scale.id) is not None and column in c["expected"]
+                    and c.get("version") is None}
+            grid = attainable(definition, scale)
+            for band in band_set.ranges:
+                bounds = [band.min, band.max]
+                if grid is not None:
+                    inside = grid[(grid >= band.min) & (grid <= band.max)]
+                    assert len(inside), f"{column} band {band.label} contains no attainable score"
+                    bounds = [inside.min(), inside.max()]
+                for bound in bounds:
+                    if not any(math.isclose(bound, s) and label == band.label for s, label in seen):
+                        missing.append(f"{column} {band.label} {bound:g}")
+    assert not missing, f"{instrument}: no golden case at band-set boundaries: {missing}"

@@ -15,6 +15,19 @@ def change_params_valid(ctx: RuleContext) -> list[Issue]:
         base = ("scales", si, "change")
         if ch.reliability and not 0 < ch.reliability.value < 1:
             out.append(ctx.report("E220.reliability", (*base, "reliability")))
+        for sex, stratum in ch.by_sex.items():
+            where = (*base, "by_sex", sex)
+            if stratum.reliability is None and stratum.sd is None:
+                out.append(ctx.report("E228.empty_stratum", where, sex=sex))
+            if stratum.reliability is not None and not 0 < stratum.reliability.value < 1:
+                out.append(ctx.report("E220.reliability", (*where, "reliability")))
+            if stratum.sd is not None and stratum.sd.value <= 0:
+                out.append(ctx.report("E220.not_positive", (*where, "sd"), name="sd"))
+            if stratum.sd is not None and ch.sd is None:
+                out.append(ctx.report("E228.stratum_without_general", (*where, "sd"), sex=sex, name="sd"))
+            if stratum.reliability is not None and ch.reliability is None:
+                out.append(ctx.report("E228.stratum_without_general", (*where, "reliability"), sex=sex,
+                                      name="reliability"))
         for name in ("sd", "functional_sd", "dysfunctional_sd", "reliable_change", "mcid"):
             param = getattr(ch, name)
             if param is not None and param.value <= 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from scoring.definitions.rules.base import RuleContext, dupes, fmt, scale_resolved
 from scoring.definitions.rules.facts import final_range, raw_range
+from scoring.definitions.schema import Cutoff
 from scoring.errors import Issue, did_you_mean
 
 
@@ -130,4 +131,26 @@ def cutoffs_in_range(ctx: RuleContext) -> list[Issue]:
                 out.append(ctx.report("E200.cutoff_twice", ("scales", si, "cutoffs", ci, "id"), cutoff=cut.id,
                                       scale=scale.id))
             sexes.append(cut.sex)
+            out += _cutoff_range(ctx, si, ci, scale.id, cut, lo, hi)
+        for ci, cut in enumerate(scale.cutoffs):
+            if cut.range is not None and len(seen[cut.id]) > 1:
+                out.append(ctx.report("E227.range_per_sex", ("scales", si, "cutoffs", ci, "range"), cutoff=cut.id))
     return out
+
+
+def _cutoff_range(ctx: RuleContext, si: int, ci: int, scale_id: str, cut: Cutoff, lo: float, hi: float,
+                  ) -> list[Issue]:
+    """A published range of cut-points: ordered, within the scale, holding the chosen value."""
+    if cut.range is None:
+        return []
+    where = ("scales", si, "cutoffs", ci, "range")
+    r_lo, r_hi = cut.range
+    if r_lo >= r_hi:
+        return [ctx.report("E227.range_order", where, cutoff=cut.id, r_lo=fmt(r_lo), r_hi=fmt(r_hi))]
+    if not (lo <= r_lo and r_hi <= hi):
+        return [ctx.report("E227.range_outside", where, cutoff=cut.id, r_lo=fmt(r_lo), r_hi=fmt(r_hi), lo=fmt(lo),
+                           hi=fmt(hi), scale=scale_id)]
+    if not r_lo <= cut.value <= r_hi:
+        return [ctx.report("E227.value_outside", ("scales", si, "cutoffs", ci, "value"), cutoff=cut.id,
+                           value=fmt(cut.value), r_lo=fmt(r_lo), r_hi=fmt(r_hi))]
+    return []
