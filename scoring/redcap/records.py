@@ -330,7 +330,7 @@ def to_history(data: pd.DataFrame, library: Library, instruments: Sequence[str] 
         for col in (EVENT, REPEAT_INSTANCE):
             if col in by_lower:
                 piece[col] = frame[by_lower[col]]
-        piece["export_row"] = frame.index.to_numpy() + 1
+        piece["export_row"] = data.index.get_indexer(frame.index) + 1  # the export's data row, 1-based
         for c in items:
             piece[c] = frame[c]
         for c in KEPT_COLUMNS:
