@@ -26,6 +26,7 @@ from scoring.norms.library import NormLibrary, load_norms
 # immutable (tuples and frozen mappings). They must never change without a version bump of the definition:
 # stored scores are stamped with them.
 HASHES_1_0_0 = {
+    "aq10@1.0.0": "a4f27fda433d913bedc465cb548bb15064875d6bddcab9742630cdcf6558f7f2",  # added with aq10
     "asrs6@1.0.0": "63d6ddee308d63b8f15c0d543858c2323fb3ce2c28f4fc2e4878a100fc29f810",  # added with asrs6
     "audit@1.0.0": "e912260a383e83ecac0517b0870e9a3692e3e58950b24750603ffe4966be26b5",
     "audit_c@1.0.0": "3190dde0eeb49ced6fe9b798b9cc08430f1a0282eaac4dd48cc7f1b48a4da8cc",
