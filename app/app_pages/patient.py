@@ -330,3 +330,35 @@ with tab_report:
                                key="w_report_pdf", on_click="ignore")
             c2.download_button("Download XLSX", files[1], file_name=f"{stem}.xlsx", mime=XLSX_MEDIA_TYPE,
                                key="w_report_xlsx", on_click="ignore")
+
+    st.divider()
+    st.markdown("**FHIR Bundle** — the Questionnaires, responses and score Observations of this patient as a FHIR R4 "
+                "transaction Bundle (JSON), for an electronic health record. It holds no name, birth date, contact "
+                "or record number; choose how the patient is identified in it.")
+    with st.form("w_fhir"):
+        how = st.radio("Identify the patient by", ["a random reference (no identifier)", "the internal id",
+                                                   "a pseudonym I give"], key="w_fhir_subject",
+                       help="A random reference is new at every download, so two downloads cannot be linked.")
+        pseudonym = st.text_input("Pseudonym (only with 'a pseudonym I give')", key="w_fhir_pseudonym")
+        with_sex = st.checkbox("Include the recorded sex (needed to re-score sex-specific rules)", key="w_fhir_sex")
+        prepare = st.form_submit_button("Prepare FHIR Bundle")
+    fhir_key = f"psyscore_fhir_{pid}"
+    if prepare:
+        from scoring.errors import PsyscoreError
+        from scoring.store.fhir_export import export_patient
+
+        mode = {"the internal id": "internal", "a pseudonym I give": "pseudonym"}.get(how, "random")
+        try:
+            bundle = export_patient(clinic, me.actor, pid, subject=mode,
+                                    pseudonym=pseudonym if mode == "pseudonym" else None, include_sex=with_sex)
+        except PsyscoreError as exc:  # no pseudonym given, the optional FHIR extra missing, …
+            st.session_state.pop(fhir_key, None)
+            st.error(str(exc))
+        else:
+            import json
+
+            st.session_state[fhir_key] = json.dumps(bundle, indent=2, ensure_ascii=False).encode("utf-8")
+    if st.session_state.get(fhir_key):
+        st.download_button("Download FHIR Bundle", st.session_state[fhir_key],
+                           file_name=f"psyscore-fhir-{date.today().isoformat()}.json", mime="application/fhir+json",
+                           key="w_fhir_download", on_click="ignore")
