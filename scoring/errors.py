@@ -57,6 +57,7 @@ CATALOG: dict[str, tuple[Severity, str]] = {
     "E226": ("error", "band set without an id, or an id used twice"),
     "E227": ("error", "cut-off range is inconsistent or does not hold the chosen value"),
     "E228": ("error", "sex-specific change parameters are incomplete"),
+    "E229": ("error", "draft: a TODO left to complete (psyscore fhir import)"),
     "E230": ("error", "a deployment's cut-off choice (PSYSCORE_CUTOFFS) is invalid"),
     "W300": ("warning", "item enters no scale and is not marked scored: false"),
     "W301": ("warning", "scale has no bands"),

@@ -285,6 +285,11 @@ MESSAGES: Mapping[str, Template] = MappingProxyType({
                                    "give the published values for that stratum, or remove it"),
     "E228.stratum_without_general": Template("E228", "{name} is given for {sex} but not for the whole sample",
                                              "give the general {name} too: respondents of unknown sex use it"),
+    # drafts (psyscore fhir import): TODO markers left to complete
+    "E229.todo": Template("E229", "draft: TODO {todo}",
+                          "complete it from the instrument's published source, then delete the TODO line"),
+    "E229.placeholder": Template("E229", "draft: placeholder 'TODO: {todo}'",
+                                 "replace the placeholder with the real value from the published source"),
     # a rule that failed
     "E900.rule_failed": Template("E900", "internal error: rule {rule} failed ({error}: {detail})", _HINT_INTERNAL),
 })
