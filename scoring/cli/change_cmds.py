@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exit 1 without writing the history if any answer fails validation")
     add_input_options(p)
     add_definitions_option(p)
+    from scoring.cli.redcap_cmds import add_redcap_options
+
+    add_redcap_options(p, date=True)  # --redcap: a REDCap record export read as the long history
     p.set_defaults(func=cmd_change)
 
     p = sub.add_parser("chart", help="draw a trend, item heatmap or Jacobson plot (PNG, SVG, JSON, HTML)",
@@ -104,16 +107,23 @@ def cmd_change(args: argparse.Namespace) -> int:
     lib = cli_library(args.definitions)
     data = read_responses(args.input)
     data.index = pd.RangeIndex(1, len(data) + 1)  # messages name rows as in the file: data row 1 follows the header
+    from scoring.cli.redcap_cmds import options_given, redcap_history
+
+    annotate = None
+    if options_given(args):  # record_id → patient, date field or survey timestamp → date, events/instances in order
+        data, annotate = redcap_history(args, lib, data)
     result = history(lib, data, instrument=args.instrument, z=args.z, strict=args.strict,
                      accept_integral_floats=args.accept_integral_floats)
-    if not result.failures.empty:
-        print(f"{args.input}: {len(result.failures)} bad cell(s) counted as unanswered; see {fpath}", file=sys.stderr)
-        print_failures(result.failures, fpath, lead="instrument")
-        write_table(result.failures, fpath)
-        check_bad_share(args.input, result.failures, result.cells, args.allow_bad)
+    frame, failures = result.frame.copy(), result.failures
+    if annotate is not None:  # the export's row, event and instance beside each history row and bad cell
+        frame, failures = annotate(frame, failures)
+    if not failures.empty:
+        print(f"{args.input}: {len(failures)} bad cell(s) counted as unanswered; see {fpath}", file=sys.stderr)
+        print_failures(failures, fpath, lead="instrument")
+        write_table(failures, fpath)
+        check_bad_share(args.input, failures, result.cells, args.allow_bad)
     elif fpath.exists():
         fpath.unlink()  # a stale failures file from an earlier run would mislead
-    frame = result.frame.copy()
     for col in ("date", "baseline_date", "previous_date"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%d")
     write_table(frame, args.output)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,19 +120,25 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def redcap_chunks(args: argparse.Namespace, definition: Definition, chunks: Iterable[pd.DataFrame]
+def redcap_chunks(args: argparse.Namespace, definitions: Sequence[Definition], chunks: Iterable[pd.DataFrame],
+                  row_label: Callable[[object], object]
                   ) -> tuple[Iterator[pd.DataFrame], Callable[[object], object]]:
     """``psyscore score --redcap``: the export's chunks as response tables, and the row labels naming records
-    (``12 (record_id 3, event baseline_arm_1)``). What the reading did is said on stderr at the end."""
+    (``12 (record_id 3, event baseline_arm_1)``; the row number alone for a Parquet failures file, whose row
+    column is a number). What the reading did is said on stderr at the end."""
     from scoring.redcap.records import ExportReader
-    reader = ExportReader(definition, form=getattr(args, "redcap_form", None), missing_codes=args.missing_codes,
+
+    if len(definitions) != 1:
+        raise UsageError("--redcap scores one instrument at a time: run psyscore score once per instrument")
+    reader = ExportReader(definitions[0], form=getattr(args, "redcap_form", None), missing_codes=args.missing_codes,
                           record_id=getattr(args, "redcap_record_id", None))
 
     def converted() -> Iterator[pd.DataFrame]:
         yield from reader.convert_chunks(chunks)
         print(f"{args.input}: {reader.summary()}", file=sys.stderr)
 
-    return converted(), reader.label
+    parquet = args.output.suffix.lower() == ".parquet"
+    return converted(), (row_label if parquet else reader.label)
 
 
 def options_given(args: argparse.Namespace) -> bool:
@@ -159,10 +165,19 @@ def redcap_history(args: argparse.Namespace, library: Library, data: pd.DataFram
     extra = [c for c in ("export_row", "redcap_event_name", "redcap_repeat_instance") if c in long.columns]
     lookup = long[extra]
 
+    record = readers[0].record_name if readers else "record_id"
+    labels = long["export_row"].astype(str) + f" ({record} " + long["patient"].astype(str)
+    for name, col in (("event", "redcap_event_name"), ("instance", "redcap_repeat_instance")):
+        if col in long.columns:
+            text = long[col].astype(object).where(long[col].notna(), "").astype(str).str.strip()
+            labels = labels + (f", {name} " + text).where(text != "", "")
+    labels = labels + ")"
+
     def annotate(frame: pd.DataFrame, failures: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame = frame.join(lookup, on="source_row") if len(frame) else frame.assign(**{c: None for c in extra})
-        if len(failures):
+        if len(failures):  # a bad cell named by the export's row and the record: '12 (record_id 3, event …)'
             failures = failures.join(lookup, on="row")
+            failures["row"] = failures["row"].map(lambda r: labels.get(r, r) if r == r and r is not None else r)
         return frame, failures
 
     return long, annotate

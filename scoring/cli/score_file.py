@@ -157,6 +157,10 @@ def run_score(args: argparse.Namespace, d: Definition | Sequence[Definition],
     specs = column_specs(args, defs)
     chunk_rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
     chunks = read_chunks(args.input, chunk_rows)
+    from scoring.cli.redcap_cmds import options_given, redcap_chunks
+
+    if options_given(args):  # --redcap: a REDCap record export, converted chunk by chunk (cli/redcap_cmds.py)
+        chunks, row_label = redcap_chunks(args, defs, chunks, row_label)
     first = next(chunks)  # the header checks run here, before anything is scored
     say_delimiter(args.input, first)
     columns = [str(c) for c in first.columns]

@@ -19,8 +19,9 @@ first column (``record_id`` unless the project names it otherwise), and REDCap's
 * rows of another repeating instrument (``redcap_repeat_instrument`` set to another form) and rows holding no
   value in any of the instrument's fields (another form's or event's row) are left out and counted;
 * the record identifier and REDCap's columns stay in front (so scores and failures can be matched to records),
-  with ``sex``, ``age`` and ``birth_date`` if the export has them (norms, sex-specific rules) and the form's
-  ``_timestamp``/``_complete`` columns; the export's other fields are not carried over;
+  with ``sex``, ``age`` and ``birth_date`` if the export has them (norms, sex-specific rules); the export's other
+  fields are not carried over (``<form>_timestamp`` and ``<form>_complete`` neither: named like items, the
+  engine would report them as unknown items; :func:`to_history` reads the timestamp from the export itself);
 * the index stays the export's row index, so failures name the export's rows; :meth:`ExportReader.label` names a
   row as ``12 (record_id 3, event baseline_arm_1, instance 2)``.
 
@@ -88,6 +89,7 @@ class ExportReader:
 
     def __post_init__(self) -> None:
         self.form = self.form or field_name(self.definition.id)
+        self.record_name = self.record_id or "record_id"
         codes = [str(c).strip() for c in self.missing_codes if str(c).strip()]
         self._codes = {c.lower(): c for c in codes}
         self._code_suffixes = {checkbox_suffix(c): c for c in codes}
@@ -107,6 +109,7 @@ class ExportReader:
         """One chunk (or the whole) of an export as the engine's response table; see the module docstring."""
         columns = [str(c) for c in data.columns]
         record = self._record_column(columns)
+        self.record_name = record
         by_lower = {c.lower(): c for c in columns}
         out: dict[str, object] = {}
         keep_front = [record, *(by_lower[c] for c in REDCAP_COLUMNS if c in by_lower)]
@@ -127,7 +130,7 @@ class ExportReader:
                 continue  # an item without a column: the engine reports it once (missing_column)
             out[item_id] = values
             present.append(has)
-        for c in (*KEPT_COLUMNS, f"{self.form}_timestamp", f"{self.form}_complete"):
+        for c in KEPT_COLUMNS:
             if c in by_lower and by_lower[c] not in out:
                 out[by_lower[c]] = data[by_lower[c]]
         frame = pd.DataFrame(out, index=data.index)
@@ -312,7 +315,7 @@ def to_history(data: pd.DataFrame, library: Library, instruments: Sequence[str] 
         reader = ExportReader(d, missing_codes=missing_codes, record_id=record_id)
         frame = reader.convert(data)
         readers.append(reader)
-        record = reader._record_column([str(c) for c in data.columns])
+        record = reader.record_name
         source = date_field or f"{reader.form}_timestamp"
         if source not in by_lower:
             raise RedcapError(f"the export has no column {source!r} to date the {d.id} administrations; give a date "
