@@ -190,7 +190,9 @@ def _translations(holder: object) -> dict[str, str]:
     out: dict[str, str] = {}
     exts = holder.get("extension") if isinstance(holder, dict) else None
     for ext in exts if isinstance(exts, list) else []:
-        if not isinstance(ext, dict) or ext.get("url") != urls.TRANSLATION or not isinstance(ext.get("extension"), list):
+        if not isinstance(ext, dict) or ext.get("url") != urls.TRANSLATION:
+            continue
+        if not isinstance(ext.get("extension"), list):
             continue
         parts = {e.get("url"): e for e in ext["extension"] if isinstance(e, dict)}
         lang = parts.get("lang", {}).get("valueCode")
@@ -269,7 +271,7 @@ def _flatten(items: object, depth: int, where: str, out: list[tuple[dict[str, An
             b.problems.append(f"more than {MAX_ITEMS} items; an instrument definition has far fewer (split it)")
             return
         _flatten(item.get("item"), depth + 1, f"{here}.item", out, b)
-        if len(out) > MAX_ITEMS or b.problems and "nested more than" in b.problems[-1]:
+        if len(out) > MAX_ITEMS or (b.problems and "nested more than" in b.problems[-1]):
             return
 
 
@@ -730,10 +732,11 @@ def from_questionnaire(source: Mapping[str, Any] | str | bytes) -> Draft:
             displays.append((entry, where))
         elif kind != "group":
             displays.append((entry, where))  # not a scored choice question: said in a TODO below
-    _fail(b.problems)
     if not questions:
-        raise FhirImportError(["the Questionnaire has no choice questions (type choice/coding with answer options); "
-                               "a definition scores choice items only"])
+        b.problems.append("the Questionnaire has no choice questions (type choice/coding with answer options); a "
+                          "definition scores choice items only")
+    if not questions:
+        _fail(b.problems)
     _item_ids(b, questions, instrument_id)
     for qn in questions:
         _options_of(b, qn)
@@ -1102,7 +1105,10 @@ def _scalar(value: object) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value)
-    return _quote(str(value))
+    text = str(value)
+    if _PLAIN_KEY.match(text) and text.lower() not in _YAML_WORDS:
+        return text  # an id or a single word: plain, as the bundled definitions write them
+    return _quote(text)
 
 
 def _key(key: object) -> str:
@@ -1120,8 +1126,8 @@ def _flow(value: object) -> str | None:
         text = "{" + ", ".join(f"{_key(k)}: {_scalar(v)}" for k, v in value.items()) + "}"
     else:
         return None
-    return text if len(text) <= 100 or isinstance(value, list) and all(
-        isinstance(v, str) and _ID.match(v) for v in value) else None
+    ids_only = isinstance(value, list) and all(isinstance(v, str) and _ID.match(v) for v in value)
+    return text if len(text) <= 100 or ids_only else None
 
 
 @dataclass
@@ -1211,10 +1217,8 @@ def _finish(text: str, instrument_id: str) -> Draft:
 
 def _at(data: Any, path: tuple[str | int, ...]) -> Any:
     for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not (in_list or (isinstance(data, dict) and part in data)):
             return None
+        data = data[part]
     return data

@@ -67,4 +67,4 @@ def draft_todos_resolved(ctx: RuleContext) -> list[Issue]:
         if is_todo_value(value):
             text = value.strip()[4:].lstrip(": ").strip() or "(no text)"
             out.append(ctx.report("E229.placeholder", path, todo=text if len(text) <= 300 else text[:297] + "..."))
-    return out
+    return sorted(out, key=lambda issue: issue.line or 0)
