@@ -48,6 +48,7 @@ HASHES_1_0_0 = {
     "k6@1.0.0": "b80ef12e80eb78ad2237bb1754b9a25e7743ac1d0f40336b65e1ee3e6d9027ec",
     "mini_ipip@1.0.0": "44fcb73382fca6a402b40be6290d8f3b5b2ff4f3982a039253d0e125458a2c01",
     "mini_spin@1.0.0": "3f4ae3e6c3d973005dff67c7675ae0631434410ab387e2d05a7700eec45fc687",
+    "ocir@1.0.0": "8562d0b3b54d647e6f8299957f0f8d9cd5dc18b284b32e3895850e6d09436c0e",  # added with ocir
     "pc_ptsd5@1.0.0": "89c0dc74e63e3e29fa02904e3d8807e9c2726f1bb04c1eb089ebe2370625c5a3",
     "pcl5@1.0.0": "817ff53d439f0c1561d6a5f926229ac0d0c9fee6dd8757ea680f09cf6d010015",
     "pcl5@2.0.0": "0928d852ce742b10a05c29f19861b472afb9845355f7fe0e44f05cc247969f1a",  # band sets / cut-off range / sex-specific SD (issue 14)
