@@ -105,9 +105,9 @@ def column_specs(args: argparse.Namespace, defs: Sequence[Definition]) -> dict[s
         if value is None:
             continue
         per = _per_instrument(option, value, ids)
-        for spec in per.values():
-            if ("{n}" in spec) != need:
-                raise UsageError(f"{option} {spec!r}: " + ("a pattern holds {n} (the item's position), e.g. 'q{n}'"
+        for text in per.values():
+            if ("{n}" in text) != need:
+                raise UsageError(f"{option} {text!r}: " + ("a pattern holds {n} (the item's position), e.g. 'q{n}'"
                                                           if need else "a prefix has no {n}; use --pattern for that"))
         given.append((option, dict(per)))
     out: dict[str, Columns] = {}
@@ -245,7 +245,7 @@ def run_score(args: argparse.Namespace, d: Definition | Sequence[Definition],
 
 
 def _say_mappings(path: Path, mappings: dict[str, ColumnMapping], defs: Sequence[Definition],
-                  header: Sequence[object]) -> None:
+                  header: Iterable[object]) -> None:
     """Say on stderr which column was read as which item (column names only, never a cell), and which
     columns two instruments read."""
     for m in mappings.values():

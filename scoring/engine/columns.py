@@ -351,7 +351,7 @@ def _message(definition: Definition, rule: str, matched: Sequence[Match], unmatc
     if unmatched:
         used = {m.column for ms in ambiguous.values() for m in ms} | {m.column for m in matched} | set(claimed)
         left = {_norm(c): str(c) for c in labels if c not in used}
-        hints = []  # each column left over suggested once, for the unmatched item it is closest to
+        hints: list[str] = []  # each column left over suggested once, for the unmatched item it is closest to
         for low, col in left.items():
             close = difflib.get_close_matches(low, list(unmatched), n=1, cutoff=0.6)
             if close and len(hints) < 5:
