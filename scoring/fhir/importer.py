@@ -126,7 +126,8 @@ def _parse(source: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
         raise FhirImportError([f"a JSON {type(doc).__name__}, not a FHIR resource — give one Questionnaire"])
     kind = doc.get("resourceType")
     if kind == "Bundle":
-        entries = doc.get("entry") if isinstance(doc.get("entry"), list) else []
+        raw_entries = doc.get("entry")
+        entries: list[Any] = raw_entries if isinstance(raw_entries, list) else []
         found = [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)
                  and e["resource"].get("resourceType") == "Questionnaire"]
         if len(found) != 1:
@@ -1053,18 +1054,19 @@ _ORDER = ("id", "version", "name", "abbreviation", "description", "citations", "
           "copyright", "licence", "language", "instructions", "loinc_panel", "translations", "option_sets", "items",
           "scales")
 
+_ITEM_KEYS = ("id", "text", "descriptor", "options", "reverse", "scored", "shown_if", "value_if_not_shown", "loinc")
+_SCALE_KEYS = ("id", "name", "items", "method", "weights", "multiplier", "missing", "range", "higher_is", "loinc")
+
 
 def _ordered(data: dict[str, Any]) -> dict[str, Any]:
     out = {k: data[k] for k in _ORDER if k in data}
     items = []
     for item in data["items"]:
-        keys = ("id", "text", "descriptor", "options", "reverse", "scored", "shown_if", "value_if_not_shown", "loinc")
-        items.append({k: item[k] for k in keys if k in item})
+        items.append({k: item[k] for k in _ITEM_KEYS if k in item})
     out["items"] = items
     scales = []
     for scale in data["scales"]:
-        keys = ("id", "name", "items", "method", "weights", "multiplier", "missing", "range", "higher_is", "loinc")
-        scales.append({k: scale[k] for k in keys if k in scale})
+        scales.append({k: scale[k] for k in _SCALE_KEYS if k in scale})
     out["scales"] = scales
     return out
 
