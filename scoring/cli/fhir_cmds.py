@@ -196,14 +196,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     from scoring.cli.inputs import check_output
     from scoring.cli.store_cmds import _patient_id, open_clinic
     from scoring.store import Actor, StoreError
-    from scoring.store.fhir_export import export_patient
+    from scoring.store.fhir_export import SubjectMode, export_patient
 
     _require()
     if args.output.suffix.lower() != ".json":
         raise UsageError(f"the Bundle is JSON: the output must end in .json, not {args.output.name!r}")
     if args.pseudonym is not None and args.subject not in (None, "pseudonym"):
         raise UsageError(f"--pseudonym goes with --subject pseudonym, not --subject {args.subject}")
-    subject = "pseudonym" if args.pseudonym is not None else (args.subject or "random")
+    subject: SubjectMode = "pseudonym" if args.pseudonym is not None else (args.subject or "random")
     if subject == "pseudonym" and not (args.pseudonym or "").strip():
         raise UsageError("--subject pseudonym needs --pseudonym TEXT (the identifier to write)")
     check_output(None, args.output)

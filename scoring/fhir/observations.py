@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -94,7 +94,7 @@ def fhir_date_time(value: object) -> str | None:
         ts = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    if ts is pd.NaT:
+    if pd.isna(ts):
         return None
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.strftime("%Y-%m-%dT%H:%M:%S") + (f".{ts.microsecond:06d}" if ts.microsecond else "") + "Z"
@@ -125,7 +125,7 @@ def _component(code: str, **value: Any) -> dict[str, Any]:
     return {"code": {"coding": [{"system": COMPONENT_SYSTEM, "code": code, "display": COMPONENTS[code]}]}, **value}
 
 
-def _change_components(row: dict[str, Any], which: str) -> list[dict[str, Any]]:
+def _change_components(row: Mapping[Any, Any], which: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     diff = _number(row.get(f"{which}_difference"))
     if diff is None:
@@ -138,8 +138,8 @@ def _change_components(row: dict[str, Any], which: str) -> list[dict[str, Any]]:
                                                              "code": "1"}))
     cls = _text(row.get(f"{which}_classification"))
     if cls is not None:
-        concept = {"coding": [{"system": CLASSIFICATION_SYSTEM, "code": cls,
-                               "display": CLASSIFICATION_DISPLAY.get(cls, cls)}]}
+        concept: dict[str, Any] = {"coding": [{"system": CLASSIFICATION_SYSTEM, "code": cls,
+                                               "display": CLASSIFICATION_DISPLAY.get(cls, cls)}]}
         reason = _text(row.get(f"{which}_reason"))
         concept["text"] = CLASSIFICATION_DISPLAY.get(cls, cls) + (f" ({reason})" if reason else "")
         out.append(_component(f"{which}-classification", valueCodeableConcept=concept))
