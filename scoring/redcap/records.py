@@ -154,7 +154,7 @@ class ExportReader:
         """A failure's row as the export names it: data row (1 = the line after the header) and the record."""
         if row is None or row == "" or (isinstance(row, float) and row != row):
             return ""
-        number = int(row) + 1 if isinstance(row, (int, np.integer)) else row  # type: ignore[arg-type]
+        number = int(row) + 1 if isinstance(row, (int, np.integer)) else row
         found = self._labels.get(row)
         return f"{number} ({found})" if found else number
 
@@ -308,8 +308,8 @@ def to_history(data: pd.DataFrame, library: Library, instruments: Sequence[str] 
     events = None
     by_lower = {str(c).lower(): str(c) for c in data.columns}
     if EVENT in by_lower:
-        order = pd.unique(pd.Series(_text(data[by_lower[EVENT]])))
-        events = {e: k for k, e in enumerate(order)}
+        seen = pd.unique(pd.Series(_text(data[by_lower[EVENT]])))
+        events = {e: k for k, e in enumerate(seen)}
     for inst_id in instruments:
         d = library.get_version(inst_id)
         reader = ExportReader(d, missing_codes=missing_codes, record_id=record_id)
@@ -323,7 +323,7 @@ def to_history(data: pd.DataFrame, library: Library, instruments: Sequence[str] 
         dates = pd.Series(_text(data.loc[frame.index, by_lower[source]]), index=frame.index, dtype=object)
         undated = (dates == "") | (dates.str.lower() == NOT_COMPLETED)
         if undated.any():
-            shown = ", ".join(f"row {int(r) + 1} ({record} {frame.at[r, record]})"
+            shown = ", ".join(f"row {int(r) + 1} ({record} {frame.at[r, record]!s})"
                               for r in list(frame.index[undated.to_numpy()])[:5])
             raise RedcapError(f"{int(undated.sum())} {d.id} row(s) have no date in {source!r} ({shown}); give a "
                               "date field that is filled for every administration (--date-field)")
