@@ -707,7 +707,7 @@ def from_questionnaire(source: Mapping[str, Any] | str | bytes) -> Draft:
 
     questions: list[_Question] = []
     scales: list[tuple[dict[str, Any], str]] = []
-    displays: list[tuple[dict[str, Any], str]] = []
+    displays: list[tuple[dict[str, Any], str, bool]] = []  # display items (and early group headings), early?
     links: set[str] = set()
     for entry, where in flat:
         link = entry.get("linkId")
@@ -729,10 +729,10 @@ def from_questionnaire(source: Mapping[str, Any] | str | bytes) -> Draft:
             questions.append(_Question(link, "", entry, where))
         elif is_score and kind in _NUMBER_TYPES:
             scales.append((entry, where))
-        elif kind == "display":
-            displays.append((entry, where))
+        elif kind == "display" or (kind == "group" and not questions):
+            displays.append((entry, where, not questions))
         elif kind != "group":
-            displays.append((entry, where))  # not a scored choice question: said in a TODO below
+            displays.append((entry, where, False))  # not a scored choice question: said in a TODO below
     if not questions:
         b.problems.append("the Questionnaire has no choice questions (type choice/coding with answer options); a "
                           "definition scores choice items only")
@@ -832,8 +832,8 @@ def from_questionnaire(source: Mapping[str, Any] | str | bytes) -> Draft:
     data["items"] = items
     data["scales"] = _scales(b, scales, questions, items, instrument_id)
     _unused_items(b, data)
-    for entry, where in displays:
-        if entry.get("type") != "display":
+    for entry, where, _early in displays:
+        if entry.get("type") not in ("display", "group"):
             b.todo(("items",), f"item {entry.get('linkId')!r} ({where}, type {entry.get('type')!r}) is not a choice "
                                "question and was left out: a definition scores choice items only")
     if not no_text and b.languages - {data["language"]}:
@@ -846,27 +846,31 @@ def from_questionnaire(source: Mapping[str, Any] | str | bytes) -> Draft:
     return _finish(text, instrument_id)
 
 
-def _instructions(b: _Builder, displays: list[tuple[dict[str, Any], str]], instrument_id: str, no_text: bool
-                  ) -> tuple[str | None, dict[str, str]]:
-    """The instructions (psyscore's ``<id>.instructions`` display item, or the display items before the first
-    question) and their translations; other display text is said to be left out."""
+def _instructions(b: _Builder, displays: list[tuple[dict[str, Any], str, bool]], instrument_id: str,
+                  no_text: bool) -> tuple[str | None, dict[str, str]]:
+    """The instructions (psyscore's ``<id>.instructions`` display item, or the display items and group
+    headings before the first question) and their translations; other display text is said to be left out."""
     found: list[tuple[str, dict[str, str]]] = []
-    for entry, where in displays:
-        if entry.get("type") != "display":
+    ours = False
+    for entry, where, early in displays:
+        kind = entry.get("type")
+        if kind not in ("display", "group"):
             continue
         link = str(entry.get("linkId"))
         text = _text(entry.get("text"))
-        if link.startswith(urls.SCORE_PREFIX) and link.endswith(".note"):
+        if not text or (link.startswith(urls.SCORE_PREFIX) and link.endswith(".note")):
             continue
-        if text and (link == f"{instrument_id}.instructions" or where.count("[") == 1):
+        if link == f"{instrument_id}.instructions" or early:
+            ours = ours or link == f"{instrument_id}.instructions"
             found.append((text, _translations(entry.get("_text"))))
-        elif text:
+        elif kind == "display":
             b.todo(("items",), f"the display text {link!r} ({where}) was left out: a definition holds instructions "
                                "only")
     if no_text or not found:
         return None, {}
-    if len(found) > 1:
-        b.todo(("instructions",), "the instructions join several display items of the Questionnaire: check them")
+    if len(found) > 1 or not ours:
+        b.todo(("instructions",), "the instructions were read from the display text and group headings before the "
+                                  "first question: check them against the published form")
     text = "\n\n".join(t for t, _ in found)
     langs: dict[str, str] = {}
     for lang in set().union(*(set(tr) for _, tr in found)):

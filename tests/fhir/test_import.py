@@ -208,10 +208,10 @@ def _foreign(**changes: Any) -> dict[str, Any]:
         "language": "en", "version": "2.01", "url": "http://example.org/Questionnaire/example",
         "copyright": "Example copyright notice", "code": [{"system": "http://loinc.org", "code": "44249-1"}],
         "extension": var,
-        "item": [{"linkId": "/g", "type": "group", "text": "Group", "item": [
-            {"linkId": "/g/intro", "type": "display", "text": "A display between the questions"},
+        "item": [{"linkId": "/g", "type": "group", "text": "Answer every question.", "item": [
             {"linkId": "/g/q1", "type": "choice", "text": "First question?", "answerOption": answers,
              "code": [{"system": "http://loinc.org", "code": "44250-9"}]},
+            {"linkId": "/g/intro", "type": "display", "text": "A display between the questions"},
             {"linkId": "/g/q2", "type": "choice", "text": "Second question?", "answerOption": answers},
             {"linkId": "/g/q3", "type": "choice", "text": "Third question?", "answerOption": answers,
              "enableWhen": [{"question": "/g/q1", "operator": "!=", "answerCoding": {"code": "LA1-1"}}]},
@@ -236,13 +236,13 @@ def test_a_loinc_style_form(tmp_path: Path) -> None:
     assert len(got.option_sets) == 1 and all(i.options == got.option_sets[0].id for i in got.items)
     assert got.items[2].shown_if is not None and _opening(got, got.items[2]) == {1.0, 2.0}
     assert got.copyright == "Example copyright notice" and got.licence.statement.startswith("TODO")
-    assert got.instructions is None  # a display item between the questions is not instructions
+    assert got.instructions == "Answer every question."  # the group heading; a display between questions is not
     (scale,) = got.scales
     assert (scale.items, scale.method, scale.missing.rule, scale.range) == (("q1", "q2", "q3"), "sum", "complete",
                                                                              (0, 6))
     paths = {t.path: t.text for t in draft.todos}
     assert "scales[0].missing" in paths and "as 0" in paths["scales[0].missing"]
-    assert "licence" in paths and "citations[0]" in paths and "items[2].shown_if" in paths
+    assert "licence" in paths and "citations[0]" in paths and "items[2].shown_if" in paths and "instructions" in paths
     assert any("/g/intro" in t for t in paths.values())
     assert '# linkId "/g/q1"' in draft.text
     issues = _validate(draft, tmp_path)
@@ -376,3 +376,30 @@ def test_read_questionnaire_names_the_file(tmp_path: Path) -> None:
         read_questionnaire(path)
     with pytest.raises(FhirImportError, match="no such file"):
         read_questionnaire(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------ the TODO rule
+
+
+def test_todo_markers_in_a_hand_written_file(library: Library, tmp_path: Path) -> None:
+    """A '# TODO' line inside a block scalar is text, not a marker; one right after it is a marker; a text
+    value starting with TODO is a placeholder; each is E229 at its line, in line order."""
+    path = tmp_path / "gad7.yaml"
+    text = (library["gad7"].path or Path()).read_text(encoding="utf-8")
+    text = text.replace("\nscales:\n", "\nscales:\n  # TODO: write the bands\n", 1)
+    text = re.sub(r"\ncopyright: .*?\n(?=licence:)", '\ncopyright: "TODO: the notice"\n', text, count=1,
+                  flags=re.DOTALL)
+    text = text.replace("\ninstructions: ", "\nnotes: |-\n  # TODO: not a marker, a line of text\n# TODO: after the "
+                        "block\ninstructions: ", 1)
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    definition, issues = load_definition(path)
+    assert definition is None
+    got = [(i.code, lines[i.line - 1].strip(), i.path) for i in issues]
+    assert [(c, line) for c, line, _ in got] == [
+        ("E229", 'copyright: "TODO: the notice"'),
+        ("E229", "# TODO: after the block"),
+        ("E229", "# TODO: write the bands")], got
+    assert got[1][2] == "instructions" and got[2][2] == "scales[0]"
+    assert issues[2].message == "draft: TODO write the bands"
+    assert issues[0].message == "draft: placeholder 'TODO: the notice'"
