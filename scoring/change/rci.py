@@ -88,6 +88,7 @@ COMPARISON_COLUMNS = (
 PARAMETER_COLUMNS = (
     "higher_is", "criterion", "threshold", "threshold_published", "threshold_jt", "se_diff", "sem",
     "reliability", "sd", "z", "cutoff", "cutoff_kind", "cutoff_a", "cutoff_b", "cutoff_c", "mcid",
+    "sd_population", "stratum", "sd_used",
 )
 Criterion = Literal["published", "jacobson_truax", "none"]
 CutoffKind = Literal["declared", "c", "a", "b", "none"]
@@ -142,6 +143,12 @@ class ChangeParameters:
     dysfunctional_sd: float = math.nan
     instrument_id: str = ""
     scale_id: str = ""
+    #: the sample the SD comes from (``clinical``, ``general_population``, …; None when the definition does not say)
+    sd_population: str | None = None
+    #: whose reliability and SD these are: ``all`` (the whole sample) or a sex with its own published values
+    stratum: str = "all"
+    #: where the SD comes from (its source without the note), named by :attr:`sd_used`
+    sd_source: str | None = None
     #: parameter name → its source (and note) from the definition, for display and audit
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -164,6 +171,9 @@ class ChangeParameters:
         instrument_id: str = "",
         scale_id: str = "",
         sources: Mapping[str, str] | None = None,
+        sd_population: str | None = None,
+        stratum: str = "all",
+        sd_source: str | None = None,
     ) -> ChangeParameters:
         """Parameters from explicit numbers (``None`` = not published)."""
         if higher_is not in ("worse", "better", "neutral"):
@@ -182,28 +192,46 @@ class ChangeParameters:
             cutoff_declared=_nan(clinical_cutoff), functional_mean=_nan(functional_mean),
             functional_sd=_nan(functional_sd), dysfunctional_mean=_nan(dysfunctional_mean),
             dysfunctional_sd=_nan(dysfunctional_sd), instrument_id=instrument_id, scale_id=scale_id,
-            sources=dict(sources or {}),
+            sources=dict(sources or {}), sd_population=sd_population, stratum=stratum, sd_source=sd_source,
         )
 
     @classmethod
-    def from_scale(cls, scale: Scale, *, z: float = Z_95, instrument_id: str = "") -> ChangeParameters:
-        """Parameters from a scale of a definition (``definition.instrument.scales[i]``)."""
+    def from_scale(cls, scale: Scale, *, z: float = Z_95, instrument_id: str = "",
+                   sex: str | None = None) -> ChangeParameters:
+        """Parameters from a scale of a definition (``definition.instrument.scales[i]``).
+
+        ``sex`` (``female`` or ``male``) takes the reliability and SD the definition publishes for that sex
+        (``change.by_sex``) instead of the whole sample's, where it has them; ``stratum`` says which were used.
+        """
         ch = scale.change
         values: dict[str, float | None] = {}
         sources: dict[str, str] = {}
-        kind = None
         names = ("reliability", "sd", "reliable_change", "mcid", "clinical_cutoff", "functional_mean",
                  "functional_sd", "dysfunctional_mean", "dysfunctional_sd")
+        stratum = ch.by_sex.get(sex) if ch is not None and sex in ("female", "male") else None  # type: ignore[call-overload]
+        used = "all"
+        reliability_param = None if ch is None else ch.reliability
+        sd_param = None if ch is None else ch.sd
+        if stratum is not None:
+            used = str(sex)
+            reliability_param = stratum.reliability or reliability_param
+            sd_param = stratum.sd or sd_param
         for name in names:
             param = getattr(ch, name, None) if ch is not None else None
+            if name == "reliability":
+                param = reliability_param
+            elif name == "sd":
+                param = sd_param
             values[name] = None if param is None else float(param.value)
             if param is not None:
                 sources[name] = " ".join(param.source.split()) + (f" ({' '.join(param.note.split())})"
                                                                    if param.note else "")
-        if ch is not None and ch.reliability is not None:
-            kind = ch.reliability.kind
+        kind = None if reliability_param is None else reliability_param.kind
+        population = None if sd_param is None else sd_param.population
+        sd_source = None if sd_param is None else " ".join(sd_param.source.split())
         return cls.from_values(higher_is=scale.higher_is, z=z, reliability_kind=kind, instrument_id=instrument_id,
-                               scale_id=scale.id, sources=sources, **values)
+                               scale_id=scale.id, sources=sources, sd_population=population, stratum=used,
+                               sd_source=sd_source, **values)
 
     # -- derived values ---------------------------------------------------------------------------
     @property
@@ -293,6 +321,23 @@ class ChangeParameters:
             return f"no reliability declared (SD {self.sd:g} is)"
         return "no reliability or SD declared"
 
+    @property
+    def sd_used(self) -> str:
+        """Which SD the RCI uses, in words: value, the kind of sample, whose, and its source ('' without one).
+
+        >>> ChangeParameters.from_values(higher_is="worse", sd=3.4, sd_population="general_population",
+        ...                              stratum="female", sources={"sd": "Löwe 2008"}).sd_used
+        'SD 3.4 (general-population sample; women): Löwe 2008'
+        """
+        if math.isnan(self.sd):
+            return ""
+        kind = {"clinical": "clinical sample", "general_population": "general-population sample",
+                "non_clinical": "non-clinical sample", "mixed": "mixed sample"}.get(self.sd_population or "",
+                                                                                   "sample not stated")
+        whose = {"female": "; women", "male": "; men"}.get(self.stratum, "")
+        source = self.sources.get("sd", "").split(" (", 1)[0] if self.sd_source is None else self.sd_source
+        return f"SD {self.sd:g} ({kind}{whose})" + (f": {source}" if source else "")
+
     def as_dict(self) -> dict[str, object]:
         """The values of :data:`PARAMETER_COLUMNS`."""
         return {name: getattr(self, name) for name in PARAMETER_COLUMNS}
@@ -308,7 +353,8 @@ class ChangeParameters:
         return np.where(np.isnan(score), np.nan, side.astype(float))
 
 
-def change_parameters(definition: Definition, scale: str | None = None, *, z: float = Z_95) -> ChangeParameters:
+def change_parameters(definition: Definition, scale: str | None = None, *, z: float = Z_95,
+                      sex: str | None = None) -> ChangeParameters:
     """The change parameters of one scale of a definition.
 
     Parameters
@@ -319,6 +365,9 @@ def change_parameters(definition: Definition, scale: str | None = None, *, z: fl
         Scale id; default the only scale, or ``total``.
     z
         Criterion for the RCI (1.96 = 95% two-tailed; 1.645 = 90%).
+    sex
+        ``female`` or ``male``: the reliability and SD published for that sex, where the definition has them
+        (GAD-7: Löwe et al. 2008 SD 3.5 for women, 3.2 for men); otherwise the whole sample's.
 
     Examples
     --------
@@ -335,7 +384,7 @@ def change_parameters(definition: Definition, scale: str | None = None, *, z: fl
             raise ValueError(f"{ins.id} has several scales ({', '.join(ids)}); name one")
     if scale not in ids:
         raise KeyError(f"{ins.id} has no scale {scale!r}; its scales are {', '.join(ids)}")
-    return ChangeParameters.from_scale(ins.scales[ids.index(scale)], z=z, instrument_id=ins.id)
+    return ChangeParameters.from_scale(ins.scales[ids.index(scale)], z=z, instrument_id=ins.id, sex=sex)
 
 
 def _boolean(values: np.ndarray) -> pd.arrays.BooleanArray:

@@ -22,6 +22,7 @@ from scoring._version import __version__ as ENGINE_VERSION
 from scoring.change.rci import COMPARISON_COLUMNS, PARAMETER_COLUMNS, Z_95, ChangeParameters, compare
 from scoring.definitions.library import Definition, Library
 from scoring.definitions.respondent import SEX_CODES, Sex, sex_codes
+from scoring.definitions.schema import Scale
 from scoring.engine.compute import assign_bands
 from scoring.engine.reasons import reason_code
 from scoring.engine.responses import MISSING_WORDS, match_item_columns
@@ -253,7 +254,8 @@ def _history(
         if bad_cells is not None and not bad_cells.empty:
             failures.append(bad_cells.assign(instrument=d.id)[["instrument", *bad_cells.columns]])
     long = _assemble(pieces, patients, dates)
-    long = _add_change(long, library, z)
+    sexes = frame["sex"].to_numpy(dtype=object)[long["_pos"].to_numpy()] if "sex" in frame.columns else None
+    long = _add_change(long, library, z, sexes)
     long = _finish(_add_norms(long, norms, frame, library))
     fail = (pd.concat(failures, ignore_index=True) if failures
             else pd.DataFrame({c: pd.Series(dtype=object) for c in ("instrument", "row", "item", "value", "code",
@@ -405,7 +407,25 @@ def _sort_key(col: pd.Series) -> pd.Series:
     return col.astype(str) if col.name == "patient" else col
 
 
-def _add_change(long: pd.DataFrame, library: Library, z: float) -> pd.DataFrame:
+def _sex_strata(sexes: np.ndarray | None, idx: np.ndarray, scale: Scale) -> list[tuple[str | None, np.ndarray]]:
+    """The rows ``idx`` split by sex where the scale publishes change parameters per sex (``change.by_sex``)
+    and the history has a ``sex`` column: (``female``/``male``, rows) and (None, rows of unknown sex)."""
+    if scale.change is None or not scale.change.by_sex or sexes is None:
+        return [(None, idx)]
+    codes, _ = sex_codes(pd.Series(sexes[idx], dtype=object))
+    out: list[tuple[str | None, np.ndarray]] = []
+    rest = np.ones(len(idx), dtype=bool)
+    for sex in (Sex.FEMALE, Sex.MALE):
+        hit = codes == SEX_CODES[sex]
+        rest &= ~hit
+        if hit.any():
+            out.append((sex.value, idx[hit]))
+    if rest.any():
+        out.append((None, idx[rest]))
+    return out
+
+
+def _add_change(long: pd.DataFrame, library: Library, z: float, sexes: np.ndarray | None = None) -> pd.DataFrame:
     keys = [long["patient"].astype(str), long["instrument"], long["scale"]]
     valid = long["score"].notna()
     s_valid = long["score"].where(valid)
@@ -426,12 +446,14 @@ def _add_change(long: pd.DataFrame, library: Library, z: float) -> pd.DataFrame:
         inst_id, version, scale_id = cast("tuple[str, str, str]", key)  # three text columns: a triple
         d = library.get_version(inst_id, version)
         sc = next(s for s in d.instrument.scales if s.id == scale_id)
-        params = ChangeParameters.from_scale(sc, z=z, instrument_id=inst_id)
-        ix = long.index[idx]
-        post = long["score"].to_numpy()[idx]
-        frames_b.append(compare(pre_base.to_numpy()[idx], post, params, index=ix))
-        frames_p.append(compare(prev_score.to_numpy()[idx], post, params, index=ix))
-        clinical.append(pd.Series(params.clinical(base_score.to_numpy()[idx]), index=ix))
+        # reliability and SD published per sex are used for the rows of that sex (a group each, not a row loop)
+        for sex, rows in _sex_strata(sexes, idx, sc):
+            params = ChangeParameters.from_scale(sc, z=z, instrument_id=inst_id, sex=sex)
+            ix = long.index[rows]
+            post = long["score"].to_numpy()[rows]
+            frames_b.append(compare(pre_base.to_numpy()[rows], post, params, index=ix))
+            frames_p.append(compare(prev_score.to_numpy()[rows], post, params, index=ix))
+            clinical.append(pd.Series(params.clinical(base_score.to_numpy()[rows]), index=ix))
     if frames_b:
         b = pd.concat(frames_b).reindex(long.index)
         p = pd.concat(frames_p).reindex(long.index)
