@@ -18,7 +18,9 @@ from scoring.definitions import (
     validate,
 )
 from scoring.engine import ScoreResult, score
+from scoring.engine.columns import ColumnMappingError
 from scoring.engine.receipt import Explanation, explain
+from scoring.engine.scorer import MultiScoreResult, score_instruments
 from scoring.errors import (
     DefinitionError,
     Issue,
@@ -30,11 +32,13 @@ from scoring.errors import (
 from scoring.norms import NormLibrary, NormTable, apply_norms, load_norms
 
 __all__ = [
+    "ColumnMappingError",
     "Definition",
     "DefinitionError",
     "Explanation",
     "Issue",
     "Library",
+    "MultiScoreResult",
     "NormLibrary",
     "NormTable",
     "PsyscoreError",
@@ -52,5 +56,6 @@ __all__ = [
     "load_library",
     "load_norms",
     "score",
+    "score_instruments",
     "validate",
 ]
