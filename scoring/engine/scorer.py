@@ -298,8 +298,8 @@ def score_instruments(
     columns
         Per instrument id, its ``columns=`` as for :func:`score` (a mapping, a pattern, a prefix or a
         :class:`~scoring.engine.columns.ColumnMapping`); an instrument not named has its items named by item
-        id. Two instruments may read the same column only when both were told so (e.g. PHQ-8 and PHQ-9 from
-        one set of PHQ columns); a column named by an item id is only ever read by that item's instrument.
+        id. Two instruments read the same column only when a mapping says so (e.g. PHQ-8 from the PHQ-9
+        columns: ``{"phq8": "phq9_{n}"}``); a column is never taken by its name for another instrument.
     strict, missing_values, accept_integral_floats
         As for :func:`score`.
 
@@ -340,12 +340,6 @@ def score_instruments(
     for iid, m in mappings.items():
         for col in m.columns:
             readers.setdefault(col, []).append(iid)
-    shared = {col: who for col, who in readers.items() if len(who) > 1}
-    for col, who in shared.items():
-        by_name = [i for i in who if specs.get(i) is None]
-        if by_name:
-            raise ValueError(f"column {str(col)!r} is read by {' and '.join(who)}; {', '.join(by_name)} took it by "
-                             "its item name: give a columns= mapping for each instrument that should read it")
     prefixes = tuple(f"{i}_" for i in ids)
     passthrough = [c for c in data.columns if c not in readers and not str(c).strip().lower().startswith(prefixes)]
     blocks: list[pd.DataFrame] = []
