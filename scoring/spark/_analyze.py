@@ -208,13 +208,11 @@ def report_from_statistics(definition: Definition, stats: np.ndarray, failures: 
         for method in methods:
             n_obs = round(stats[at])
             at += 1
-            blocks = []
-            for _ in range(4):
-                blocks.append(stats[at:at + k * k].reshape(k, k))
-                at += k * k
+            n_pairs, s, p, q = (stats[at + b * k * k:at + (b + 1) * k * k].reshape(k, k) for b in range(4))
+            at += 4 * k * k
             at_lo, at_hi = stats[at:at + k], stats[at + k:at + 2 * k]
             at += 2 * k
-            m = _moments(n_obs, *blocks, shift=shift)
+            m = _moments(n_obs, n_pairs, s, p, q, shift)
             res = _scale(m, names, at_lo, at_hi, score_stats, (float(sp.range[0]), float(sp.range[1])),
                          missing=method, ci_level=ci_level)
             a = res.alpha
