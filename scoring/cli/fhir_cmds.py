@@ -180,6 +180,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         from scoring.fhir.bundle import observations_bundle
 
         result = observations_bundle(lib, frame)
+        check_output(None, args.observations)  # creates a missing folder (and says so)
         args.observations.write_text(json.dumps(result.bundle, indent=2, ensure_ascii=False) + "\n",
                                      encoding="utf-8")
         print(f"{result.observations} Observation(s) → {args.observations}", file=sys.stderr)

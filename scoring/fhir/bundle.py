@@ -160,17 +160,18 @@ def to_questionnaire_response(definition: Definition, answers: Mapping[str, obje
 
 def pseudonymous_patient(*, identifier: str | None = None, sex: str | None = None) -> dict[str, Any]:
     """The Patient of an export: no name, birth date, contact or record number; ``identifier`` (the caller's
-    choice, system :data:`PSEUDONYM_SYSTEM`) and ``sex`` (``female``/``male`` → ``gender``) only if given."""
+    choice, system :data:`PSEUDONYM_SYSTEM`, type ``PSEUDED``) and ``sex`` (``female``/``male``/``other`` →
+    ``gender``) only if given. ``meta.security`` ``PSEUDED`` (HL7 v3 ObservationValue "pseudonymized")."""
     patient: dict[str, Any] = {"resourceType": "Patient", "meta": {"security": [
         {"system": SECURITY_SYSTEM, "code": "PSEUDED", "display": "pseudonymized"}]}}
     if identifier is not None:
         if not identifier.strip():
             raise FhirError("the Patient identifier is empty: give a pseudonym, or none for a random reference")
-        patient["identifier"] = [{"system": PSEUDONYM_SYSTEM, "value": identifier.strip()}]
-    if sex in ("female", "male"):
-        patient["gender"] = sex
-    elif sex is not None:
-        patient["gender"] = "unknown"
+        patient["identifier"] = [{"type": {"coding": [{"system": SECURITY_SYSTEM, "code": "PSEUDED",
+                                                       "display": "pseudonymized"}]},
+                                  "system": PSEUDONYM_SYSTEM, "value": identifier.strip()}]
+    if sex is not None:  # the store's sexes (female, male, other) are FHIR administrative genders
+        patient["gender"] = sex if sex in ("female", "male", "other") else "unknown"
     return patient
 
 

@@ -149,7 +149,9 @@ def test_subject_choices(clinic: Clinic, library: Library, seeded: tuple[Actor, 
     theo, _, pid = seeded
     internal = export_patient(clinic, theo, pid, subject="internal", include_sex=True)
     patient = _resources(internal, "Patient")[0]
-    assert patient["identifier"] == [{"system": PSEUDONYM_SYSTEM, "value": str(pid)}]
+    assert patient["identifier"] == [{"type": {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "PSEUDED",
+        "display": "pseudonymized"}]}, "system": PSEUDONYM_SYSTEM, "value": str(pid)}]
     assert patient["gender"] == "female"
     chosen = export_patient(clinic, theo, pid, subject="pseudonym", pseudonym=" study-0042 ")
     assert _resources(chosen, "Patient")[0]["identifier"][0]["value"] == "study-0042"

@@ -220,3 +220,26 @@ def test_observations_bundle_of_read_responses(library: Library) -> None:
     assert change["valueQuantity"]["value"] == engine[1] - engine[0]  # the same subject, dated: change
     assert _component(by_source["QuestionnaireResponse/r3"], "previous-difference") is None
     assert all(e["request"] == {"method": "POST", "url": "Observation"} for e in result.bundle["entry"])
+
+
+def test_fhir_score_observations_option(cli, library: Library, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fhir.resources.R4B.bundle import Bundle
+
+    d = library["gad7"]
+    docs = [response(d, dict.fromkeys(d.plan.item_ids, float(v)), rid=f"g{v}") | {
+        "subject": {"reference": "Patient/p9"}, "authored": f"2025-0{v + 1}-01"} for v in (3, 1)]
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(bundle(docs)), encoding="utf-8")
+    out = tmp_path / "obs" / "observations.json"
+    code, _, err = cli("fhir", "score", source, "-o", tmp_path / "s.csv", "--observations", out)
+    assert code == 0, err
+    assert "2 Observation(s) →" in err
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    Bundle.model_validate(doc)
+    obs = [e["resource"] for e in doc["entry"]]
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert sorted(o["valueQuantity"]["value"] for o in obs) == sorted(scores["total"].tolist()) == [7, 21]
+    later = next(o for o in obs if o["derivedFrom"] == [{"reference": "QuestionnaireResponse/g3"}])  # April
+    assert _component(later, "previous-difference")["valueQuantity"]["value"] == 14
+    code, _, err = cli("fhir", "score", source, "-o", tmp_path / "s.csv", "--observations", tmp_path / "o.csv")
+    assert code == 2 and "must end in .json" in err
