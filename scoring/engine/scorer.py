@@ -274,13 +274,13 @@ class MultiScoreResult:
 
     def summary(self) -> str:
         """One line per failure code with counts (over all instruments), for a terminal."""
-        counts = self.failures["code"].value_counts()
+        counts = frames.to_pandas_failures(self.failures)["code"].value_counts()
         return summarise(len(self.scores), {str(code): int(n) for code, n in counts.items()})
 
 
 def score_instruments(
     definitions: Sequence[Definition],
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     *,
     columns: Mapping[str, Columns | None] | None = None,
     strict: bool = False,
@@ -294,7 +294,8 @@ def score_instruments(
     definitions
         The instruments, each once (``[lib["phq9"], lib["gad7"]]``); the output follows this order.
     data
-        A pandas ``DataFrame`` holding the items of every instrument.
+        A pandas ``DataFrame``, a Polars ``DataFrame`` or a ``pyarrow.Table`` holding the items of every
+        instrument; ``scores`` and ``failures`` are of the same kind (types as for :func:`score`).
     columns
         Per instrument id, its ``columns=`` as for :func:`score` (a mapping, a pattern, a prefix or a
         :class:`~scoring.engine.columns.ColumnMapping`); an instrument not named has its items named by item
@@ -319,9 +320,12 @@ def score_instruments(
     >>> row["id"], float(row["phq9.total"]), float(row["gad7.total"])
     ('a', 9.0, 14.0)
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"score_instruments() takes a pandas DataFrame, not {type(data).__name__} (convert a "
-                        "Polars or Arrow table with .to_pandas(), or score each instrument with score())")
+    native = frames.to_native(data)  # None for pandas
+    if native is None and not isinstance(data, pd.DataFrame):
+        raise TypeError(f"score_instruments() takes a pandas or Polars DataFrame or a pyarrow Table, not "
+                        f"{type(data).__name__}")
+    if native is not None:
+        data = native.frame
     defs = tuple(definitions)
     for d in defs:
         if not isinstance(d, Definition):
@@ -368,7 +372,23 @@ def score_instruments(
         raise ResponseValidationError(
             failures, f"{len(failures)} bad cell(s) in the responses; first: {first['instrument']} {where}item "
             f"{first['item']}, value {first['value']!r}: {first['message']} [{first['code']}]")
+    if native is not None:
+        return MultiScoreResult(*_native_multi(native, scores, failures), defs, mappings)
     return MultiScoreResult(scores, failures, defs, mappings)
+
+
+def _native_multi(native: frames.Native, scores: pd.DataFrame, failures: pd.DataFrame) -> tuple[Any, Any]:
+    """Scores and failures of :func:`score_instruments` as the kind of ``native`` (types as :func:`score` maps
+    them; the failures' ``instrument`` a string column first)."""
+    import pyarrow as pa
+
+    out, fail = frames.from_native(native, scores, failures[list(MULTI_FAILURE_COLUMNS[1:])])
+    instrument = pa.array(failures["instrument"].astype(object).tolist(), type=pa.string())
+    if native.kind == "arrow":
+        return out, fail.add_column(0, pa.field("instrument", pa.string()), instrument)
+    import polars as pl
+
+    return out, fail.insert_column(0, pl.Series("instrument", instrument.to_pylist(), dtype=pl.String))
 
 
 def _order_failures(fails: list[pd.DataFrame], index: pd.Index, ids: Sequence[str]) -> pd.DataFrame:

@@ -305,8 +305,43 @@ def test_score_instruments_refusals() -> None:
         score_instruments([lib["phq9"], lib["gad7"]], data, columns={"gad2": "q{n}"})
     with pytest.raises(ValueError, match=r"phq9\.total"):
         score_instruments([lib["phq9"], lib["gad7"]], data.assign(**{"phq9.total": 1}))
-    with pytest.raises(TypeError, match="pandas DataFrame"):
+    with pytest.raises(TypeError, match="a pandas or Polars DataFrame or a pyarrow Table"):
         score_instruments([lib["phq9"]], data.to_dict())  # type: ignore[arg-type]
+
+
+def test_score_instruments_polars_and_arrow_in_and_out() -> None:
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    lib = shipped_library()
+    defs = [lib["phq9"], lib["gad7"]]
+    data = pd.concat([pd.DataFrame({"id": [f"p{r}" for r in range(ROWS)]}),
+                      _named(_answers("phq9"), "phq9", lambda k: f"PHQ{k}"), _answers("gad7")], axis=1).astype(object)
+    for c in data.columns[1:]:  # answers as text, as a CSV holds them (one Arrow type per column)
+        data[c] = [("" if pd.isna(v) else str(int(v))) for v in data[c]]
+    data.loc[3, "PHQ2"] = "x"
+    spec = {"phq9": "PHQ"}
+    ref = score_instruments(defs, data, columns=spec)
+    arrow_in = pa.Table.from_pandas(data, preserve_index=False)
+    for given in (arrow_in, pl.from_arrow(arrow_in)):
+        res = score_instruments(defs, given, columns=spec)
+        assert type(res.scores) is type(given) and type(res.failures) is type(given)
+        assert list(res.scores.column_names if isinstance(given, pa.Table) else res.scores.columns) == list(
+            ref.scores.columns)
+        for iid in ("phq9", "gad7"):  # each block as score() gives that kind for the instrument alone
+            alone = score(lib[iid], given, columns=spec.get(iid))
+            alone_cols = [c for c in (alone.scores.column_names if isinstance(given, pa.Table)
+                                      else alone.scores.columns) if c not in data.columns]
+            block = res.scores.select([f"{iid}.{c}" for c in alone_cols])
+            expected = alone.scores.select(alone_cols)
+            if isinstance(given, pa.Table):
+                assert block.rename_columns(alone_cols).equals(expected)
+            else:
+                assert block.rename({f"{iid}.{c}": c for c in alone_cols}).equals(expected)
+        failures = res.failures.to_pandas()
+        assert failures.columns.tolist() == ["instrument", "row", "item", "value", "code", "message"]
+        assert failures[["instrument", "row", "item", "code"]].values.tolist() == [["phq9", 3, "phq9_2",
+                                                                                   "not_a_number"]]
+        assert "1 not_a_number" in res.summary()
 
 
 def test_split_mapping_sends_entries_to_the_instrument_with_the_item() -> None:
