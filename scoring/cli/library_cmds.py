@@ -75,6 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_mapping_options(p)
     add_input_options(p)
     add_definitions_option(p)
+    from scoring.cli.score_spark import add_engine_options
+
+    add_engine_options(p)  # --engine spark --master URL --row-id COLUMN (scoring/cli/score_spark.py)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("explain", help="print how a response vector is scored (a score receipt)",
@@ -265,6 +268,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     defs = [_get(lib, i, args.instrument_version) for i in instrument_ids(args)]  # phq9,gad7: several
     d = defs[0]
     norms = (lambda columns: _norm_table(args, lib, d, columns)) if getattr(args, "norms", None) else None
+    from scoring.cli.score_spark import run_spark_score, wants_spark
+
+    if wants_spark(args):  # on Apache Spark: Parquet/CSV folders in and out (scoring/cli/score_spark.py)
+        return run_spark_score(args, defs, fpath)
     # read, score and write in chunks (scoring/cli/score_file.py): one path for every file size
     return run_score(args, defs if len(defs) > 1 else d, norms, fpath, _row_label)
 
