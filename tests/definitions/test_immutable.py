@@ -26,6 +26,7 @@ from scoring.norms.library import NormLibrary, load_norms
 # immutable (tuples and frozen mappings). They must never change without a version bump of the definition:
 # stored scores are stamped with them.
 HASHES_1_0_0 = {
+    "aaq2@1.0.0": "b9429db9b078a29d76332bb977ff4c08552f324449eea6ed03b56c528afc3fb3",  # added with aaq2
     "aq10@1.0.0": "a4f27fda433d913bedc465cb548bb15064875d6bddcab9742630cdcf6558f7f2",  # added with aq10
     "asrs6@1.0.0": "63d6ddee308d63b8f15c0d543858c2323fb3ce2c28f4fc2e4878a100fc29f810",  # added with asrs6
     "audit@1.0.0": "e912260a383e83ecac0517b0870e9a3692e3e58950b24750603ffe4966be26b5",
