@@ -36,23 +36,23 @@ HASHES_1_0_0 = {
     "core10@1.0.0": "b8406ba90c8e68fdfedd1c0b927005db7ba059099e26dd9330f266e6cf6889f8",
     "cssrs_screener@1.0.0": "b71eca64c9ccd9e83ef49f1f97e748b03f29955b86fe174e2acd16e3089da5a7",
     "dass21@1.0.0": "f018160d924fcee00a8f931ec55db49321b68220451524f224a013f60abb3601",
-    "dass21@1.1.0": "114fb5dae79212b5322cb7569cf617a8acb6407bb1455aa089da873c3f52ca9e",  # band sets / cut-off range / sex-specific SD (issue 14)
+    "dass21@1.1.0": "114fb5dae79212b5322cb7569cf617a8acb6407bb1455aa089da873c3f52ca9e",  # issue 14
     "dast10@1.0.0": "a5502db96f644ef4431f12feb91a8cc22eafcb6d588c12cac001a3c8ba8c7fe4",
     "epds@1.0.0": "641cb9c92ea5e39e6c09d779c6c005ce2df10036a976b09ba39ea0cd3fb86351",
     "gad2@1.0.0": "5954f1ab7b2abaca2da2f1b5ce51d7164bf61f290abcdfcbd4807e7be06911b8",
     "gad7@1.0.0": "e44f1c2c27865d3e490cc85fc46c46d06a7f13267ffd9a3283d668fdc345a408",
-    "gad7@1.1.0": "a102319ab8fa8742f17e0482efaddfcfd7bf9402c29b474bd1fdc955bb8a3c81",  # band sets / cut-off range / sex-specific SD (issue 14)
+    "gad7@1.1.0": "a102319ab8fa8742f17e0482efaddfcfd7bf9402c29b474bd1fdc955bb8a3c81",  # issue 14
     "gse@1.0.0": "4d9f204b1543630e92612a68137ba7b02f010ffeefaea77a6dd1393358ab527f",  # added with gse
     "isi@1.0.0": "d421848faa5c7867fe26afc091897bc38e0420694dd73fadbb902c533e3cd266",
     "k10@1.0.0": "2739ed04583214b940662830f4b6d065547fd2e7575810ca31d91edb4c503a1d",
-    "k10@1.1.0": "a0b487c6eb7b9a0cfa137e70c90bbfeacccf6445197fe00cfd5a533965b76651",  # band sets / cut-off range / sex-specific SD (issue 14)
+    "k10@1.1.0": "a0b487c6eb7b9a0cfa137e70c90bbfeacccf6445197fe00cfd5a533965b76651",  # issue 14
     "k6@1.0.0": "b80ef12e80eb78ad2237bb1754b9a25e7743ac1d0f40336b65e1ee3e6d9027ec",
     "mini_ipip@1.0.0": "44fcb73382fca6a402b40be6290d8f3b5b2ff4f3982a039253d0e125458a2c01",
     "mini_spin@1.0.0": "3f4ae3e6c3d973005dff67c7675ae0631434410ab387e2d05a7700eec45fc687",
     "ocir@1.0.0": "8562d0b3b54d647e6f8299957f0f8d9cd5dc18b284b32e3895850e6d09436c0e",  # added with ocir
     "pc_ptsd5@1.0.0": "89c0dc74e63e3e29fa02904e3d8807e9c2726f1bb04c1eb089ebe2370625c5a3",
     "pcl5@1.0.0": "817ff53d439f0c1561d6a5f926229ac0d0c9fee6dd8757ea680f09cf6d010015",
-    "pcl5@2.0.0": "0928d852ce742b10a05c29f19861b472afb9845355f7fe0e44f05cc247969f1a",  # band sets / cut-off range / sex-specific SD (issue 14)
+    "pcl5@2.0.0": "0928d852ce742b10a05c29f19861b472afb9845355f7fe0e44f05cc247969f1a",  # issue 14
     "phq15@1.0.0": "46f24a7a5591cd38b7ebbae66e5520a557e6d847acf879cc1917110368aeaad2",
     "phq2@1.0.0": "08352e5f67ab0937e0d1ecaca909e5dc11c4fce00c13e9accd97e28c8e4db276",
     "phq8@1.0.0": "575ec585ee5388965ba006b69876190d636b052b33e13644789cee233ff321bc",  # added with PHQ-8 (4fdf806)
@@ -64,7 +64,7 @@ HASHES_1_0_0 = {
     "scoff@1.0.0": "7edef9846aff6e6da7403e580d997518223c9a97dfba9ab6e5681f0fbecf1cb3",  # added with scoff
     "swemwbs@1.0.0": "6d266230177a7e8fa4cca64e5bb2d1be00a11250ee18087dbba4981d408709c5",
     "swls@1.0.0": "d7366ba8cad1058719269fbb9a639a3d1cc4340fb612ea97791a4fa93a04e981",
-    "swls@1.1.0": "990768f69ffafa1c09e2a2faf4204284dc9700e8a00d365b5a3fd40b5029e79d",  # band sets / cut-off range / sex-specific SD (issue 14)
+    "swls@1.1.0": "990768f69ffafa1c09e2a2faf4204284dc9700e8a00d365b5a3fd40b5029e79d",  # issue 14
     "ucla3@1.0.0": "0d0dea13785a0dd659d2f0c80bb8cfbacce04a1d7f603604941d73a5e2384f0a",
     "wemwbs@1.0.0": "94a6ac1a9e482a62463afe7dd21849109ab730814e2e598ea28dd7f49c53c09b",
     "who5@1.0.0": "42ee2439d76a7bf2aa616d38350f75a98d43f1c561615420b7d16d106b73c49f",
