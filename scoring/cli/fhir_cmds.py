@@ -66,8 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the draft .yaml, or a folder to write <id>.yaml in (default: standard output)")
     p.set_defaults(func=cmd_import)
 
-    from scoring.cli.store_cmds import _db_option
-
     p = fsub.add_parser("export", help="one patient's Questionnaires, responses and score Observations from the "
                                        "store as a FHIR transaction Bundle",
                         description="Write a stored patient's completed administrations as a FHIR R4 transaction "
@@ -83,7 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pseudonym", metavar="TEXT", help="the identifier to write (implies --subject pseudonym)")
     p.add_argument("--include-sex", action="store_true",
                    help="write the recorded sex as the Patient's gender (needed to re-score sex-specific rules)")
-    _db_option(p)
+    p.add_argument("--db", metavar="URL",
+                   help="database URL or SQLite file (default: $PSYSCORE_DATABASE_URL, else ./data/psyscore.db); "
+                        "PostgreSQL: postgresql+psycopg://user@host/dbname")
     p.set_defaults(func=cmd_export)
 
 
@@ -195,7 +195,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from scoring.cli.inputs import check_output
-    from scoring.cli.store_cmds import _patient_id, open_clinic
+    from scoring.cli.store_cmds import open_clinic
     from scoring.store import Actor, StoreError
     from scoring.store.fhir_export import SubjectMode, export_patient
 
@@ -210,7 +210,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_output(None, args.output)
     with open_clinic(args) as clinic:
         try:
-            bundle = export_patient(clinic, Actor.system("cli"), _patient_id(clinic, args.patient),
+            actor = Actor.system("cli")  # as every store command: whoever runs the CLI can read the database
+            pid = int(args.patient) if args.patient.isdigit() else clinic.patients.find(actor, args.patient)
+            bundle = export_patient(clinic, actor, pid,
                                     subject=subject, pseudonym=args.pseudonym, include_sex=args.include_sex)
         except StoreError as exc:
             raise UsageError(str(exc)) from exc

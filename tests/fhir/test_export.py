@@ -188,6 +188,9 @@ def test_fhir_export_command(store_url: str, clinic: Clinic, library: Library, s
     code, _, err = run_cli(capsys, "fhir", "export", str(pid), "-o", out, "--subject", "internal", "--pseudonym",
                            "p-9", "--db", store_url, monkeypatch=monkeypatch)
     assert code != 0 and "--pseudonym goes with --subject pseudonym" in err
+    code, _, err = run_cli(capsys, "fhir", "export", "MRN-NOBODY", "-o", out, "--db", store_url,
+                           monkeypatch=monkeypatch)
+    assert code != 0 and "no patient with this external id" in err
     code, _, err = run_cli(capsys, "fhir", "export", str(pid), "-o", tmp_path / "b.xml", "--db", store_url,
                            monkeypatch=monkeypatch)
     assert code != 0 and "must end in .json" in err
