@@ -193,3 +193,29 @@ def test_dictionary_command(cli: Cli, tmp_path: Path) -> None:
     assert code == 2 and "phq99" in err
     code, _, err = cli("redcap", "dictionary", "phq9", "-o", tmp_path / "d.xlsx")
     assert code == 2 and ".csv" in err
+
+
+def test_score_redcap_in_chunks_and_to_parquet(cli: Cli, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    export = _write(tmp_path / "export.csv", _longitudinal())
+    whole, chunked = tmp_path / "whole.csv", tmp_path / "chunked.csv"
+    assert cli("score", "phq9", export, "--redcap", "--allow-bad", "-o", whole)[0] == 0
+    code, _, err = cli("score", "phq9", export, "--redcap", "--allow-bad", "--chunk-rows", "2", "-o", chunked)
+    assert code == 0, err
+    assert whole.read_bytes() == chunked.read_bytes()  # rows left out in one chunk, kept in another: same file
+    assert (tmp_path / "whole.failures.csv").read_bytes() == (tmp_path / "chunked.failures.csv").read_bytes()
+    assert "6 REDCap row(s) read; 2 left out" in err
+    out = tmp_path / "scores.parquet"
+    code, _, err = cli("score", "phq9", export, "--redcap", "--allow-bad", "-o", out)
+    assert code == 0, err
+    failures = pd.read_parquet(tmp_path / "scores.failures.parquet")
+    assert failures["row"].tolist() == [6]  # a Parquet failures file keeps the row a number
+
+
+def test_numbers_from_a_spreadsheet_are_read(library: Library) -> None:
+    d = library["gad2"]
+    export = pd.DataFrame({"record_id": [1, 2], "gad2_1": [3, "UNK"], "gad2_2": [2, 1]}, dtype=object)
+    responses, reader = read_export(export, d)
+    result = score(d, responses)
+    assert result.scores["total"].tolist()[0] == 5.0 and pd.isna(result.scores["total"].iloc[1])
+    assert result.failures.empty and reader.missing == {("gad2_1", "UNK"): 1}
