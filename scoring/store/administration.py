@@ -42,7 +42,14 @@ from scoring.store.models import (
     PatientIdentifiers,
 )
 from scoring.store.notify import enqueue_alert
-from scoring.store.results import ScaleScore, current_answers, extract, score_answers, store_scores
+from scoring.store.results import (
+    ScaleScore,
+    current_answers,
+    extract,
+    score_answers,
+    store_scores,
+    with_recorded_cutoffs,
+)
 
 
 @dataclass(frozen=True)
@@ -310,7 +317,10 @@ class Administrations:
 
     # -- session-level operations (shared with the kiosk) ----------------------------------------------------
     def definition(self, s: Session, adm: Administration) -> Definition:
-        return self._ctx.pinned.for_administration(s, adm.instrument_id, adm.instrument_version, adm.instrument_hash)
+        """The pinned definition, at the cut-points recorded with the administration when it was created."""
+        pinned = self._ctx.pinned.for_administration(s, adm.instrument_id, adm.instrument_version,
+                                                     adm.instrument_hash)
+        return with_recorded_cutoffs(pinned, adm.cutoff_values)
 
     @staticmethod
     def _load(s: Session, administration_id: int) -> Administration:
@@ -341,7 +351,7 @@ class Administrations:
             patient_id=patient_id, assignment_id=assignment_id, position=position, instrument_id=definition.id,
             instrument_version=definition.version, instrument_hash=definition.hash, language=lang, mode=mode,
             status="pending", respondent_sex=patient.sex, age_years=age_on(dob, now.date()), created_at=now,
-            entered_by=entered_by,
+            entered_by=entered_by, cutoff_values=definition.cutoff_values or None,
         )
         s.add(adm)
         s.flush()

@@ -272,6 +272,8 @@ class Administration(Base):
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     flags: Mapped[dict[str, Any] | None]
     critical_items: Mapped[str | None] = mapped_column(String(500))
+    #: cut-points in effect for cut-offs with a published range, when created: {"total.probable_ptsd": 33.0}
+    cutoff_values: Mapped[dict[str, Any] | None]
 
 
 class Answer(Base):
@@ -306,6 +308,8 @@ class Score(Base):
     valid: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
     cutoffs: Mapped[dict[str, Any] | None]
+    #: the cut-point each of those cut-offs was decided at, for cut-offs with a published range: {"probable_ptsd": 33.0}
+    cutoff_values: Mapped[dict[str, Any] | None]
     engine_version: Mapped[str] = mapped_column(String(32))
     instrument_hash: Mapped[str] = mapped_column(String(64))
     norm_table_id: Mapped[str | None] = mapped_column(String(100))

@@ -6,6 +6,7 @@ the definition each administration was given under and lists every difference.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ class ScaleScore:
     valid: bool
     reason: str | None
     cutoffs: dict[str, bool | None] = field(default_factory=dict)
+    #: the cut-point in effect of each cut-off with a published range (``<scale>_<cutoff>_value``)
+    cutoff_values: dict[str, float] = field(default_factory=dict)
 
 
 def current_answers(session: Session, administration_ids: Sequence[int]) -> dict[int, dict[str, float | None]]:
@@ -71,6 +74,19 @@ def answers_frame(definition: Definition, answers: Sequence[Mapping[str, float |
     frame = pd.DataFrame(matrix, columns=list(items))
     frame["sex"] = pd.Series(list(sexes), dtype=object)
     return frame
+
+
+def with_recorded_cutoffs(definition: Definition, recorded: Mapping[str, Any] | None) -> Definition:
+    """The definition at the cut-points recorded with an administration (``administrations.cutoff_values``).
+
+    Without a record (no cut-off with a published range), the definition's own values: a choice a deployment
+    makes today never reaches an administration recorded without it.
+    """
+    if recorded:
+        return definition.with_cutoffs({k: float(v) for k, v in recorded.items()})
+    if definition.cutoff_choices:
+        return Definition(definition.instrument, definition.path)
+    return definition
 
 
 def score_answers(definition: Definition, answers: Sequence[Mapping[str, float | None]],
@@ -115,6 +131,8 @@ def extract(definition: Definition, result: ScoreResult, row: int) -> tuple[list
             valid=bool(frame[f"{sp.id}_valid"].iloc[row]),
             reason=reason or None,
             cutoffs={c.id: _opt_bool(frame[c.column].iloc[row]) for c in sp.cutoffs},
+            cutoff_values={c.id: float(frame[c.value_column].iloc[row]) for c in sp.cutoffs
+                           if c.value_column is not None},
         ))
     flags = {f.id: _opt_bool(frame[f.id].iloc[row]) for f in definition.plan.flags}
     critical = _opt_str(frame["critical_items"].iloc[row]) or ""
@@ -128,8 +146,8 @@ def store_scores(session: Session, administration: Administration, definition: D
         session.add(Score(
             administration_id=administration.id, scale_id=s.scale_id, value=s.value, band=s.band,
             severity=s.severity, n_answered=s.n_answered, prorated=s.prorated, valid=s.valid, reason=s.reason,
-            cutoffs=s.cutoffs or None, engine_version=__version__, instrument_hash=definition.hash,
-            norm_table_id=norm_table_id, computed_at=now,
+            cutoffs=s.cutoffs or None, cutoff_values=s.cutoff_values or None, engine_version=__version__,
+            instrument_hash=definition.hash, norm_table_id=norm_table_id, computed_at=now,
         ))
 
 
@@ -206,8 +224,20 @@ def _check_chunk(session: Session, definition: Definition | None, instrument_id:
             miss(adm_id, "definition", f"{instrument_id} {version}", None)
         return
     answers = current_answers(session, chunk)
-    result = score_answers(definition, [answers[i] for i in chunk], [adms[i].respondent_sex for i in chunk])
-    for row, adm_id in enumerate(chunk):
+    # administrations given at other cut-points (a deployment's choice within a published range) are rescored
+    # at theirs: one scoring run per distinct record, usually one
+    by_choice: dict[str, list[int]] = {}
+    for adm_id in chunk:
+        by_choice.setdefault(json.dumps(adms[adm_id].cutoff_values or {}, sort_keys=True), []).append(adm_id)
+    for recorded, group in by_choice.items():
+        chosen = with_recorded_cutoffs(definition, json.loads(recorded))
+        result = score_answers(chosen, [answers[i] for i in group], [adms[i].respondent_sex for i in group])
+        _compare_group(chosen, result, group, adms, stored, report, miss)
+
+
+def _compare_group(definition: Definition, result: ScoreResult, group: list[int], adms: Mapping[int, Administration],
+                   stored: dict[int, dict[str, Score]], report: RescoreReport, miss: Any) -> None:
+    for row, adm_id in enumerate(group):
         adm = adms[adm_id]
         scales, flags, critical = extract(definition, result, row)
         if adm.instrument_hash != definition.hash:
@@ -228,6 +258,8 @@ def _check_chunk(session: Session, definition: Definition | None, instrument_id:
                     miss(adm_id, f"{s.scale_id}.{name}", a, b)
             if (row_stored.cutoffs or {}) != s.cutoffs:
                 miss(adm_id, f"{s.scale_id}.cutoffs", row_stored.cutoffs, s.cutoffs)
+            if (row_stored.cutoff_values or {}) != s.cutoff_values:
+                miss(adm_id, f"{s.scale_id}.cutoff_values", row_stored.cutoff_values, s.cutoff_values)
             if row_stored.instrument_hash != definition.hash:
                 miss(adm_id, f"{s.scale_id}.instrument_hash", row_stored.instrument_hash, definition.hash)
             if row_stored.engine_version != __version__:
