@@ -44,6 +44,7 @@ import numpy as np
 
 from scoring.definitions.library import Definition
 from scoring.definitions.schema import Instrument, Item, Scale
+from scoring.engine.files import neutralise
 from scoring.errors import PsyscoreError
 
 HEADERS = (
@@ -355,7 +356,10 @@ def definition_rows(definition: Definition, *, language: str | None = None) -> l
                               f"(psyscore score {inst.id} export.csv --redcap).",
                 "Field Annotation": f"{tag} scale {scale.id}",
             })
-    return [{h: row.get(h, "") for h in HEADERS} for row in rows]
+    # text cells through the project's formula guard (a label REDCap users open in a spreadsheet could run as a
+    # formula); the choices, equations and branching logic are psyscore's own syntax and start with a code or '['
+    texts = ("Section Header", "Field Label", "Field Note", "Field Annotation")
+    return [{h: neutralise(row.get(h, "")) if h in texts else row.get(h, "") for h in HEADERS} for row in rows]
 
 
 def data_dictionary(definitions: Iterable[Definition], *, language: str | None = None,

@@ -9,6 +9,7 @@ import csv
 import io
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -204,3 +205,17 @@ def test_evaluator_reads_redcap_semantics() -> None:
     assert math.isnan(evaluate("[a] + [b]", rec))  # type: ignore[arg-type]
     with pytest.raises(SyntaxError):
         evaluate("sqrt([a])", rec)
+
+
+def test_text_a_spreadsheet_would_run_is_guarded(tmp_path: Path) -> None:
+    from scoring.definitions.library import load_definition
+
+    text = (shipped_library()["gad2"].path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+            .replace("id: gad2\n", "id: gadx\n", 1))
+    first = shipped_library()["gad2"].instrument.items[0].text or ""
+    path = tmp_path / "gadx.yaml"
+    path.write_text(text.replace(first, "=1+1 then", 1), encoding="utf-8")
+    d, issues = load_definition(path)
+    assert d is not None, issues
+    rows = _parse(write_dictionary(data_dictionary([d])))
+    assert rows[1]["Field Label"] == "'=1+1 then"
