@@ -686,8 +686,8 @@ def from_questionnaire(source: Mapping[str, Any] | str | bytes) -> Draft:
     >>> import scoring
     >>> from scoring.fhir import to_questionnaire
     >>> draft = from_questionnaire(to_questionnaire(scoring.load_library()["gad7"]))
-    >>> draft.instrument_id, draft.todos[0].text[:9]
-    ('gad7', 'citations')
+    >>> draft.instrument_id, draft.file_name, draft.todos[0].path
+    ('gad7', 'gad7.yaml', 'abbreviation')
     """
     q = _parse(source)
     b = _Builder(q)
