@@ -92,6 +92,8 @@ NORM_HASHES = {
         "a947355eb3e8528aacf05ac770ca1e822d7496635121a2c02c4ef3c82f711d8f",
     "pss10_cohen_williamson1988_us1983_sex":
         "f03f9718d895a40868969fbfa3f23022ccc9443b7a0d9b4c88524a55c616801a",
+    "swemwbs_peitz2024_de_total": "fb04df13640b4d843dc19cd2ea77abb18bae021489845d6dae9d02ddd13a5d20",
+    "wemwbs_clarke2011_uk_teen": "d25cd12cb7e61843fc3296a30e0c7ce16b6541b0dc0e1a75bd6b484b46aabb54",
 }
 
 

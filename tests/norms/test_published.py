@@ -40,6 +40,10 @@ MEAN_SD = [
       "age_65_plus": {"age": 65}}),
     ("core10_connell_barkham2007_uk_general", "core10", {"all": (4.7, 4.8)}, {"all": {}}),
     ("core10_connell_barkham2007_uk_primarycare", "core10", {"all": (19.7, 7.7)}, {"all": {}}),
+    # Peitz et al. 2024 abstract: metric ("logit-transformed") M = 24.79, SD = 3.73, adults 18+
+    ("swemwbs_peitz2024_de_total", "swemwbs", {"all": (24.79, 3.73)}, {"all": {"age": 18}}),
+    # Clarke et al. 2011 abstract: pupils aged 13-16, mean 48.8 (SD 6.8)
+    ("wemwbs_clarke2011_uk_teen", "wemwbs", {"age_13_16": (48.8, 6.8)}, {"age_13_16": {"age": 13}}),
 ]
 
 
