@@ -28,6 +28,7 @@ from scoring.norms.library import NormLibrary, load_norms
 HASHES_1_0_0 = {
     "aaq2@1.0.0": "b9429db9b078a29d76332bb977ff4c08552f324449eea6ed03b56c528afc3fb3",  # added with aaq2
     "aq10@1.0.0": "a4f27fda433d913bedc465cb548bb15064875d6bddcab9742630cdcf6558f7f2",  # added with aq10
+    "asrs18@1.0.0": "40402fb0779eda5126071be8b03fe635af24f37e685d9ec3ed15c9c10bfac5ee",  # added with asrs18
     "asrs6@1.0.0": "63d6ddee308d63b8f15c0d543858c2323fb3ce2c28f4fc2e4878a100fc29f810",  # added with asrs6
     "audit@1.0.0": "e912260a383e83ecac0517b0870e9a3692e3e58950b24750603ffe4966be26b5",
     "audit_c@1.0.0": "3190dde0eeb49ced6fe9b798b9cc08430f1a0282eaac4dd48cc7f1b48a4da8cc",
@@ -58,6 +59,7 @@ HASHES_1_0_0 = {
     "phq8@1.0.0": "575ec585ee5388965ba006b69876190d636b052b33e13644789cee233ff321bc",  # added with PHQ-8 (4fdf806)
     "phq4@1.0.0": "f47890f6362226d15a6f59242360b97344d5e930e89cb4ed509075819fa0a23d",  # added with PHQ-4
     "phq9@1.0.0": "9ed11f02e07f9f4ad4321da3d7a887b3a4bde7682b3b932e719176f606f4a22f",
+    "phq9@1.1.0": "HASHPLACEHOLDER",  # issue 14: German translation
     "pss10@1.0.0": "9fcfe4246e9373a331a43a01ccff3c8bc256bdb16b2f3150b8bad35202f9b79d",
     "pswq@1.0.0": "1ed1423ba2b62f11e7686e43793d0ace3af3d4bf8ccdcae18409ea45901f1ef1",
     "rses@1.0.0": "a0c2c601e4c16cf9bdccb033774abed8cd8be7dc21938a0bc04648c23e1d9897",
