@@ -34,6 +34,9 @@ META_COLUMNS = ("file", "response", "questionnaire", "instrument", "version", "s
                 "status")
 #: deepest item nesting accepted (our Questionnaires are flat; form fillers may wrap them in a group or two)
 MAX_DEPTH = 16
+# Bundle entries read as context, never as failures: the respondents (sex), the forms and earlier scores, as in
+# the Bundles psyscore itself exports (scoring.fhir.bundle).
+CONTEXT_TYPES = frozenset({"Patient", "Questionnaire", "Observation"})
 #: largest file read (a Bundle of 10,000 PHQ-9 responses is about 30 MB)
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
@@ -130,20 +133,29 @@ def _responses(doc: Any, file: str, failures: list[dict[str, Any]]) -> Iterator[
         entries = doc.get("entry") or []
         if not isinstance(entries, list):
             entries = []
+        found = other = False
         for n, entry in enumerate(entries, start=1):
             res = entry.get("resource") if isinstance(entry, dict) else None
             where = f"entry {n}"
             if isinstance(res, dict) and res.get("resourceType") == "QuestionnaireResponse":
+                found = True
                 yield f"{where} ({res.get('id') or 'no id'})", res
-            elif isinstance(res, dict) and res.get("resourceType") == "Patient":
-                continue  # context: the respondents' sex (see _genders), not a response
+            elif isinstance(res, dict) and res.get("resourceType") in CONTEXT_TYPES:
+                continue  # context (the respondents' sex, the forms, earlier scores), not a response
             else:
                 got = res.get("resourceType") if isinstance(res, dict) else None
+                other = True
                 failures.append({"file": file, "response": where, "link_id": "", "value": str(got or ""),
                                  "code": "wrong_resource_type",
                                  "message": f"the entry is {'a ' + str(got) if got else 'not a resource'}, not a "
                                             "QuestionnaireResponse",
-                                 "hint": "only QuestionnaireResponse entries are scored; remove the others"})
+                                 "hint": "only QuestionnaireResponse entries are scored (Patient, Questionnaire and "
+                                         "Observation entries are context); remove the others"})
+        if not found and not other:
+            failures.append({"file": file, "response": "", "link_id": "", "value": "", "code": "no_responses",
+                             "message": "the Bundle holds no QuestionnaireResponse",
+                             "hint": "give a Bundle with QuestionnaireResponse entries (Patient, Questionnaire and "
+                                     "Observation entries are read as context only)"})
         return
     failures.append({"file": file, "response": str(doc.get("id") or ""), "link_id": "", "value": str(kind or ""),
                      "code": "wrong_resource_type",

@@ -145,6 +145,24 @@ def test_export_from_the_store(clinic: Clinic, library: Library, seeded: tuple[A
         export_patient(clinic, thea, pid)
 
 
+def test_an_exported_bundle_is_read_back_whole(clinic: Clinic, library: Library,
+                                               seeded: tuple[Actor, Actor, int]) -> None:
+    """psyscore's own Bundle scores without failures: its Patient, Questionnaire and Observation entries are
+    context, so the 20 % rule of ``psyscore fhir score`` does not refuse it."""
+    theo, _, pid = seeded
+    bundle = export_patient(clinic, theo, pid, subject="internal", include_sex=True)
+    frame, failures = read_responses(library, bundle)
+    assert failures.empty, failures.to_dict("records")
+    assert len(frame) == len(_resources(bundle, "QuestionnaireResponse")) and frame["sex"].notna().all()
+
+
+def test_a_bundle_of_context_only_says_so(library: Library) -> None:
+    frame, failures = read_responses(library, {"resourceType": "Bundle", "type": "collection",
+                                               "entry": [{"resource": {"resourceType": "Patient", "id": "p"}}]})
+    assert frame.empty and failures["code"].tolist() == ["no_responses"]
+    assert "no QuestionnaireResponse" in failures["message"].iloc[0]
+
+
 def test_subject_choices(clinic: Clinic, library: Library, seeded: tuple[Actor, Actor, int]) -> None:
     theo, _, pid = seeded
     internal = export_patient(clinic, theo, pid, subject="internal", include_sex=True)

@@ -131,7 +131,7 @@ def test_malformed_json_and_wrong_types_in_a_folder(library: Library, tmp_path: 
     (tmp_path / "c_list.json").write_text("[1, 2]", encoding="utf-8")
     (tmp_path / "d_latin1.json").write_bytes('{"a": "é"}'.encode("latin-1"))
     (tmp_path / "e_deep.json").write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
-    mixed = bundle([_phq9(library, rid="good"), {"resourceType": "Observation"}])
+    mixed = bundle([_phq9(library, rid="good"), {"resourceType": "Condition"}])
     mixed["entry"].append("not an entry")
     (tmp_path / "f_bundle.json").write_text(json.dumps(mixed), encoding="utf-8")
     frame, failures = read_responses(library, tmp_path)
@@ -142,7 +142,7 @@ def test_malformed_json_and_wrong_types_in_a_folder(library: Library, tmp_path: 
                    ("e_deep.json", "too_deep"), ("f_bundle.json", "wrong_resource_type"),
                    ("f_bundle.json", "wrong_resource_type")]
     assert "line 1" in failures["message"].iloc[0]
-    assert failures.loc[5, "response"] == "entry 2" and "Observation" in failures.loc[5, "message"]
+    assert failures.loc[5, "response"] == "entry 2" and "Condition" in failures.loc[5, "message"]
 
 
 def test_one_bad_response_does_not_stop_the_others(library: Library) -> None:
@@ -160,5 +160,6 @@ def test_no_such_source(library: Library, tmp_path: Path) -> None:
 
 def test_empty_frame_has_the_columns(library: Library) -> None:
     frame, failures = read_responses(library, bundle([]))
-    assert frame.empty and failures.empty and "response" in frame.columns
+    assert frame.empty and "response" in frame.columns
+    assert failures["code"].tolist() == ["no_responses"]  # an empty Bundle is said, not read as nothing
     assert isinstance(frame, pd.DataFrame)
