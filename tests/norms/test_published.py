@@ -44,6 +44,8 @@ MEAN_SD = [
     ("swemwbs_peitz2024_de_total", "swemwbs", {"all": (24.79, 3.73)}, {"all": {"age": 18}}),
     # Clarke et al. 2011 abstract: pupils aged 13-16, mean 48.8 (SD 6.8)
     ("wemwbs_clarke2011_uk_teen", "wemwbs", {"age_13_16": (48.8, 6.8)}, {"age_13_16": {"age": 13}}),
+    # Gerber et al. 2016, adolescent sample table: ISI total score M 6.67, SD 4.39
+    ("isi_gerber2016_adolescents", "isi", {"all": (6.67, 4.39)}, {"all": {}}),
 ]
 
 
