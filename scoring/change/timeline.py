@@ -277,7 +277,7 @@ def _dates(col: pd.Series) -> pd.Series:
     else:
         text = col.astype(object).where(col.notna(), None)
         parsed = pd.to_datetime(text.map(lambda v: v if v is None or not isinstance(v, str) else v.strip() or None),
-                                errors="coerce", format="ISO8601")
+                                errors="coerce", format="ISO8601", utc=True)  # mixed offsets → one clock
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     bad = parsed.isna()

@@ -212,3 +212,13 @@ def test_score_reason_code_sits_beside_the_reason() -> None:
     given = pd.DataFrame({"patient": "p1", "date": ["2024-01-01", "2024-02-01"], "instrument": "phq9",
                           "total": [3, None]})
     assert scoring.history(LIB, given).frame["score_reason_code"].tolist() == [None, "no_score_given"]
+
+
+def test_dates_with_mixed_utc_offsets_are_put_on_one_clock() -> None:
+    # 09:00 UTC (10:00+01:00) comes before 09:30 UTC (Z) and after a date-only 2024-01-02 (midnight).
+    df = phq9_rows("p1", ["2024-01-03T10:00:00+01:00", "2024-01-03T09:30:00Z", "2024-01-02"],
+                   [[1] * 9, [2] * 9, [0] * 9])
+    h = scoring.history(LIB, df).frame
+    assert h["score"].tolist() == [0, 9, 18]
+    assert h["date"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03 09:00"),
+                                  pd.Timestamp("2024-01-03 09:30")]
