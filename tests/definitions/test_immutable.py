@@ -90,6 +90,8 @@ NORM_HASHES = {
     "phq9_kocalevent2013_de_age": "92d9eff67c03e24e99bea23acda76c18001ac5b2d94251c3ae843e51efc55932",
     "phq9_kocalevent2013_de_sex": "01bbffb3009c2ff51a8ef90c80e2785389f3ced0d5f5ba133548751788f5fd09",
     "isi_gerber2016_adolescents": "568f361e96817c7552e17017f3606e41271b6fe05118dbc1353163c67c028438",
+    "pcl5_ashbaugh2016_ca_students": "58f7ae7807f8703c36825d49cc8b19e5856e8850980d92625042547c8a944e73",
+    "pcl5_bovin2016_us_veterans": "d664270384086cf63fe5b466a0155b5d6e6bd0f5b27020b5f76bed6af6026778",
     "pss10_cohen_janickideverts2012_us2009_age":
         "bf915e73e2357c00df8b37ee88a61a27aac3adeec61eb3884f055f0b0fb99b06",
     "pss10_cohen_janickideverts2012_us2009_sex":

@@ -46,6 +46,9 @@ MEAN_SD = [
     ("wemwbs_clarke2011_uk_teen", "wemwbs", {"age_13_16": (48.8, 6.8)}, {"age_13_16": {"age": 13}}),
     # Gerber et al. 2016, adolescent sample table: ISI total score M 6.67, SD 4.39
     ("isi_gerber2016_adolescents", "isi", {"all": (6.67, 4.39)}, {"all": {}}),
+    # PCL-5 reference groups as listed in the measurely repository (Bovin 2016 veterans; Ashbaugh 2016 students)
+    ("pcl5_bovin2016_us_veterans", "pcl5", {"all": (36.97, 21.16)}, {"all": {}}),
+    ("pcl5_ashbaugh2016_ca_students", "pcl5", {"all": (20.9, 17.7)}, {"all": {}}),
 ]
 
 
