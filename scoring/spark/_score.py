@@ -104,6 +104,17 @@ def _score_kwargs(columns: Any, missing_values: Sequence[str], accept_integral_f
     return kwargs
 
 
+#: the engine's provenance columns: one value per definition and engine, the same in every row
+PROVENANCE = ("instrument_id", "instrument_version", "instrument_hash", "engine_version")
+
+
+def _provenance(definition: Definition) -> dict[str, str]:
+    from scoring._version import __version__
+
+    plan = definition.plan
+    return dict(zip(PROVENANCE, (plan.instrument_id, plan.version, plan.hash, __version__), strict=True))
+
+
 def _failure_type(pa: Any) -> Any:
     return pa.list_(pa.struct([(c, pa.string()) for c in FAILURE_COLUMNS[1:]]))
 
@@ -141,7 +152,7 @@ def _batch_scorer(broadcast: Any, kwargs: dict[str, Any], hidden_row: bool, targ
             row_ids = table.column(ROW_COLUMN) if hidden_row else None
             data = table.drop_columns([ROW_COLUMN]) if hidden_row else table
             result = engine_score(definition, data, **kwargs)
-            out = _as_string(result.scores)
+            out = _as_string(result.scores.drop_columns(list(PROVENANCE)))
             if row_ids is not None:
                 out = out.append_column(ROW_COLUMN, row_ids)
             out = out.append_column(FAILURES_COLUMN, _per_row_failures(result.failures, table.num_rows))
@@ -234,9 +245,10 @@ def score(
     in_arrow = to_arrow_schema(spark_df.schema, timezone="UTC")
     computed, always, with_rows = _column_failures(definition, in_arrow, kwargs)
     given = {f.name: f for f in spark_df.schema.fields}
+    constants = _provenance(definition)
     fields = [given[n] if n in given else StructField(n, from_arrow_schema(pa.schema([computed.schema.field(n)]))
                                                       .fields[0].dataType, True)
-              for n in computed.column_names]
+              for n in computed.column_names if n not in constants]
     hidden_row = row_id is None
     source = spark_df.withColumn(ROW_COLUMN, F.monotonically_increasing_id()) if hidden_row else spark_df
     if hidden_row:
@@ -249,8 +261,9 @@ def score(
     broadcast = spark_df.sparkSession.sparkContext.broadcast(definition)
     combined = map_in_arrow(source, _batch_scorer(broadcast, kwargs, hidden_row, target), out_schema)
 
-    score_columns = [n for n in computed.column_names]
-    scores = combined.select(*[F.col(f"`{n}`") for n in score_columns])
+    # the provenance columns are the same in every row: Spark adds them as literals (no text crosses from Python)
+    scores = combined.select(*[F.lit(constants[n]).cast("string").alias(n) if n in constants else F.col(f"`{n}`")
+                               for n in computed.column_names])
     row_col = F.col(f"`{ROW_COLUMN}`") if hidden_row else F.col(f"`{row_id}`")
     exploded = combined.select(row_col.alias("row"), F.explode(F.col(f"`{FAILURES_COLUMN}`")).alias("f")) \
         .select("row", *[F.col(f"f.{c}").alias(c) for c in FAILURE_COLUMNS[1:]])
