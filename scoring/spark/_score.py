@@ -152,7 +152,8 @@ def _batch_scorer(broadcast: Any, kwargs: dict[str, Any], hidden_row: bool, targ
             row_ids = table.column(ROW_COLUMN) if hidden_row else None
             data = table.drop_columns([ROW_COLUMN]) if hidden_row else table
             result = engine_score(definition, data, **kwargs)
-            out = _as_string(result.scores.drop_columns(list(PROVENANCE)))
+            scores: Any = result.scores  # a pyarrow.Table: the engine returns the kind it was given
+            out = _as_string(scores.drop_columns(list(PROVENANCE)))
             if row_ids is not None:
                 out = out.append_column(ROW_COLUMN, row_ids)
             out = out.append_column(FAILURES_COLUMN, _per_row_failures(result.failures, table.num_rows))
