@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from scoring.definitions.library import Library, load_library
+from scoring.definitions.library import Definition, Library, load_library
 from scoring.store import audit
 from scoring.store.administration import Administrations
 from scoring.store.alerts import Alerts
@@ -118,6 +118,11 @@ class Clinic:
         """Recompute every stored score from the raw answers with the pinned definitions (read-only)."""
         with self.store.read() as s:
             return rescore_check(s, self._ctx.pinned)
+
+    def pinned_definitions(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Definition]:
+        """The definitions exactly as stored when each (instrument, version) was first administered."""
+        with self.store.read() as s:
+            return {(i, v): self._ctx.pinned.get(s, i, v) for i, v in sorted(set(keys))}
 
     def record_audit(self, actor: Actor, action: str, *, patient_id: int | None = None,
                      detail: dict[str, Any] | None = None) -> None:

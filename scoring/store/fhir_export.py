@@ -90,7 +90,5 @@ def export_patient(clinic: Clinic, actor: Actor, patient_id: int, *, subject: Su
 
 def _definitions(clinic: Clinic, answers: pd.DataFrame) -> dict[tuple[str, str], Definition]:
     """The pinned definition of every (instrument, version) the patient was given."""
-    ctx = clinic._ctx  # the pinned definitions belong to the store: the exact versions administered
-    keys = set(zip(answers["instrument"].astype(str), answers["instrument_version"].astype(str), strict=True))
-    with clinic.store.read() as s:
-        return {(i, v): ctx.pinned.get(s, i, v) for i, v in sorted(keys)}
+    return clinic.pinned_definitions(zip(answers["instrument"].astype(str),
+                                         answers["instrument_version"].astype(str), strict=True))
