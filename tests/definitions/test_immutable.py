@@ -44,6 +44,7 @@ HASHES_1_0_0 = {
     "gad7@1.0.0": "e44f1c2c27865d3e490cc85fc46c46d06a7f13267ffd9a3283d668fdc345a408",
     "gad7@1.1.0": "a102319ab8fa8742f17e0482efaddfcfd7bf9402c29b474bd1fdc955bb8a3c81",  # issue 14
     "gad7@1.2.0": "a1b450d47f20962af061be0782cce3843ce415786ede317a15dc43ccec18232e",  # issue 14: German translation
+    "gds15@1.0.0": "fd4b3cd7f7b2b7b9f4827b4152955988ce52a9b952278b634e960fac8ec8ff3c",  # added with gds15
     "gse@1.0.0": "4d9f204b1543630e92612a68137ba7b02f010ffeefaea77a6dd1393358ab527f",  # added with gse
     "isi@1.0.0": "d421848faa5c7867fe26afc091897bc38e0420694dd73fadbb902c533e3cd266",
     "k10@1.0.0": "2739ed04583214b940662830f4b6d065547fd2e7575810ca31d91edb4c503a1d",
