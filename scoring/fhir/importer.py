@@ -195,9 +195,9 @@ def _translations(holder: object) -> dict[str, str]:
             continue
         if not isinstance(ext.get("extension"), list):
             continue
-        parts = {e.get("url"): e for e in ext["extension"] if isinstance(e, dict)}
-        lang = parts.get("lang", {}).get("valueCode")
-        content = parts.get("content", {}).get("valueString")
+        parts = {e["url"]: e for e in ext["extension"] if isinstance(e, dict) and isinstance(e.get("url"), str)}
+        lang = parts["lang"].get("valueCode") if "lang" in parts else None
+        content = parts["content"].get("valueString") if "content" in parts else None
         if isinstance(lang, str) and _LANGUAGE.match(lang) and _text(content):
             out[lang] = str(content)
     return out
@@ -454,8 +454,9 @@ def _gate(qn: _Question, by_link: dict[str, _Question]) -> tuple[dict[str, Any] 
     behavior = qn.entry.get("enableBehavior", "any" if len(conditions) == 1 else None)
     if behavior not in ("any", "all"):
         return None, "enableWhen has several conditions but no enableBehavior"
-    questions = {c.get("question") for c in conditions}
-    if len(questions) != 1:
+    asked = [c.get("question") for c in conditions]
+    questions = {q for q in asked if isinstance(q, str)}
+    if len(questions) != 1 or len(asked) != sum(isinstance(q, str) for q in asked):
         return None, "enableWhen depends on several questions (psyscore gates on one)"
     gate_link = next(iter(questions))
     gate = by_link.get(gate_link) if isinstance(gate_link, str) else None
@@ -897,6 +898,8 @@ def _scales(b: _Builder, entries: list[tuple[dict[str, Any], str]], questions: l
         calc = _extension(entry, urls.CALCULATED)
         expr = calc.get("valueExpression", {}).get("expression") if isinstance(calc, dict) and isinstance(
             calc.get("valueExpression"), dict) else None
+        if not isinstance(expr, str):
+            expr = None
         parsed = _sum(expr, {**variables, **_variables(entry)}) if isinstance(expr, str) and len(
             expr) <= MAX_EXPRESSION else None
         why = _why_not(parsed, by_link, expr, entry)
@@ -1102,6 +1105,16 @@ def _quote(text: str) -> str:
     return "".join(out)
 
 
+def _one_line(text: str) -> str:
+    """Text for a comment line: whitespace (also YAML's other line breaks) collapsed, characters YAML cannot
+    read escaped as ``\\uXXXX`` (so nothing from the Questionnaire can end the comment or break the file)."""
+    out = []
+    for ch in " ".join(text.split()):
+        ok = _PRINTABLE.match(ch) and ch not in "\x85\u2028\u2029\ufeff" and not "\ud800" <= ch <= "\udfff"
+        out.append(ch if ok else (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"))
+    return "".join(out)
+
+
 def _scalar(value: object) -> str:
     if value is None:
         return "null"
@@ -1142,11 +1155,11 @@ class _Out:
 
 
 def _emit(data: dict[str, Any], comments: Mapping[tuple[str | int, ...], list[str]], header: tuple[str, ...]) -> str:
-    out = _Out([f"# {h}" for h in header])
+    out = _Out([f"# {_one_line(h)}" for h in header])
 
     def comment(path: tuple[str | int, ...], pad: str) -> None:
         for text in comments.get(path, ()):
-            out.lines.append(f"{pad}# {text}")
+            out.lines.append(f"{pad}# {_one_line(text)}")
 
     def mapping(node: dict[str, Any], path: tuple[str | int, ...], indent: int, first_prefix: str | None = None
                 ) -> None:

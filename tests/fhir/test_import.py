@@ -129,7 +129,7 @@ def test_round_trip_every_shipped_definition(library: Library, instrument: str, 
 def test_phq9_in_spanish_keeps_both_languages(library: Library) -> None:
     d = library["phq9"]
     got = _model(from_questionnaire(to_questionnaire(d, language="es")))
-    assert got.language == "es" and set(got.translations) == {"en"}
+    assert got.language == "es" and set(got.translations) == {"en", *d.instrument.translations} - {"es"}
     assert got.items[0].text == d.instrument.translations["es"].items["phq9_1"]
     assert got.translations["en"].items["phq9_1"] == d.instrument.items[0].text
     assert got.translations["en"].source.startswith("TODO")
@@ -403,3 +403,50 @@ def test_todo_markers_in_a_hand_written_file(library: Library, tmp_path: Path) -
     assert got[1][2] == "instructions" and got[2][2] == "scales[0]"
     assert issues[2].message == "draft: TODO write the bands"
     assert issues[0].message == "draft: placeholder 'TODO: the notice'"
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*path, i))
+    return out
+
+
+def test_mutated_questionnaires_never_crash(library: Library) -> None:
+    """Any value of a real Questionnaire replaced by junk (or removed): a draft or a FhirImportError, nothing else;
+    a draft always reads back as YAML (checked inside) and holds no character YAML cannot read."""
+    import copy
+    import random
+
+    rng = random.Random(20261204)
+    bases = [to_questionnaire(library[i]) for i in ("phq9", "pc_ptsd5", "audit", "who5", "epds")]
+    junk: list[Any] = [None, True, 0, -1, 1.5, "", "x", "TODO: x", [], {}, [1], {"a": 1}, "a\u2028b: c", "\ud800",
+                       "\x07", 10**30, float("nan")]
+    drafts = 0
+    for _ in range(300):
+        q = copy.deepcopy(rng.choice(bases))
+        paths = _paths(q)[1:]
+        for _ in range(rng.randint(1, 6)):
+            *parents, last = rng.choice(paths)
+            node: Any = q
+            try:
+                for part in parents:
+                    node = node[part]
+                if rng.random() < 0.2 and isinstance(node, dict):
+                    del node[last]
+                else:
+                    node[last] = copy.deepcopy(rng.choice(junk))
+            except (KeyError, IndexError, TypeError):
+                continue
+        try:
+            draft = from_questionnaire(q)
+        except FhirImportError as exc:
+            assert exc.problems and all(isinstance(p, str) and p for p in exc.problems)
+            continue
+        drafts += 1
+        draft.text.encode("utf-8")
+    assert drafts > 50  # most mutations still give a draft
