@@ -46,6 +46,7 @@ HASHES_1_0_0 = {
     "gad7@1.2.0": "a1b450d47f20962af061be0782cce3843ce415786ede317a15dc43ccec18232e",  # issue 14: German translation
     "gds15@1.0.0": "fd4b3cd7f7b2b7b9f4827b4152955988ce52a9b952278b634e960fac8ec8ff3c",  # added with gds15
     "gse@1.0.0": "4d9f204b1543630e92612a68137ba7b02f010ffeefaea77a6dd1393358ab527f",  # added with gse
+    "iesr@1.0.0": "1717222c77cdfcd120e26ab1ae070825fe3344391d8b6e742a2a24ee5909fb90",  # added with iesr
     "isi@1.0.0": "d421848faa5c7867fe26afc091897bc38e0420694dd73fadbb902c533e3cd266",
     "k10@1.0.0": "2739ed04583214b940662830f4b6d065547fd2e7575810ca31d91edb4c503a1d",
     "k10@1.1.0": "a0b487c6eb7b9a0cfa137e70c90bbfeacccf6445197fe00cfd5a533965b76651",  # issue 14
