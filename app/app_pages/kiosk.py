@@ -221,6 +221,7 @@ def code_screen() -> None:
     code_language_watch()
     run = begin_screen("code")
     lang = language()
+    kiosk_ui.inject_direction(lang)
     code_language_choice(lang)
     st.title(t("code_title", lang))
     state.show_flash()
@@ -243,6 +244,7 @@ def code_screen() -> None:
 def completion_screen(ks: state.KioskState) -> None:
     run = begin_screen("done")
     lang = language()
+    kiosk_ui.inject_direction(lang)
     st.title(t("thanks_title", lang))
     st.markdown(t("thanks", lang))  # the same for everyone: nothing here tells a critical answer was given
     if st.button(t("finish", lang), key="w_finish", type="primary", width="stretch"):
@@ -295,6 +297,7 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
     has_text = bool(session.instructions or (session.consent_needed and session.consent_text))
     lang = cfg.battery_language if has_text and session.text_language is None else language()
     run = begin_screen("welcome")
+    kiosk_ui.inject_direction(lang)
     st.title(t("instructions", lang))
     choices = languages(session)
     if len(choices) > 1:
@@ -326,6 +329,7 @@ def welcome_screen(ks: state.KioskState, session: KioskSession) -> None:
 def support_screen(ks: state.KioskState) -> None:
     run = begin_screen("support")
     lang = language()
+    kiosk_ui.inject_direction(lang)
     st.title(t("support_title", lang))
     text = clinic.kiosk_settings.support_message(lang, cfg.support_messages)  # admin's > environment > shipped
     st.html(f'<div class="psy-support" data-testid="psy-support">{_escape(text)}</div>')
@@ -349,7 +353,8 @@ def progress(ks: state.KioskState, administration_id: int, done: int, total: int
     parts = [t("questionnaire", lang, j=j, m=len(ids))]
     if position is not None:
         parts.append(t("question", lang, k=position, n=total))
-    st.html(f'<div class="psy-progress" data-testid="psy-progress">{" · ".join(parts)}</div>')
+    st.html(f'<div class="psy-progress" data-testid="psy-progress" dir="{kiosk_ui.direction(lang)}">'
+            f'{" · ".join(parts)}</div>')
     fraction = (j - 1 + min(done, total) / max(total, 1)) / len(ids)
     st.progress(min(max(fraction, 0.0), 1.0))
 
@@ -437,6 +442,7 @@ def item_screen(ks: state.KioskState, administration_id: int) -> None:
     ks.item = (administration_id, prompt.item_id) if prompt is not None else None
     screen = f"item:{administration_id}:{prompt.item_id}" if prompt is not None else f"end:{administration_id}"
     run = begin_screen(screen)
+    kiosk_ui.inject_direction(lang)
     if prompt is None:  # every question answered: change answers or continue
         progress(ks, administration_id, 1, 1, None)
         st.subheader(t("answered_all", lang))
@@ -452,7 +458,9 @@ def item_screen(ks: state.KioskState, administration_id: int) -> None:
     ks.last_item = (administration_id, prompt.item_id)
     if prompt.instructions:
         st.caption(prompt.instructions)
-    st.html(f'<div class="psy-item" data-testid="psy-item" data-item="{prompt.item_id}">{_escape(prompt.text)}</div>')
+    st.html(f'<div class="psy-item" data-testid="psy-item" data-item="{prompt.item_id}" '
+            f'dir="{kiosk_ui.direction(prompt.language)}" lang="{_escape(prompt.language)}">'
+            f'{_escape(prompt.text)}</div>')
     option_buttons(ks, prompt, advance=True)
     left, right = st.columns(2)
     here = f"{administration_id}_{prompt.item_id}"
@@ -471,12 +479,14 @@ def page_screen(ks: state.KioskState, administration_id: int) -> None:
     lang = language()
     prompts = kiosk.show_page(ks.ticket, administration_id, idle=cfg.kiosk_idle)
     run = begin_screen(f"page:{administration_id}")
+    kiosk_ui.inject_direction(lang)
     answered = sum(p.answered for p in prompts)
     progress(ks, administration_id, answered, len(prompts), None)
     if prompts and prompts[0].instructions:
         st.caption(prompts[0].instructions)
     for p in prompts:
-        st.html(f'<div class="psy-item" style="font-size:1.3rem" data-item="{p.item_id}">{p.position}. '
+        st.html(f'<div class="psy-item" style="font-size:1.3rem" data-item="{p.item_id}" '
+                f'dir="{kiosk_ui.direction(p.language)}" lang="{_escape(p.language)}">{p.position}. '
                 f'{_escape(p.text)}</div>')
         option_buttons(ks, p, advance=False)
         st.divider()

@@ -39,7 +39,8 @@ DWELL_MS = 600
 WAIT_MS = 8000
 
 _KEYPAD_CSS = """
-.psy-keypad { display: flex; flex-direction: column; gap: 0.5rem; }
+/* ltr: the digits keep the telephone order in a right-to-left language too */
+.psy-keypad { display: flex; flex-direction: column; gap: 0.5rem; direction: ltr; }
 .psy-keypad .psy-code { font-size: 2.6rem; letter-spacing: 0.3rem; text-align: center;
   font-variant-numeric: tabular-nums; padding: 0.5rem; border: 2px solid #888; border-radius: 0.75rem;
   min-height: 4rem; box-sizing: border-box; }

@@ -4,6 +4,8 @@ are in :mod:`ui.kiosk_input`."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
 
 from scoring import messages
@@ -26,6 +28,29 @@ def shipped(language: str | None) -> bool:
 def language_name(code: str) -> str:
     """A language named in itself (the same on every screen, whatever the tablet's language)."""
     return messages.ENDONYMS.get(code, code)
+
+
+def direction(language: str | None) -> Literal["rtl", "ltr"]:
+    """``rtl`` for a language written right to left (Arabic, Persian, Hebrew, Urdu), else ``ltr``."""
+    return "rtl" if messages.is_rtl(language) else "ltr"
+
+
+def direction_css(language: str | None) -> str:
+    """The style that lays the kiosk's main area out in the direction of ``language``: text, answer buttons,
+    the Back/Next pair and the progress bar run from the right in a right-to-left language. The code keypad
+    keeps the telephone order of its digits (its own style says ``ltr``)."""
+    d = direction(language)
+    # Streamlit's bar is a full-width fill shifted left by the part not done: mirrored, it fills from the right
+    mirror = ('[data-testid="stMain"] [data-testid="stProgressBarTrack"] { transform: scaleX(-1); } '
+              if d == "rtl" else "")
+    return (f'<style>[data-testid="stMain"] {{ direction: {d}; }} '
+            f'[data-testid="stMain"] .psy-item, [data-testid="stMain"] .psy-progress, '
+            f'[data-testid="stMain"] .psy-support {{ text-align: start; }} {mirror}</style>')
+
+
+def inject_direction(language: str | None) -> None:
+    """Lay the screen being drawn out in the direction of ``language`` (each kiosk screen calls this)."""
+    st.html(direction_css(language))
 
 
 KIOSK_CSS = f"""

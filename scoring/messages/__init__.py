@@ -76,4 +76,13 @@ def message(key: str, language: str | None = REFERENCE, **values: object) -> str
 
 #: Each language named in itself, as the language buttons show it (the same in every catalogue).
 ENDONYMS: dict[str, str] = {"en": "English", "es": "Español", "de": "Deutsch", "fr": "Français", "it": "Italiano",
-                            "pt": "Português", "nl": "Nederlands", "pl": "Polski", "tr": "Türkçe"}
+                            "pt": "Português", "nl": "Nederlands", "pl": "Polski", "tr": "Türkçe",
+                            "uk": "Українська", "ar": "العربية"}
+
+#: Languages written right to left (ISO 639-1): their screens are laid out from the right.
+RTL_LANGUAGES: frozenset[str] = frozenset({"ar", "fa", "he", "ur"})
+
+
+def is_rtl(language: str | None) -> bool:
+    """True when ``language`` (``ar``, ``ar-EG`` …) is written right to left."""
+    return (language or "").split("-")[0].lower() in RTL_LANGUAGES

@@ -53,7 +53,8 @@ def test_the_check_names_missing_extra_and_placeholder_mismatches(tmp_path: Path
 def test_message_lookup_and_fallback() -> None:
     assert messages.message("question", "es", k=2, n=9) == "Pregunta 2 de 9"
     assert messages.message("question", "es-US", k=2, n=9) == "Pregunta 2 de 9"
-    assert messages.message("question", "de", k=2, n=9) == "Question 2 of 9"  # not shipped: English whole
+    assert messages.message("question", "de", k=2, n=9) == "Frage 2 von 9"
+    assert messages.message("question", "sv", k=2, n=9) == "Question 2 of 9"  # not shipped: English whole
     with pytest.raises(KeyError):
         messages.message("no_such_key", "en")
 
