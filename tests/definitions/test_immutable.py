@@ -36,6 +36,7 @@ HASHES_1_0_0 = {
     "cesd@1.0.0": "44552d10288bb5df4d7324fb8706fbedcabbbe25852d73febb9f3edea37ce294",
     "core10@1.0.0": "b8406ba90c8e68fdfedd1c0b927005db7ba059099e26dd9330f266e6cf6889f8",
     "cssrs_screener@1.0.0": "b71eca64c9ccd9e83ef49f1f97e748b03f29955b86fe174e2acd16e3089da5a7",
+    "cuditr@1.0.0": "8de0db9fd59a8937ee90c121682507d2a638f9817a882c91dfbe3c8ada568808",  # added with cuditr
     "dass21@1.0.0": "f018160d924fcee00a8f931ec55db49321b68220451524f224a013f60abb3601",
     "dass21@1.1.0": "114fb5dae79212b5322cb7569cf617a8acb6407bb1455aa089da873c3f52ca9e",  # issue 14
     "dast10@1.0.0": "a5502db96f644ef4431f12feb91a8cc22eafcb6d588c12cac001a3c8ba8c7fe4",
