@@ -64,6 +64,7 @@ HASHES_1_0_0 = {
     "phq4@1.0.0": "f47890f6362226d15a6f59242360b97344d5e930e89cb4ed509075819fa0a23d",  # added with PHQ-4
     "phq9@1.0.0": "9ed11f02e07f9f4ad4321da3d7a887b3a4bde7682b3b932e719176f606f4a22f",
     "phq9@1.1.0": "bed64449a07b80b103baafef30471dd855df92190d0b93b1d797e6badeb99892",  # issue 14: German translation
+    "pss4@1.0.0": "7ff4661de833f7c3ef21a9d3e042f94f0bed0e84a7101f9cd2b103564f817347",  # added with pss4
     "pss10@1.0.0": "9fcfe4246e9373a331a43a01ccff3c8bc256bdb16b2f3150b8bad35202f9b79d",
     "pswq@1.0.0": "1ed1423ba2b62f11e7686e43793d0ace3af3d4bf8ccdcae18409ea45901f1ef1",
     "rses@1.0.0": "a0c2c601e4c16cf9bdccb033774abed8cd8be7dc21938a0bc04648c23e1d9897",
