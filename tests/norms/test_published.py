@@ -49,6 +49,9 @@ MEAN_SD = [
     # PCL-5 reference groups as listed in the measurely repository (Bovin 2016 veterans; Ashbaugh 2016 students)
     ("pcl5_bovin2016_us_veterans", "pcl5", {"all": (36.97, 21.16)}, {"all": {}}),
     ("pcl5_ashbaugh2016_ca_students", "pcl5", {"all": (20.9, 17.7)}, {"all": {}}),
+    # Psychol Res Behav Manag 2023;16:2647 abstract: Japanese web panel aged 20-59, N = 3254,
+    # "The mean (standard deviation) K6 scores were 5.71 (5.84) at T1"
+    ("k6_prbm2023_jp_web_panel", "k6", {"age_20_59": (5.71, 5.84)}, {"age_20_59": {"age": 20}}),
 ]
 
 
@@ -168,3 +171,14 @@ def test_every_table_states_its_provenance(norms: NormLibrary) -> None:
         assert m.citations and m.source_url.startswith("http") and m.seen_at, norm_id
         if m.evidence == "secondary":
             assert any("econdary" in c for c in m.caveats), f"{norm_id}: a secondary table says so to users"
+
+
+def test_k6_japanese_panel_keeps_to_its_age_band(lib: Library, norms: NormLibrary) -> None:
+    """Aged 20-59 only: 19- and 60-year-olds get no stratum (never a neighbouring one); 59 still matches."""
+    table = norms.get("k6_prbm2023_jp_web_panel")
+    scores = pd.DataFrame({"total": [5.71, 5.71, 11.55, 5.71], "age": [19, 59, 35.9, 60]})
+    out = scoring.apply_norms(lib["k6"], scores, table, age="age")
+    assert out["total_norm_stratum"].tolist()[1:3] == ["age_20_59", "age_20_59"]
+    assert out["total_norm_stratum"].isna().tolist() == [True, False, False, True]
+    np.testing.assert_allclose(out["total_t"], [np.nan, 50.0, 60.0, np.nan])
+    assert table.meta.evidence == "primary" and table.meta.n == 3254
