@@ -447,7 +447,7 @@ def _add_change(long: pd.DataFrame, library: Library, z: float, sexes: np.ndarra
         d = library.get_version(inst_id, version)
         sc = next(s for s in d.instrument.scales if s.id == scale_id)
         # reliability and SD published per sex are used for the rows of that sex (a group each, not a row loop)
-        for sex, rows in _sex_strata(sexes, idx, sc):
+        for sex, rows in _sex_strata(sexes, np.asarray(idx), sc):
             params = ChangeParameters.from_scale(sc, z=z, instrument_id=inst_id, sex=sex)
             ix = long.index[rows]
             post = long["score"].to_numpy()[rows]
