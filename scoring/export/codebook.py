@@ -288,6 +288,10 @@ def instrument_block(definitions: Sequence[Definition], namer: Namer) -> Block:
         for cut_id in dict.fromkeys(c.id for c in s.cutoffs):
             cuts = [c for c in s.cutoffs if c.id == cut_id]
             text = "; ".join(f"{s.id} {c.op} {_num(c.value)}" + (f" ({c.sex})" if c.sex != "any" else "")
+                             + ("" if c.range is None else
+                                f" (published range {_num(c.range[0])}-{_num(c.range[1])}; {_num(c.value)} is the "
+                                "definition's choice, a deployment may choose another within the range and the "
+                                "value used is stored with each result)")
                              for c in cuts)
             add(Variable(namer(f"{iid}_{s.id}_{cut_id}"), f"{base}: {cuts[0].label}", "indicator", "integer",
                          "nominal", source_id=f"{s.id}.{cut_id}", value_labels=dict(YES_NO),
