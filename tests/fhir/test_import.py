@@ -36,7 +36,7 @@ from scoring.fhir.importer import (
 from tests.conftest import Cli
 from tests.support.shipped import shipped_library
 
-IDS = sorted(shipped_library())
+VERSIONS = sorted(shipped_library().definitions)  # every shipped (id, version), older versions too
 
 
 def _model(draft: Draft) -> Instrument:
@@ -68,9 +68,10 @@ def _options(ins: Instrument, item: Item) -> list[tuple[float, str]]:
     return [(float(o.value), o.label) for o in next(s for s in ins.option_sets if s.id == item.options).options]
 
 
-@pytest.mark.parametrize("instrument", IDS)
-def test_round_trip_every_shipped_definition(library: Library, instrument: str, tmp_path: Path) -> None:
-    d: Definition = library[instrument]
+@pytest.mark.parametrize(("instrument", "version"), VERSIONS, ids=[f"{i}@{v}" for i, v in VERSIONS])
+def test_round_trip_every_shipped_definition(library: Library, instrument: str, version: str, tmp_path: Path
+                                             ) -> None:
+    d: Definition = library.get_version(instrument, version)
     orig = d.instrument
     draft = from_questionnaire(json.dumps(to_questionnaire(d)))
     assert draft.instrument_id == orig.id and draft.file_name == f"{orig.id}.yaml"
