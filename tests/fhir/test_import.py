@@ -428,7 +428,7 @@ def test_mutated_questionnaires_never_crash(library: Library) -> None:
     junk: list[Any] = [None, True, 0, -1, 1.5, "", "x", "TODO: x", [], {}, [1], {"a": 1}, "a\u2028b: c", "\ud800",
                        "\x07", 10**30, float("nan")]
     drafts = 0
-    for _ in range(300):
+    for _ in range(120):
         q = copy.deepcopy(rng.choice(bases))
         paths = _paths(q)[1:]
         for _ in range(rng.randint(1, 6)):
@@ -450,4 +450,4 @@ def test_mutated_questionnaires_never_crash(library: Library) -> None:
             continue
         drafts += 1
         draft.text.encode("utf-8")
-    assert drafts > 50  # most mutations still give a draft
+    assert drafts > 20  # many mutations still give a draft
