@@ -298,12 +298,24 @@ def explain(
                 b = sp.source.bands
                 rng = next(r for r in b.ranges if r.label == band) if b else None
                 if rng is not None and b is not None:
+                    named = "" if not b.id else f"band set {b.id}" + (f": {b.name}" if b.name else "") + "; "
                     lines.append(f"band: {_num(score_value)} lies in {_num(rng.min)}–{_num(rng.max)} → {band} "
-                                 f"(source: {b.source})")
+                                 f"({named}source: {b.source})")
+            for band_set, alt in zip(sp.band_sets, sp.source.band_sets, strict=True):
+                label = out[band_set.column]
+                hit = next((r for r in alt.ranges if r.label == label), None)
+                if hit is not None:
+                    lines.append(f"band in set {band_set.id}" + (f" ({band_set.name})" if band_set.name else "")
+                                 + f": {_num(score_value)} lies in {_num(hit.min)}–{_num(hit.max)} → {label} "
+                                 f"(source: {alt.source})")
             for cut in sp.cutoffs:
                 val = out[cut.column]
                 state = "unknown (needs sex)" if pd.isna(val) else ("met" if bool(val) else "not met")
                 entries = "; ".join(f"{'' if s == 'any' else s + ' '}{op} {_num(v)}" for s, op, v in cut.entries)
+                if cut.range is not None:
+                    chosen = ("the definition's choice" if cut.value == cut.default_value
+                              else f"chosen by this deployment; the definition's is {_num(cut.default_value or 0)}")
+                    entries += f", within the published range {_num(cut.range[0])}–{_num(cut.range[1])}: {chosen}"
                 lines.append(f"cut-off {cut.id} ({entries}): {state}")
         receipts.append(ScaleReceipt(
             sp.id, sp.name, None if not valid else float(score_value),

@@ -132,3 +132,16 @@ def test_unused_new_fields_leave_the_canonical_json_unchanged() -> None:
     assert "population" not in sd["scales"][0]["change"]["sd"]
     used = LIB["pcl5"].instrument.model_dump(mode="json")["scales"][0]["cutoffs"][0]
     assert used["range"] == [31, 33] and used["value"] == 33
+
+
+def test_the_receipt_names_each_band_set_and_the_cut_point_chosen() -> None:
+    text = str(scoring.explain(LIB["k10"], [2] * 10))
+    assert "20 lies in 16–21 → Moderate (band set abs: ABS survey groupings" in text
+    assert "band in set crufad (CRUfAD / GPcare primary-care groupings" in text
+    assert "20 lies in 20–24 → Likely mild disorder" in text
+    pcl5 = [2] * 16 + [0] * 4
+    own = str(scoring.explain(LIB["pcl5"], pcl5))
+    assert "cut-off probable_ptsd (>= 33, within the published range 31–33: the definition's choice): not met" in own
+    chosen = str(scoring.explain(LIB["pcl5"].with_cutoffs({"total.probable_ptsd": 31}), pcl5))
+    assert ("cut-off probable_ptsd (>= 31, within the published range 31–33: chosen by this deployment; the "
+            "definition's is 33): met") in chosen
