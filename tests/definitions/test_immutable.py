@@ -64,6 +64,7 @@ HASHES_1_0_0 = {
     "phq2@1.0.0": "08352e5f67ab0937e0d1ecaca909e5dc11c4fce00c13e9accd97e28c8e4db276",
     "phq8@1.0.0": "575ec585ee5388965ba006b69876190d636b052b33e13644789cee233ff321bc",  # added with PHQ-8 (4fdf806)
     "phq4@1.0.0": "f47890f6362226d15a6f59242360b97344d5e930e89cb4ed509075819fa0a23d",  # added with PHQ-4
+    "phqa@1.0.0": "1edd5fa5f0ae7607e386ac1c95fbce235179ea6eadf75e7cf53337bc9cee1c3b",  # added with phqa
     "phq9@1.0.0": "9ed11f02e07f9f4ad4321da3d7a887b3a4bde7682b3b932e719176f606f4a22f",
     "phq9@1.1.0": "bed64449a07b80b103baafef30471dd855df92190d0b93b1d797e6badeb99892",  # issue 14: German translation
     "pss4@1.0.0": "7ff4661de833f7c3ef21a9d3e042f94f0bed0e84a7101f9cd2b103564f817347",  # added with pss4
