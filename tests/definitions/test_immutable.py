@@ -27,6 +27,7 @@ from scoring.norms.library import NormLibrary, load_norms
 # stored scores are stamped with them.
 HASHES_1_0_0 = {
     "aaq2@1.0.0": "b9429db9b078a29d76332bb977ff4c08552f324449eea6ed03b56c528afc3fb3",  # added with aaq2
+    "ace@1.0.0": "bf3aa40bb39f269709755a5850a5aa91ddcf2118a6ca5502fa80a4fbb8f9463b",  # added with ace
     "aq10@1.0.0": "a4f27fda433d913bedc465cb548bb15064875d6bddcab9742630cdcf6558f7f2",  # added with aq10
     "asrs18@1.0.0": "40402fb0779eda5126071be8b03fe635af24f37e685d9ec3ed15c9c10bfac5ee",  # added with asrs18
     "asrs6@1.0.0": "63d6ddee308d63b8f15c0d543858c2323fb3ce2c28f4fc2e4878a100fc29f810",  # added with asrs6
