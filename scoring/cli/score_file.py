@@ -16,8 +16,8 @@ the same rows in one pass (:func:`scoring.engine.scorer.score_instruments`): sco
 instrument id and a dot (``phq9.total``), the other columns once, failures with an ``instrument`` column.
 
 Reading the next chunk and writing the previous one run in two helper threads while a chunk is scored
-(Parquet and CSV I/O release the GIL); each holds at most one chunk, so memory stays about four chunks
-whatever the file's size.
+(Parquet and CSV I/O release the GIL; :func:`scoring.engine.chunks.read_ahead`): each holds at most one
+chunk, so memory stays about three chunks whatever the file's size.
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
-import queue
 import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,7 +144,7 @@ def run_score(args: argparse.Namespace, d: Definition | Sequence[Definition],
         say_delimiter,
     )
     from scoring.engine import score
-    from scoring.engine.chunks import DEFAULT_CHUNK_ROWS, ChunkWriter, count_rows, read_chunks
+    from scoring.engine.chunks import DEFAULT_CHUNK_ROWS, ChunkWriter, count_rows, read_ahead, read_chunks
     from scoring.engine.columns import ColumnMappingError, resolve_columns
     from scoring.engine.scorer import score_instruments, summarise
 
@@ -184,7 +182,7 @@ def run_score(args: argparse.Namespace, d: Definition | Sequence[Definition],
     n_shown = 0
     parquet_failures = failures_file.suffix.lower() == ".parquet"
     pending: Future[None] | None = None  # the previous chunk's write, done by one helper thread in order
-    ahead = _read_ahead(chunks)
+    ahead = read_ahead(chunks)  # the next chunk is read by a helper thread while this one is scored
     with contextlib.closing(ahead), ChunkWriter(args.output) as out, ChunkWriter(failures_file) as fout, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="psyscore-write") as writer, \
             _progress(count_rows(args.input), f"scoring {args.input.name}") as advance:
@@ -223,6 +221,7 @@ def run_score(args: argparse.Namespace, d: Definition | Sequence[Definition],
                 pending.result()  # raises the write's error here; at most one chunk waits to be written
             pending = writer.submit(_write, out, scores, fout, labelled)
             advance(len(frame))
+            del frame, result, failures, scores, labelled  # the writer holds what it needs; nothing waits for the next
         if pending is not None:
             pending.result()
         if counts:
@@ -268,41 +267,6 @@ def _write(out: Any, scores: pd.DataFrame, fout: Any, failures: pd.DataFrame | N
     out.write(scores)
     if failures is not None:
         fout.write(failures)
-
-
-_DONE = object()
-
-
-def _read_ahead(frames: Iterable[pd.DataFrame]) -> Generator[pd.DataFrame, None, None]:
-    """``frames``, the next one read by a helper thread while the caller works on this one (errors re-raised
-    here, in order). Leaving early stops the helper after the chunk it holds."""
-    ready: queue.Queue[object] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for frame in frames:
-                if stop.is_set():
-                    return
-                ready.put(frame)
-        except BaseException as exc:  # handed to the reading side, which raises it
-            ready.put(exc)
-            return
-        ready.put(_DONE)
-
-    helper = threading.Thread(target=produce, name="psyscore-read", daemon=True)
-    helper.start()
-    try:
-        while (item := ready.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        while helper.is_alive():  # let a helper blocked on a full queue finish
-            with contextlib.suppress(queue.Empty):
-                ready.get(timeout=0.05)
-        helper.join()
 
 
 @contextlib.contextmanager

@@ -160,10 +160,13 @@ def _csv_utf8_frames(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFram
                     _refuse_ragged(path, kind, width, [(line, len(row))], records)
                 batch.append(row)
                 if chunk_rows is not None and len(batch) == chunk_rows:
-                    yield _csv_frame(batch, names, delimiter)
-                    batch, yielded = [], True
+                    # the rows' Python strings are let go before the frame is handed out, not when the next
+                    # chunk starts: a generator suspended at yield keeps its locals alive
+                    frame, batch, yielded = _csv_frame(batch, names, delimiter), [], True
+                    yield frame
             if batch or not yielded:
-                yield _csv_frame(batch, names, delimiter)
+                frame, batch = _csv_frame(batch, names, delimiter), []
+                yield frame
         except csv.Error as exc:
             raise TableError(f"{path}: not a readable CSV file ({kind}-separated): {exc}") from exc
 
@@ -237,6 +240,7 @@ def _xlsx_frames(path: Path, max_uncompressed: int, chunk_rows: int | None) -> I
         yielded = False
         while batch := list(itertools.islice(rows, chunk_rows)):
             frame = _xlsx_frame(batch, names)
+            batch = []  # the cells are let go before the frame is handed out
             if len(frame) or not yielded:  # a batch of empty rows only adds nothing
                 yield frame
                 yielded = True
@@ -311,12 +315,18 @@ def _parquet_frames(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame
             yield arrow_to_pandas(file.read())
             return
         yielded = False
-        try:
-            for batch in file.iter_batches(batch_size=chunk_rows):
-                yield arrow_to_pandas(pa.Table.from_batches([batch]))
-                yielded = True
-        except pa.ArrowException as exc:
-            raise TableError(f"{path}: cannot read the Parquet file: {exc}") from exc
+        batches = file.iter_batches(batch_size=chunk_rows)
+        while True:
+            try:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                frame = arrow_to_pandas(pa.Table.from_batches([batch]))
+            except pa.ArrowException as exc:
+                raise TableError(f"{path}: cannot read the Parquet file: {exc}") from exc
+            batch = None  # let go before the frame is handed out (a suspended generator keeps its locals)
+            yield frame
+            yielded = True
         if not yielded:
             yield arrow_to_pandas(file.schema_arrow.empty_table())
 

@@ -35,6 +35,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from scoring.engine.responses import FAILURE_COLUMNS
@@ -92,7 +93,28 @@ def arrow_to_pandas(table: Any) -> pd.DataFrame:
     Integers and booleans become pandas' nullable ``Int64``/``boolean`` (a null stays missing, and a chunk
     with nulls gets the same dtype as one without); the table's pandas metadata, if any, is ignored, so the
     index is always ``0 … n-1`` and every column is a column.
+
+    The frame equals ``table.to_pandas(types_mapper=…, ignore_metadata=True)`` with that mapping; integer,
+    boolean and ``double`` columns (the answers of a response file) are built straight from the Arrow buffers
+    and validity bitmaps with numpy (one copy, no per-cell work), every other type goes through pyarrow.
     """
+    names = list(table.column_names)
+    if len(set(names)) != len(names):  # the caller refuses these; pyarrow's conversion says how it reads them
+        return _pyarrow_to_pandas(table)
+    built = {k: _fixed_width_column(column) for k, column in enumerate(table.columns)}
+    rest = [k for k, array in built.items() if array is None]
+    if len(rest) == len(names):  # nothing to build here (also: no columns at all)
+        return _pyarrow_to_pandas(table)
+    others = _pyarrow_to_pandas(table.select(rest)) if rest else None
+    place = {k: j for j, k in enumerate(rest)}
+    arrays: dict[str, Any] = {}
+    for k, name in enumerate(names):
+        array = built[k]
+        arrays[name] = array if array is not None else others.iloc[:, place[k]]  # type: ignore[union-attr]
+    return pd.DataFrame(arrays, index=pd.RangeIndex(table.num_rows), copy=False)
+
+
+def _pyarrow_to_pandas(table: Any) -> pd.DataFrame:
     import pyarrow as pa
 
     mapping: dict[Any, Any] = {t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(),
@@ -100,6 +122,89 @@ def arrow_to_pandas(table: Any) -> pd.DataFrame:
     mapping[pa.uint64()] = pd.UInt64Dtype()
     mapping[pa.bool_()] = pd.BooleanDtype()
     return table.to_pandas(types_mapper=mapping.get, ignore_metadata=True)
+
+
+def _bits(buffer: Any, offset: int, n: int) -> np.ndarray:
+    """``n`` bits of an Arrow bitmap from bit ``offset`` on, as booleans (LSB first, as Arrow packs them)."""
+    packed = np.frombuffer(buffer, dtype=np.uint8, count=(offset + n + 7) // 8)
+    return np.unpackbits(packed, count=offset + n, bitorder="little")[offset:].view(bool)
+
+
+def _fixed_width_column(column: Any) -> Any | None:
+    """An integer, boolean or double Arrow column as the pandas array of :func:`arrow_to_pandas`, from its
+    buffers: ``Int64`` (``UInt64`` for uint64) and ``boolean`` with the nulls masked, ``float64`` with NaN
+    for null. ``None`` for every other type."""
+    import pyarrow as pa
+
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_float64(kind)):
+        return None
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    n, offset = len(array), array.offset
+    validity, data = array.buffers()[:2]
+    missing = (~_bits(validity, offset, n) if validity is not None and array.null_count
+               else np.zeros(n, dtype=bool))
+    values: np.ndarray
+    if n == 0:
+        values = np.empty(0, dtype=bool if pa.types.is_boolean(kind) else kind.to_pandas_dtype())
+    elif pa.types.is_boolean(kind):
+        values = _bits(data, offset, n)
+    else:
+        values = np.frombuffer(data, dtype=kind.to_pandas_dtype(), count=offset + n)[offset:]
+    if pa.types.is_float64(kind):
+        out = values.copy()  # writable and owned: the Arrow buffer is neither
+        out[missing] = np.nan
+        return out
+    if pa.types.is_boolean(kind):
+        flags = values & ~missing  # a new array; what lies under a null is not read, but is made False
+        return pd.arrays.BooleanArray(flags, missing)
+    wide = values.astype(np.uint64 if kind == pa.uint64() else np.int64)  # a copy, whatever the width
+    wide[missing] = 0
+    return pd.arrays.IntegerArray(wide, missing)
+
+
+def _validity_buffer(missing: np.ndarray) -> Any:
+    """An Arrow validity bitmap (1 = a value) for the ``missing`` mask, or ``None`` when nothing is missing."""
+    import pyarrow as pa
+
+    return pa.py_buffer(np.packbits(~missing, bitorder="little")) if missing.any() else None
+
+
+def pandas_to_arrow(series: pd.Series) -> Any:
+    """One pandas column as the Arrow array ``pyarrow.Table.from_pandas`` makes of it (same type, values and
+    nulls; dictionary values as ``string``), built from its numpy buffers for the engine's result types —
+    ``float64`` (NaN → null), ``int64``, ``bool``, ``Int64``/``boolean`` (masked → null) and categoricals of
+    text — and by pyarrow for any other type."""
+    import pyarrow as pa
+
+    dtype = series.dtype
+    n = len(series)
+    if isinstance(dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(dtype.categories) in ("string", "empty"):
+        cat = series.array
+        codes = np.ascontiguousarray(cat.codes)  # type: ignore[attr-defined]
+        indices = pa.Array.from_buffers(pa.from_numpy_dtype(codes.dtype), n,
+                                        [_validity_buffer(codes < 0), pa.py_buffer(codes)])
+        dictionary = pa.array(list(dtype.categories), type=pa.string())
+        return pa.DictionaryArray.from_arrays(indices, dictionary, ordered=bool(dtype.ordered))
+    if dtype == np.float64:
+        values = np.ascontiguousarray(series.to_numpy())
+        return pa.Array.from_buffers(pa.float64(), n, [_validity_buffer(np.isnan(values)), pa.py_buffer(values)])
+    if dtype == np.int64:
+        return pa.array(np.ascontiguousarray(series.to_numpy()), type=pa.int64())
+    if dtype == np.bool_:
+        bits = np.packbits(series.to_numpy(), bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
+    if isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
+        masked = series.array
+        data, mask = masked._data, masked._mask  # type: ignore[attr-defined]
+        if isinstance(dtype, pd.BooleanDtype):
+            bits = np.packbits(data, bitorder="little")
+            return pa.Array.from_buffers(pa.bool_(), n, [_validity_buffer(mask), pa.py_buffer(bits)])
+        return pa.Array.from_buffers(pa.int64(), n, [_validity_buffer(mask), pa.py_buffer(np.ascontiguousarray(data))])
+    array = pa.Array.from_pandas(series)
+    if pa.types.is_dictionary(array.type) and pa.types.is_large_string(array.type.value_type):
+        array = array.cast(pa.dictionary(array.type.index_type, pa.string(), array.type.ordered))
+    return array
 
 
 def to_native(data: object) -> Native | None:
@@ -119,16 +224,12 @@ def to_native(data: object) -> Native | None:
 
 
 def _scores_table(scores: pd.DataFrame) -> Any:
-    """The engine's score columns as Arrow: NaN → null, categoricals → dictionaries with the plan's categories."""
+    """The engine's score columns as Arrow: NaN → null, categoricals → dictionaries with the plan's categories
+    (``string`` values), without pandas metadata (it would describe the pandas frame)."""
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(scores, preserve_index=False)
-    fields = []
-    for field in table.schema:
-        if pa.types.is_dictionary(field.type):  # pandas 2 gives string, pandas 3 large_string: make it one type
-            field = field.with_type(pa.dictionary(field.type.index_type, pa.string(), field.type.ordered))
-        fields.append(field)
-    return table.cast(pa.schema(fields))  # without the pandas metadata: it described the pandas frame
+    return pa.Table.from_arrays([pandas_to_arrow(scores[c]) for c in scores.columns],
+                                names=[str(c) for c in scores.columns])
 
 
 def _failures_table(failures: pd.DataFrame) -> Any:
@@ -155,14 +256,26 @@ def from_native(native: Native, scores: pd.DataFrame, failures: pd.DataFrame) ->
         return kept, fail
     import polars as pl
 
-    out: Any = pl.from_arrow(table)
-    bands = [c for c in computed.columns
-             if isinstance(dtype := computed[c].dtype, pd.CategoricalDtype) and dtype.ordered]
-    if bands:  # ordered categories are an Enum in Polars: Categorical would compare labels alphabetically
-        out = out.with_columns(pl.col(c).cast(pl.Enum(list(computed[c].cat.categories))) for c in bands)
+    # ordered categories are an Enum in Polars (Categorical would compare labels alphabetically), made from the
+    # category codes as Enum's physical integers: no label lookups, unlike converting a dictionary column
+    bands = {c for c in computed.columns
+             if isinstance(dtype := computed[c].dtype, pd.CategoricalDtype) and dtype.ordered}
+    rest: Any = pl.from_arrow(table.select([c for c in table.column_names if c not in bands]))
+    out = pl.DataFrame([_polars_enum(c, computed[c]) if c in bands else rest.get_column(c) for c in computed.columns])
     if passthrough:
         out = pl.concat([native.original.select(passthrough), out], how="horizontal")
     return out, pl.from_arrow(fail)
+
+
+def _polars_enum(name: str, series: pd.Series) -> Any:
+    """An ordered pandas categorical as a Polars ``Enum`` of its categories in order (code -1 → null)."""
+    import polars as pl
+    import pyarrow as pa
+
+    codes = np.asarray(series.array.codes)  # type: ignore[attr-defined]
+    values = np.where(codes < 0, 0, codes).astype(np.uint32)
+    physical = pa.Array.from_buffers(pa.uint32(), len(codes), [_validity_buffer(codes < 0), pa.py_buffer(values)])
+    return pl.Series(name, physical).cat.to(pl.Enum(list(series.cat.categories)))
 
 
 def to_pandas_failures(failures: Any) -> pd.DataFrame:
