@@ -26,7 +26,7 @@ def fixtures(lib: Library) -> NormLibrary:
 def test_refuses_a_version_the_table_does_not_declare(lib: Library, norms: NormLibrary) -> None:
     table = norms.get("phq9_kliem2024_de_total")
     newer = lib["phq9"].instrument.model_copy(update={"version": "9.0.0"})
-    with pytest.raises(NormError, match=r"declares phq9 version\(s\) 1.0.0, not 9.0.0"):
+    with pytest.raises(NormError, match=r"declares phq9 version\(s\) 1.0.0, 1.1.0, not 9.0.0"):
         scoring.apply_norms(scoring.Definition(newer), pd.DataFrame({"total": [3.0]}), table)
 
 
