@@ -73,6 +73,7 @@ HASHES_1_0_0 = {
     "pswq@1.0.0": "1ed1423ba2b62f11e7686e43793d0ace3af3d4bf8ccdcae18409ea45901f1ef1",
     "rses@1.0.0": "a0c2c601e4c16cf9bdccb033774abed8cd8be7dc21938a0bc04648c23e1d9897",
     "scoff@1.0.0": "7edef9846aff6e6da7403e580d997518223c9a97dfba9ab6e5681f0fbecf1cb3",  # added with scoff
+    "spin@1.0.0": "7f7c17be2d6682925fd3e6ac7fb88a3d876963e4970465bbab328b86f30705eb",  # added with spin
     "swemwbs@1.0.0": "6d266230177a7e8fa4cca64e5bb2d1be00a11250ee18087dbba4981d408709c5",
     "swls@1.0.0": "d7366ba8cad1058719269fbb9a639a3d1cc4340fb612ea97791a4fa93a04e981",
     "swls@1.1.0": "990768f69ffafa1c09e2a2faf4204284dc9700e8a00d365b5a3fd40b5029e79d",  # issue 14
