@@ -277,3 +277,77 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path, capsys) -> None:
     assert proc.wait(timeout=60) == 0
     assert b"scoring r.csv" in seen and b"rows" in seen
     assert len(pd.read_csv(tmp_path / "t.csv")) == ROWS
+
+
+def test_read_ahead_holds_at_most_one_item_in_its_helper_and_keeps_order() -> None:
+    """The helper makes item k+1 only once item k was taken, so it never holds two; order and errors are kept."""
+    import threading
+    import time
+
+    made: list[int] = []
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def source():
+        for k in range(6):
+            with lock:
+                made.append(k)
+                assert len(made) - len(taken) <= 1, (made, taken)  # at most one made and not yet taken
+            yield k
+
+    got = []
+    for item in chunks_module.read_ahead(source()):
+        with lock:
+            taken.append(item)
+        time.sleep(0.01)  # the caller is slower than the helper: the helper must wait, not run ahead
+        got.append(item)
+    assert got == list(range(6)) and made == got
+
+    def failing():
+        yield 0
+        raise ValueError("line 9: bad")
+
+    seen = []
+    with pytest.raises(ValueError, match="line 9: bad"):
+        for item in chunks_module.read_ahead(failing()):
+            seen.append(item)
+    assert seen == [0]
+
+
+def test_read_ahead_left_early_stops_its_helper_and_closes_the_source() -> None:
+    import threading
+
+    closed = threading.Event()
+
+    def source():
+        try:
+            yield from range(100)
+        finally:
+            closed.set()
+
+    before = threading.active_count()
+    ahead = chunks_module.read_ahead(source())
+    assert next(ahead) == 0
+    ahead.close()
+    assert closed.is_set() and threading.active_count() == before
+
+
+def test_parquet_chunks_keep_types_and_statistics_of_numbers_and_flags(tmp_path: Path) -> None:
+    """Chunks written from the frames' buffers read back as the frame (pandas metadata of the first chunk);
+    min/max statistics are written for number and flag columns, not for text (dictionary) columns."""
+    d = shipped_library()["phq9"]
+    frame = pd.DataFrame({f"phq9_{k}": pd.array([k % 4, None, 3, 0] * 5, dtype="Int64") for k in range(1, 10)})
+    frame.insert(0, "id", [f"p{k}" for k in range(20)])
+    scores = score(d, frame).scores
+    target = tmp_path / "s.parquet"
+    with chunks_module.ChunkWriter(target) as out:
+        for start in range(0, 20, 7):
+            out.write(scores.iloc[start:start + 7])
+        out.commit()
+    back = pd.read_parquet(target)
+    pd.testing.assert_frame_equal(back, scores.reset_index(drop=True))
+    meta = pq.ParquetFile(target).metadata
+    assert meta.num_row_groups == 3
+    stats = {meta.schema.column(k).name: meta.row_group(0).column(k).is_stats_set for k in range(meta.num_columns)}
+    assert stats["total"] and stats["total_valid"] and stats["total_n_answered"]
+    assert not stats["total_band"] and not stats["instrument_id"] and not stats["id"]

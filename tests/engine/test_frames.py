@@ -169,3 +169,77 @@ def test_pandas_input_is_returned_as_pandas_unchanged() -> None:
 def test_import_scoring_does_not_import_polars() -> None:
     code = "import sys, scoring; scoring.load_library(); sys.exit('polars' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def _typed_table(n: int = 53) -> object:
+    """A table of every kind of column a response file or an Arrow caller gives, with nulls in each."""
+    rng = np.random.default_rng(3)
+    cols: dict[str, object] = {}
+    for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64(),
+              pa.bool_(), pa.float64(), pa.float32()):
+        def value(k: int, t: object = t) -> object:
+            if t == pa.bool_():
+                return bool(k % 3)
+            return float(k % 7) + 0.5 if pa.types.is_floating(t) else int(k % 7)
+        cols[str(t)] = pa.array([None if rng.random() < 0.3 else value(k) for k in range(n)], type=t)
+        cols[f"{t}_no_nulls"] = pa.array([value(k) for k in range(n)], type=t)
+    cols["text"] = pa.array(["a", None, "=1+1"] * (n // 3) + ["b"] * (n % 3))
+    cols["when"] = pa.array([dt.datetime(2026, 1, 1) + dt.timedelta(days=k) for k in range(n)])
+    cols["day"] = pa.array([dt.date(2026, 1, 1), None] * (n // 2) + [None] * (n % 2))
+    cols["dict"] = pa.array(["x", "y", None] * (n // 3) + ["x"] * (n % 3)).dictionary_encode()
+    cols["nothing"] = pa.nulls(n)
+    return pa.table(cols)
+
+
+def test_arrow_to_pandas_equals_pyarrows_own_conversion_for_every_type_offset_and_chunking() -> None:
+    """The buffer-built columns (integers, booleans, doubles) are exactly what ``Table.to_pandas`` makes with the
+    documented mapping — values, nulls, dtypes, column index — also for sliced (offset bitmaps) and multi-chunk
+    columns; other types go through pyarrow itself."""
+    from scoring.engine.frames import _pyarrow_to_pandas, arrow_to_pandas
+
+    table = _typed_table()
+    cases = [table, table.slice(0, 0), table.slice(3, 11), table.slice(9, 1), table.slice(8, 40),
+             pa.concat_tables([table.slice(1, 10), table.slice(20, 13)]), table.select([]), pa.table({})]
+    for case in cases:
+        got, expected = arrow_to_pandas(case), _pyarrow_to_pandas(case)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert [str(t) for t in got.dtypes] == [str(t) for t in expected.dtypes]
+        assert got.columns.dtype == expected.columns.dtype
+    ints = arrow_to_pandas(table)
+    assert str(ints["int8"].dtype) == "Int64" and str(ints["uint64"].dtype) == "UInt64"
+    assert str(ints["bool"].dtype) == "boolean" and ints["double"].dtype == np.float64
+    assert ints["int8"].isna().sum() == table["int8"].null_count > 0
+    ints.loc[0, "double"] = 99.0  # the frame owns its values: Arrow's buffers are read-only
+    assert table["double"][0].as_py() != 99.0
+
+
+def test_pandas_to_arrow_equals_pyarrows_own_conversion() -> None:
+    """Score columns built from their numpy buffers are the arrays ``Table.from_pandas`` makes (dictionary
+    values as ``string``), nulls included, for whole, sliced and empty frames and for types built by pyarrow."""
+    from scoring.engine.frames import pandas_to_arrow
+
+    n = 41
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({
+        "total": np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 27, n).astype(float)),
+        "whole": np.arange(n, dtype=float), "n": np.arange(n), "valid": rng.random(n) < 0.5,
+        "severity": pd.array([None if k % 3 == 0 else k for k in range(n)], dtype="Int64"),
+        "cut": pd.array([None if k % 4 == 0 else bool(k % 2) for k in range(n)], dtype="boolean"),
+        "band": pd.Categorical((["Mild", None, "Severe"] * n)[:n], categories=["Mild", "Severe", "None"],
+                               ordered=True),
+        "many": pd.Categorical([f"v{k % 300}" for k in range(n)], categories=[f"v{k}" for k in range(300)]),
+        "numbers": pd.Categorical([1, 2] * (n // 2) + [1]),
+        "text": pd.Series((["x", None] * n)[:n], dtype="str"),
+        "when": pd.Series([dt.datetime(2026, 1, 1)] * n),
+        "small": np.arange(n, dtype=np.int8),
+        "single": np.where(rng.random(n) < 0.3, np.nan, 1.5).astype(np.float32),
+    })
+    for case in (frame, frame.iloc[5:30], frame.iloc[0:0], frame.iloc[::2]):
+        reference = pa.Table.from_pandas(case, preserve_index=False)
+        for name in case.columns:
+            got = pandas_to_arrow(case[name])
+            want = reference.column(name).combine_chunks()
+            if pa.types.is_dictionary(want.type) and pa.types.is_large_string(want.type.value_type):
+                want = want.cast(pa.dictionary(want.type.index_type, pa.string(), want.type.ordered))
+            got.validate(full=True)
+            assert got.type == want.type and got.equals(want), name
