@@ -63,7 +63,8 @@ def test_back_skip_language_and_one_page_layout(seeded: Seeded) -> None:
     issued = seeded.clinic.assignments.assign(seeded.theo, seeded.patient_a, instruments=["phq9", "gad7"])
     at = new_app().run()
     type_code(at, issued.code)
-    assert [b.label for b in at.button if b.key and b.key.startswith("w_lang_")] == ["English", "Español"]
+    assert [b.label for b in at.button if b.key and b.key.startswith("w_lang_")] == ["English", "Deutsch",
+                                                                                  "Español"]
     at.button(key="w_lang_es").click().run()
     assert at.title[0].value == "Antes de empezar"
     button(at, "Empezar los cuestionarios").click().run()

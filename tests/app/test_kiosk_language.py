@@ -153,7 +153,8 @@ def _audit_actions(seeded: Seeded, action: str) -> list[dict]:
 
 def test_language_chosen_on_the_code_screen_carries_into_the_session(seeded: Seeded) -> None:
     at = new_app().run()
-    assert [b.label for b in at.button if b.key and b.key.startswith("w_code_lang_")] == ["English", "Español"]
+    assert [b.label for b in at.button if b.key and b.key.startswith("w_code_lang_")] == [
+        "English", "العربية", "Deutsch", "Español"]  # every shipped catalogue, English first
     assert at.title[0].value == EN["code_title"] and at.button(key="w_code_lang_en").proto.type == "primary"
     at.button(key="w_code_lang_es").click().run()
     text = page_text(at)
@@ -258,7 +259,9 @@ def test_admin_enters_battery_texts_per_language_on_the_batteries_page(seeded: S
     at = sign_in(new_app(), "ada")
     at.switch_page("app_pages/batteries.py").run()
     mood = next(b for b in seeded.clinic.batteries.list(seeded.admin) if b.name == "Mood")
-    assert at.selectbox(key=f"w_battery_text_lang_{mood.id}").options == ["Español (es)"]
+    options = at.selectbox(key=f"w_battery_text_lang_{mood.id}").options
+    assert options == ["العربية (ar)", "Deutsch (de)", "Español (es)"]
+    at.selectbox(key=f"w_battery_text_lang_{mood.id}").set_value("es")
     at.text_area(key=f"w_battery_text_instr_{mood.id}").input(ES_INSTR)
     at.text_area(key=f"w_battery_text_consent_{mood.id}").input(ES_CONSENT)
     button(at, "Save texts in this language").click().run()
