@@ -2,9 +2,9 @@
 
 Each Python worker gets the definition once (a Spark broadcast variable: shipped to every executor once and
 unpickled once per worker process) and calls :func:`scoring.score` on each Arrow record batch Spark hands it
-— the very engine, with the pyarrow input path of :mod:`scoring.engine.frames`. The batch's scores and, in one
-extra column, the list of its failures per row come back as one Arrow batch; the two result DataFrames are
-projections of that one computation:
+— the very engine, with the pyarrow input path of :mod:`scoring.engine.frames`. Each batch comes back as its
+rows of scores followed by its failures as rows of their own (a hidden kind column tells them apart); the two
+result DataFrames are the two kinds of rows of that one computation:
 
 * ``scores``: the input's columns that are not items (as given), then the engine's columns with the Arrow
   types of :mod:`scoring.engine.frames`, mapped to Spark types (a dictionary column — bands, reasons,
@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
-__all__ = ["FAILURES_COLUMN", "ROW_COLUMN", "SparkScoreResult", "score"]
+__all__ = ["KIND_COLUMN", "ROW_COLUMN", "SparkScoreResult", "score"]
 
 #: hidden column of the combined frame: the generated row id (only when no ``row_id`` is named)
 ROW_COLUMN = "__psyscore_row"
-#: hidden column of the combined frame: each row's failures, ``array<struct<item, value, code, message>>``
-FAILURES_COLUMN = "__psyscore_failures"
+#: hidden column of the combined frame: 0 for a row of scores, 1 for a row of the failures table
+KIND_COLUMN = "__psyscore_kind"
+#: hidden columns of the combined frame holding a failure's item, value, code and message (null in score rows)
+FAILURE_FIELDS = {c: f"__psyscore_{c}" for c in ("item", "value", "code", "message")}
 
 
 @dataclass
@@ -55,8 +57,8 @@ class SparkScoreResult:
     failures
         ``row, item, value, code, message``; see the module docstring for ``row``.
     combined
-        The one computation both are selected from (scores plus hidden columns); persist it to score once
-        when both are written.
+        The one computation both are selected from (score rows and failure rows, told apart by the hidden
+        ``__psyscore_kind`` column); persist it to score once when both are written.
     definition
         The definition scored with.
     row_id
@@ -115,32 +117,13 @@ def _provenance(definition: Definition) -> dict[str, str]:
     return dict(zip(PROVENANCE, (plan.instrument_id, plan.version, plan.hash, __version__), strict=True))
 
 
-def _failure_type(pa: Any) -> Any:
-    return pa.list_(pa.struct([(c, pa.string()) for c in FAILURE_COLUMNS[1:]]))
-
-
-def _per_row_failures(failures: pa.Table, n_rows: int) -> pa.Array:
-    """The row failures of one batch as a list per row (empty where none), in the engine's order."""
-    import pyarrow as pa
-
-    rows = failures.column("row").to_numpy(zero_copy_only=False)
-    keep = ~np.isnan(rows.astype(float)) if rows.dtype.kind == "f" else np.ones(len(rows), dtype=bool)
-    positions = rows[keep].astype(np.int64)
-    order = np.argsort(positions, kind="stable")  # the engine sorts by row already; stable keeps its item order
-    picked = failures.filter(pa.array(keep)).take(pa.array(order))
-    counts = np.bincount(positions, minlength=n_rows)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    values = pa.StructArray.from_arrays([picked.column(c).combine_chunks() for c in FAILURE_COLUMNS[1:]],
-                                        names=list(FAILURE_COLUMNS[1:]))
-    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values, type=_failure_type(pa))
-
-
-def _batch_scorer(broadcast: Any, kwargs: dict[str, Any], hidden_row: bool, target: pa.Schema
+def _batch_scorer(broadcast: Any, kwargs: dict[str, Any], hidden_row: bool, row_id: str | None, target: pa.Schema
                   ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The function each Spark task runs over its Arrow batches (pickled with the broadcast handle only)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         from scoring.engine import score as engine_score
 
@@ -149,15 +132,30 @@ def _batch_scorer(broadcast: Any, kwargs: dict[str, Any], hidden_row: bool, targ
             if batch.num_rows == 0:
                 continue
             table = pa.Table.from_batches([batch])
-            row_ids = table.column(ROW_COLUMN) if hidden_row else None
             data = table.drop_columns([ROW_COLUMN]) if hidden_row else table
             result = engine_score(definition, data, **kwargs)
-            scores: Any = result.scores  # a pyarrow.Table: the engine returns the kind it was given
-            out = _as_string(scores.drop_columns(list(PROVENANCE)))
-            if row_ids is not None:
-                out = out.append_column(ROW_COLUMN, row_ids)
-            out = out.append_column(FAILURES_COLUMN, _per_row_failures(result.failures, table.num_rows))
-            yield from out.cast(target).to_batches()
+            scores: Any = result.scores  # pyarrow.Tables: the engine returns the kind it was given
+            failures: Any = result.failures
+            n = table.num_rows
+            # the score rows: the engine's columns (provenance left to Spark), failure fields null
+            out = {name: scores.column(name) for name in target.names if name in scores.column_names}
+            if hidden_row:
+                out[ROW_COLUMN] = pa.nulls(n, target.field(ROW_COLUMN).type)
+            out[KIND_COLUMN] = pa.array(np.zeros(n, dtype=np.int8))
+            out.update({hidden: pa.nulls(n, pa.string()) for hidden in FAILURE_FIELDS.values()})
+            yield from pa.table(out).cast(target).to_batches()
+            failures = failures.filter(pc.is_valid(failures.column("row")))  # column problems: once, by the driver
+            m = failures.num_rows
+            if not m:
+                continue
+            ids = table.column(ROW_COLUMN if hidden_row else row_id).take(failures.column("row"))
+            rows = {name: (ids if name == row_id else pa.nulls(m, target.field(name).type))
+                    for name in target.names if name in scores.column_names}
+            if hidden_row:
+                rows[ROW_COLUMN] = ids
+            rows[KIND_COLUMN] = pa.array(np.ones(m, dtype=np.int8))
+            rows.update({hidden: failures.column(c) for c, hidden in FAILURE_FIELDS.items()})
+            yield from pa.table(rows).cast(target).to_batches()
 
     return run
 
@@ -227,12 +225,12 @@ def score(
     """
     pa, F = _spark_modules()
     from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
-    from pyspark.sql.types import StructField, StructType
+    from pyspark.sql.types import ByteType, StringType, StructField, StructType
 
     if not isinstance(definition, Definition):
         raise TypeError(f"score() takes a Definition (e.g. load_library()['phq9']), not {type(definition).__name__}")
     names = list(spark_df.columns)
-    for hidden in (ROW_COLUMN, FAILURES_COLUMN):
+    for hidden in (ROW_COLUMN, KIND_COLUMN, *FAILURE_FIELDS.values()):
         if hidden in names:
             raise ValueError(f"the input has a column named {hidden!r}, which scoring.spark uses itself; rename it")
     item_names = {i.lower() for i in definition.plan.item_ids}
@@ -255,19 +253,21 @@ def score(
     if hidden_row:
         fields.append(StructField(ROW_COLUMN, from_arrow_schema(pa.schema([(ROW_COLUMN, pa.int64())]))
                                   .fields[0].dataType, True))
-    fields.append(StructField(FAILURES_COLUMN, from_arrow_schema(pa.schema([(FAILURES_COLUMN, _failure_type(pa))]))
-                              .fields[0].dataType, True))
+    fields.append(StructField(KIND_COLUMN, ByteType(), False))
+    fields += [StructField(hidden, StringType(), True) for hidden in FAILURE_FIELDS.values()]
     out_schema = StructType(fields)
     target = to_arrow_schema(out_schema, timezone="UTC")
     broadcast = spark_df.sparkSession.sparkContext.broadcast(definition)
-    combined = map_in_arrow(source, _batch_scorer(broadcast, kwargs, hidden_row, target), out_schema)
+    combined = map_in_arrow(source, _batch_scorer(broadcast, kwargs, hidden_row, row_id, target), out_schema)
 
     # the provenance columns are the same in every row: Spark adds them as literals (no text crosses from Python)
-    scores = combined.select(*[F.lit(constants[n]).cast("string").alias(n) if n in constants else F.col(f"`{n}`")
-                               for n in computed.column_names])
+    kind = F.col(f"`{KIND_COLUMN}`")
+    scores = combined.filter(kind == 0).select(
+        *[F.lit(constants[n]).cast("string").alias(n) if n in constants else F.col(f"`{n}`")
+          for n in computed.column_names])
     row_col = F.col(f"`{ROW_COLUMN}`") if hidden_row else F.col(f"`{row_id}`")
-    exploded = combined.select(row_col.alias("row"), F.explode(F.col(f"`{FAILURES_COLUMN}`")).alias("f")) \
-        .select("row", *[F.col(f"f.{c}").alias(c) for c in FAILURE_COLUMNS[1:]])
+    exploded = combined.filter(kind == 1).select(row_col.alias("row"),
+                                                 *[F.col(f"`{h}`").alias(c) for c, h in FAILURE_FIELDS.items()])
     row_type = exploded.schema["row"].dataType
     failures = exploded
     column_schema = StructType([StructField("row", row_type, True),
