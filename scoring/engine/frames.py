@@ -181,7 +181,7 @@ def pandas_to_arrow(series: pd.Series) -> Any:
     n = len(series)
     if isinstance(dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(dtype.categories) in ("string", "empty"):
         cat = series.array
-        codes = np.ascontiguousarray(cat.codes)  # type: ignore[attr-defined]
+        codes = np.ascontiguousarray(cat.codes)
         indices = pa.Array.from_buffers(pa.from_numpy_dtype(codes.dtype), n,
                                         [_validity_buffer(codes < 0), pa.py_buffer(codes)])
         dictionary = pa.array(list(dtype.categories), type=pa.string())
@@ -196,7 +196,7 @@ def pandas_to_arrow(series: pd.Series) -> Any:
         return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
     if isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
         masked = series.array
-        data, mask = masked._data, masked._mask  # type: ignore[attr-defined]
+        data, mask = masked._data, masked._mask
         if isinstance(dtype, pd.BooleanDtype):
             bits = np.packbits(data, bitorder="little")
             return pa.Array.from_buffers(pa.bool_(), n, [_validity_buffer(mask), pa.py_buffer(bits)])
@@ -272,7 +272,7 @@ def _polars_enum(name: str, series: pd.Series) -> Any:
     import polars as pl
     import pyarrow as pa
 
-    codes = np.asarray(series.array.codes)  # type: ignore[attr-defined]
+    codes = np.asarray(series.array.codes)
     values = np.where(codes < 0, 0, codes).astype(np.uint32)
     physical = pa.Array.from_buffers(pa.uint32(), len(codes), [_validity_buffer(codes < 0), pa.py_buffer(values)])
     return pl.Series(name, physical).cat.to(pl.Enum(list(series.cat.categories)))
