@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ci-level", type=float, default=0.95, metavar="P",
                    help="coverage of alpha's confidence intervals (default 0.95)")
     add_input_options(p)
+    from scoring.cli.score_spark import add_engine_options
+
+    add_engine_options(p)  # --engine spark --master URL --row-id COLUMN (scoring/cli/score_spark.py)
     p.set_defaults(func=cmd_analyze)
 
 
@@ -79,23 +82,32 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.db is not None:
         definition, data = _from_store(args.db, lib, args.instrument, args.instrument_version)
         source = f"{args.db} ({len(data)} completed administration(s))"
+    elif getattr(args, "engine", "pandas") == "spark":  # Spark reads the input itself
+        definition = lib.get_version(args.instrument, args.instrument_version)
+        source = str(args.input)
     else:
         definition = lib.get_version(args.instrument, args.instrument_version)
         data = read_responses(args.input)
         require_items(args.input, list(data.columns), definition.plan.item_ids, definition.id)
         source = str(args.input)
     missing = ("pairwise", "listwise") if args.missing == "both" else (args.missing,)
-    report = analyze(definition, data, missing=missing, ci_level=args.ci_level,
-                     accept_integral_floats=args.accept_integral_floats)
+    if getattr(args, "engine", "pandas") == "spark":  # from per-partition statistics (scoring/cli/score_spark.py)
+        from scoring.cli.score_spark import spark_analyze
+
+        report = spark_analyze(args, definition, missing)
+    else:
+        report = analyze(definition, data, missing=missing, ci_level=args.ci_level,
+                         accept_integral_floats=args.accept_integral_floats)
+    n_rows = report.n_rows
     if args.input is not None:
-        check_bad_share(source, report.failures, len(data) * len(definition.plan.item_ids), args.allow_bad)
+        check_bad_share(source, report.failures, n_rows * len(definition.plan.item_ids), args.allow_bad)
     written = report.write(args.output)
     if len(report.failures):
         print(f"{source}: {len(report.failures)} bad cell(s) analysed as missing; run 'psyscore score' "
               "to list them", file=sys.stderr)
     for w in report.warnings.itertuples():
         print(f"warning: {w.scale_id} ({w.missing}): {w.message}", file=sys.stderr)
-    print(f"{len(data)} row(s) analysed with {definition.id} {definition.version} → "
+    print(f"{n_rows} row(s) analysed with {definition.id} {definition.version} → "
           + ", ".join(str(p) for p in written), file=sys.stderr)
     return EXIT_OK
 

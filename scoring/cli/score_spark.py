@@ -202,3 +202,28 @@ def run_spark_score(args: argparse.Namespace, definitions: Sequence[Definition],
             spark.stop()
     print(f"{rows} administration(s) scored with {d.id} {d.version} on Spark → {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def spark_analyze(args: argparse.Namespace, definition: Definition, missing: Sequence[str]) -> Any:
+    """``psyscore analyze --engine spark``: the :class:`~scoring.reliability.ReliabilityReport` of ``args.input``
+    computed on Spark (:func:`scoring.spark.analyze`); the caller writes it as for the single machine."""
+    from scoring.cli.inputs import require_items
+    from scoring.spark import analyze
+
+    if args.input is None:
+        raise UsageError("--engine spark analyses a .parquet or .csv file or folder, not --db")
+    kind = _input_kind(args.input)
+    if kind is None or not args.input.exists():
+        raise UsageError(f"with --engine spark the input must be a .parquet or .csv file or a folder of them, not "
+                         f"{args.input}")
+    spark, started = _session(args.master)
+    try:
+        frame = _read(spark, args.input, kind)
+        require_items(args.input, frame.columns, definition.plan.item_ids, definition.id)
+        if args.row_id is not None and args.row_id not in frame.columns:
+            raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input}")
+        return analyze(definition, frame, missing=missing, ci_level=args.ci_level,
+                       accept_integral_floats=args.accept_integral_floats, row_id=args.row_id)
+    finally:
+        if started:
+            spark.stop()

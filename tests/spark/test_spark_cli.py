@@ -96,3 +96,30 @@ def test_refusals_are_usage_errors(cli: Any, tmp_path: Path) -> None:
     assert res.code == 2 and "must end in .parquet or .csv" in res.err
     res = cli("score", "phq9", src, "-o", tmp_path / "o.parquet", "--engine", "spark", "--chunk-rows", "10")
     assert res.code == 2 and "--chunk-rows is for --engine pandas" in res.err
+
+
+def test_analyze_on_spark_equals_the_single_machine_report(spark: Any, cli: Any, tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    table = _table("dass21", rows=150, seed=6)
+    src = tmp_path / "responses.parquet"
+    pq.write_table(table, src)
+    one = cli("analyze", src, "--instrument", "dass21", "-o", tmp_path / "one.json", "--allow-bad")
+    assert one.code == 0, one.err
+    res = cli("analyze", src, "--instrument", "dass21", "-o", tmp_path / "spark.json", "--engine", "spark",
+              "--row-id", "id", "--allow-bad")
+    assert res.code == 0, res.err
+    assert "150 row(s) analysed with dass21" in res.err
+    want, got = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "spark"))
+    assert got["n_rows"] == want["n_rows"] and got["n_bad_cells"] == want["n_bad_cells"] > 0
+    for level in ("scales", "items", "warnings"):
+        assert len(got[level]) == len(want[level])
+        for g, w in zip(got[level], want[level], strict=True):
+            assert g.keys() == w.keys()
+            for k, v in w.items():
+                if isinstance(v, float):
+                    assert np.isclose(g[k], v, rtol=0, atol=1e-9), (level, k)
+                else:
+                    assert g[k] == v, (level, k)
