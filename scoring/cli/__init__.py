@@ -57,10 +57,16 @@ def cli_library(folders: Sequence[Path] | None = None) -> Library:
     for folder in extra:
         if not folder.is_dir():
             raise UsageError(f"no such folder: {folder}")
+    settings = Settings.from_env()  # PSYSCORE_CUTOFFS applies with --definitions folders too
     if not extra:
-        return load_library()
-    dirs = [d for d in Settings.from_env().all_instrument_dirs if d.is_dir()]
-    return load_library([*dirs, *extra])
+        lib = load_library(settings=settings)
+    else:
+        dirs = [d for d in settings.all_instrument_dirs if d.is_dir()]
+        lib = load_library([*dirs, *extra], settings=settings)
+    refused = [i.message for i in lib.report.issues if i.code == "E230"]
+    if refused:  # a deployment's cut-off choice that cannot be honoured: nothing is scored at another value
+        raise UsageError("; ".join(refused))
+    return lib
 
 
 def build_parser() -> argparse.ArgumentParser:

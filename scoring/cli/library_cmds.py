@@ -164,9 +164,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     for s in ins.scales:
         print(f"  {s.id}: {s.name}; {s.method} of {len(s.items)} items, range {s.range[0]}–{s.range[1]}, "
               f"missing: {s.missing.rule}")
-        if s.bands:
-            for b in s.bands.ranges:
+        for k, band_set in enumerate(((s.bands,) if s.bands else ()) + tuple(s.band_sets)):
+            column = f"{s.id}_band" if k == 0 else f"{s.id}_band_{band_set.id}"
+            if band_set.id or s.band_sets:  # name the sets where there is more than one, or a named one
+                print(f"    band set {band_set.id or '(default)'} ({column})"
+                      + (f": {band_set.name}" if band_set.name else ""))
+            for b in band_set.ranges:
                 print(f"    {b.min}–{b.max}: {b.label}")
+        for c in s.cutoffs:
+            if c.range is not None:
+                used = d.cutoff_values.get(f"{s.id}.{c.id}", float(c.value))
+                whose = ("the definition's choice" if used == c.value
+                         else f"this deployment's choice; the definition's is {c.value}")
+                print(f"    cut-off {c.id}: {s.id} {c.op} {used:g} ({whose}; published range "
+                      f"{c.range[0]}–{c.range[1]}; a deployment may choose within it: "
+                      f"PSYSCORE_CUTOFFS={ins.id}.{s.id}.{c.id}=VALUE)")
     if ins.critical_items:
         print("\nCritical items:")
         for c in ins.critical_items:

@@ -145,3 +145,20 @@ def test_the_receipt_names_each_band_set_and_the_cut_point_chosen() -> None:
     chosen = str(scoring.explain(LIB["pcl5"].with_cutoffs({"total.probable_ptsd": 31}), pcl5))
     assert ("cut-off probable_ptsd (>= 31, within the published range 31–33: chosen by this deployment; the "
             "definition's is 33): met") in chosen
+
+
+def test_the_cli_shows_the_sets_and_honours_or_refuses_the_deployments_choice(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from scoring.cli import main
+
+    assert main(["show", "k10"]) == 0
+    out = capsys.readouterr().out
+    assert "band set abs (total_band): ABS survey groupings" in out
+    assert "band set crufad (total_band_crufad): CRUfAD / GPcare" in out
+    monkeypatch.setenv("PSYSCORE_CUTOFFS", "pcl5.total.probable_ptsd=31")
+    assert main(["show", "pcl5"]) == 0
+    assert "total >= 31 (this deployment's choice; the definition's is 33; published range 31–33" in (
+        capsys.readouterr().out)
+    monkeypatch.setenv("PSYSCORE_CUTOFFS", "pcl5.total.probable_ptsd=40")
+    assert main(["show", "pcl5"]) == 2
+    assert "pcl5.total.probable_ptsd=40 is outside the published range 31-33" in capsys.readouterr().err
