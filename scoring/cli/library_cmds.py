@@ -171,14 +171,14 @@ def cmd_show(args: argparse.Namespace) -> int:
                       + (f": {band_set.name}" if band_set.name else ""))
             for b in band_set.ranges:
                 print(f"    {b.min}–{b.max}: {b.label}")
-        for c in s.cutoffs:
-            if c.range is not None:
-                used = d.cutoff_values.get(f"{s.id}.{c.id}", float(c.value))
-                whose = ("the definition's choice" if used == c.value
-                         else f"this deployment's choice; the definition's is {c.value}")
-                print(f"    cut-off {c.id}: {s.id} {c.op} {used:g} ({whose}; published range "
-                      f"{c.range[0]}–{c.range[1]}; a deployment may choose within it: "
-                      f"PSYSCORE_CUTOFFS={ins.id}.{s.id}.{c.id}=VALUE)")
+        for cut in s.cutoffs:
+            if cut.range is not None:
+                used = d.cutoff_values.get(f"{s.id}.{cut.id}", float(cut.value))
+                whose = ("the definition's choice" if used == cut.value
+                         else f"this deployment's choice; the definition's is {cut.value}")
+                print(f"    cut-off {cut.id}: {s.id} {cut.op} {used:g} ({whose}; published range "
+                      f"{cut.range[0]}–{cut.range[1]}; a deployment may choose within it: "
+                      f"PSYSCORE_CUTOFFS={ins.id}.{s.id}.{cut.id}=VALUE)")
     if ins.critical_items:
         print("\nCritical items:")
         for c in ins.critical_items:
