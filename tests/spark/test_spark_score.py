@@ -151,17 +151,6 @@ def test_one_row_partitions_and_empty_partitions(spark: Any, slices: int) -> Non
     _check_equal(scoring.spark.score(d, frame, row_id="id"), _expected(d, table))
 
 
-def _unused_no_rows_at_all(spark: Any) -> None:
-    d = shipped_library()["phq9"]
-    table = _table("phq9", rows=4).drop_columns(["phq9_9"])  # a missing column: reported once, with no row
-    frame = _spark_frame(spark, table, 2).limit(0)
-    result = scoring.spark.score(d, frame, row_id="id")
-    assert result.scores.count() == 0
-    failures = collect(result.failures)
-    assert failures[["item", "code"]].values.tolist() == [["phq9_9", "missing_column"]]
-    assert failures["row"].isna().all()
-
-
 def test_generated_row_ids_are_positions_in_one_partition(spark: Any) -> None:
     d = shipped_library()["who5"]
     table = _table("who5", rows=40).drop_columns(["id"])
