@@ -111,9 +111,44 @@ def _session(master: str | None) -> tuple[Any, bool]:
     return session, True
 
 
+def _csv_header(path: Path) -> list[str]:
+    """The header of every CSV file of ``path``: one and the same in each file, no name twice (ignoring case).
+
+    Spark matches the columns of each file by position and renames a repeated name (``phq9_1`` twice would
+    become ``phq9_10`` and ``phq9_11`` — real item ids), so both are checked here, before Spark reads anything.
+    """
+    import csv
+
+    from scoring.cli.inputs import BadInputError
+
+    files = [path] if path.is_file() else sorted(f for f in path.rglob("*.csv") if f.is_file())
+    header: list[str] | None = None
+    for file in files:
+        try:
+            with file.open(encoding="utf-8-sig", newline="") as fh:
+                names = next(csv.reader(fh), [])
+        except UnicodeDecodeError as exc:
+            raise BadInputError(f"{file}: not UTF-8 in its header (byte {exc.start}); save it as UTF-8") from exc
+        seen: dict[str, str] = {}
+        for name in names:
+            if name.strip().lower() in seen:
+                raise BadInputError(f"{file}: duplicate column names {seen[name.strip().lower()]!r} and {name!r} "
+                                    "(names are matched ignoring case); keep one column per item — conflicting "
+                                    "answers are never resolved silently")
+            seen[name.strip().lower()] = name
+        if header is None:
+            header = names
+        elif names != header:
+            raise BadInputError(f"{file}: its header differs from that of {files[0]} (Spark would match the "
+                                "columns by position); give every file of the folder the same columns in the same "
+                                "order")
+    return header or []
+
+
 def _read(spark: Any, path: Path, kind: str) -> Any:
     if kind == "parquet":
         return spark.read.parquet(str(path))
+    _csv_header(path)
     # every cell as text (no schema inference), as psyscore reads CSV; a row of another width fails the job
     return (spark.read.option("header", "true").option("mode", "FAILFAST").option("encoding", "UTF-8")
             .option("inferSchema", "false").csv(str(path)))

@@ -123,3 +123,21 @@ def test_analyze_on_spark_equals_the_single_machine_report(spark: Any, cli: Any,
                     assert np.isclose(g[k], v, rtol=0, atol=1e-9), (level, k)
                 else:
                     assert g[k] == v, (level, k)
+
+
+def test_csv_headers_checked_before_spark_reads(cli: Any, tmp_path: Path) -> None:
+    """Spark would rename a repeated name (phq9_1 twice -> phq9_10, phq9_11: real items) and match the files
+    of a folder by position: both are refused, naming the file, before Spark reads anything."""
+    items = ",".join(f"phq9_{i}" for i in range(1, 10))
+    dup = tmp_path / "dup.csv"
+    dup.write_text(f"id,{items},PHQ9_1\n1,{','.join('1' * 9)},2\n", encoding="utf-8")
+    res = cli("score", "phq9", dup, "-o", tmp_path / "o.parquet", "--engine", "spark")
+    assert res.code == 1 and "duplicate column names 'phq9_1' and 'PHQ9_1'" in res.err and "dup.csv" in res.err
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text(f"id,{items}\n1,{','.join('1' * 9)}\n", encoding="utf-8")
+    swapped = ",".join(f"phq9_{i}" for i in (2, 1, *range(3, 10)))
+    (folder / "b.csv").write_text(f"id,{swapped}\n2,{','.join('0' * 9)}\n", encoding="utf-8")
+    res = cli("score", "phq9", folder, "-o", tmp_path / "f.parquet", "--engine", "spark")
+    assert res.code == 1 and "b.csv: its header differs from that of" in res.err
+    assert not (tmp_path / "o.parquet").exists() and not (tmp_path / "f.parquet").exists()
