@@ -42,7 +42,7 @@ def test_items_are_scored_and_change_is_classified() -> None:
     assert pd.isna(h["baseline_classification"].iloc[0])
     assert h["baseline_reason"].iloc[0] == "this is the baseline administration"
     assert h["clinical"].tolist() == [True, True, False, True, False]
-    assert (h["instrument_hash"] == LIB["phq9"].hash).all() and (h["instrument_version"] == "1.0.0").all()
+    assert (h["instrument_hash"] == LIB["phq9"].hash).all() and (h["instrument_version"] == LIB["phq9"].version).all()
     assert (h["criterion"] == "published").all() and (h["threshold"] == 6).all()
 
 

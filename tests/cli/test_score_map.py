@@ -160,7 +160,7 @@ def test_two_instruments_in_one_file(cli, redcap: Path, tmp_path: Path, options:
     got = pd.read_csv(out)
     assert list(got.columns) == list(expected.columns)  # passthrough once, then phq9.…, then gad7.…
     pd.testing.assert_frame_equal(got, expected)
-    assert "30 administration(s) scored with phq9 1.0.0, gad7 " in err
+    assert "30 administration(s) scored with phq9 1.1.0, gad7 " in err
     failures = pd.read_csv(tmp_path / "both.failures.csv")
     assert list(failures.columns) == ["instrument", "row", "item", "value", "code", "message"]
     assert failures[["instrument", "row", "item", "code"]].values.tolist() == [

@@ -280,7 +280,7 @@ def test_wide_layout_has_one_row_per_patient_with_the_same_values(extract: pd.Da
     w = wide.set_index("research_id").loc[first.index]
     assert (w["phq9_total_t1"].to_numpy() == first["phq9_total"].to_numpy()).all()
     assert (w["phq9_days_t1"].to_numpy() == first["days_since_first"].to_numpy()).all()
-    assert (w["phq9_version_t1"].astype(str) == "1.0.0").all()
+    assert (w["phq9_version_t1"].astype(str) == "1.1.0").all()
 
 
 def test_from_answers_pivots_one_answer_per_row(library: scoring.Library) -> None:

@@ -85,8 +85,9 @@ def test_store_export_scores_with_pinned_definitions(seeded: tuple[str, Clinic, 
     assert sorted(data["phq9_total"].tolist()) == sorted(
         stored.loc[(stored["completed_at"] >= datetime(2024, 1, 1, tzinfo=UTC))
                    & (stored["completed_at"] < datetime(2025, 1, 1, tzinfo=UTC)), "total"].tolist())
-    pinned = clinic.research.definition(researcher, "phq9", "1.0.0")
-    assert prep.manifest["instruments"] == [{"id": "phq9", "version": "1.0.0", "hash": pinned.hash,
+    version = clinic.library["phq9"].version  # the seeded administrations use the latest definition
+    pinned = clinic.research.definition(researcher, "phq9", version)
+    assert prep.manifest["instruments"] == [{"id": "phq9", "version": version, "hash": pinned.hash,
                                              "administrations": 24}]
 
 

@@ -19,7 +19,7 @@ def test_questionnaire_in_spanish_to_a_file(cli: Cli, tmp_path: Path) -> None:
     assert code == 0, err
     q = json.loads(out.read_text(encoding="utf-8"))
     Questionnaire.model_validate(q)
-    assert q["language"] == "es" and "Questionnaire https://psyscore.org/fhir/Questionnaire/phq9|1.0.0" in err
+    assert q["language"] == "es" and "Questionnaire https://psyscore.org/fhir/Questionnaire/phq9|1.1.0" in err
 
 
 def test_questionnaire_to_stdout_and_usage_errors(cli: Cli) -> None:

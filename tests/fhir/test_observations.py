@@ -168,7 +168,7 @@ def test_questionnaire_responses_read_back_to_the_same_answers(library: Library)
 
 
 def test_questionnaire_response_refuses_unknown_items_and_values(library: Library) -> None:
-    with pytest.raises(FhirError, match=r"phq9 1.0.0 has no item phq9_99"):
+    with pytest.raises(FhirError, match=r"phq9 1.1.0 has no item phq9_99"):
         to_questionnaire_response(library["phq9"], {"phq9_99": 1})
     with pytest.raises(FhirError, match="phq9_1: 7 is not one of its option values"):
         to_questionnaire_response(library["phq9"], {"phq9_1": 7})

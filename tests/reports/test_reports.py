@@ -304,7 +304,7 @@ def test_xlsx_receipts_and_about(xlsx: bytes) -> None:
     wb = openpyxl.load_workbook(io.BytesIO(xlsx))
     lines = [r[5] for r in sheet_rows(wb["Receipts"])[1:]]
     assert any("prorated: 11 × 9/8 = 12.375 → rounded half-up to 12" in line for line in lines)
-    assert sum(1 for line in lines if line.startswith("phq9 1.0.0 (hash")) == 3
+    assert sum(1 for line in lines if line.startswith("phq9 1.1.0 (hash")) == 3
     about = " ".join(str(c) for r in sheet_rows(wb["About"]) for c in r if c is not None)
     for inst in ("phq9", "who5"):
         assert LIB[inst].hash in about
