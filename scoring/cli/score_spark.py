@@ -16,12 +16,14 @@ Paths are local (or a shared file system mounted on every node).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import shutil
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +109,9 @@ def _session(master: str | None) -> tuple[Any, bool]:
     except Exception as exc:  # Java missing, a bad master URL: say so without a Java stack trace
         raise UsageError(f"could not start Spark ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
                          "Spark needs Java 17+ (apt-get install default-jre-headless)") from exc
-    session.sparkContext.setLogLevel("ERROR")
+    # Spark's task errors quote the offending record: keep respondent data out of the log (errors are said
+    # by this command, naming the input and Spark's error class)
+    session.sparkContext.setLogLevel("FATAL")
     return session, True
 
 
@@ -189,6 +193,36 @@ def _neutralised(frame: Any) -> Any:
                           .alias(neutralise(f.name)) for f in frame.schema.fields])
 
 
+@contextlib.contextmanager
+def _spark_errors(path: Path) -> Iterator[None]:
+    """A failed Spark job as a short error naming the input and Spark's error class, not a Java stack trace.
+
+    Spark's messages quote the offending record; they are not printed (no respondent data on stderr).
+    """
+    from scoring.cli.inputs import BadInputError
+    from scoring.errors import PsyscoreError
+
+    try:
+        yield
+    except (PsyscoreError, UsageError):
+        raise
+    except Exception as exc:
+        text = str(exc)
+        if type(exc).__name__ not in ("Py4JJavaError", "PythonException", "AnalysisException") and \
+                not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        classes = re.findall(r"\[([A-Z][A-Z_]+(?:\.[A-Z_]+)?)\]", text)
+        if any(c.startswith("MALFORMED") for c in classes):
+            raise BadInputError(f"{path}: a row has another number of cells than the header (a line break or a "
+                                "comma inside a cell that is not in double quotes?); Spark stopped reading "
+                                f"({classes[-1]})") from None
+        python = [ln.strip() for ln in text.splitlines() if re.match(r"\s*[\w.]+(Error|Exception): ", ln)]
+        if type(exc).__name__ == "PythonException" and python:
+            raise BadInputError(f"{path}: scoring failed in a Spark task: {python[-1][:500]}") from None
+        raise BadInputError(f"{path}: the Spark job failed ({classes[-1] if classes else type(exc).__name__}); "
+                            "see the Spark logs of the run") from None
+
+
 def run_spark_score(args: argparse.Namespace, definitions: Sequence[Definition], failures_file: Path) -> int:
     """``psyscore score --engine spark``: score ``args.input`` into ``args.output`` on Spark."""
     from scoring.cli.inputs import BAD_CELL_CODES, check_bad_counts, print_failures, require_items
@@ -200,38 +234,41 @@ def run_spark_score(args: argparse.Namespace, definitions: Sequence[Definition],
     out_kind = args.output.suffix.lower()[1:]
     spark, started = _session(args.master)
     try:
-        frame = _read(spark, args.input, kind)
-        require_items(args.input, frame.columns, d.plan.item_ids, d.id)
-        if args.row_id is not None and args.row_id not in frame.columns:
-            raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input} (columns: "
-                             f"{', '.join(frame.columns[:8])}{' …' if len(frame.columns) > 8 else ''})")
-        result = score(d, frame, row_id=args.row_id, accept_integral_floats=args.accept_integral_floats)
-        from pyspark import StorageLevel
+        with _spark_errors(args.input):
+            frame = _read(spark, args.input, kind)
+            require_items(args.input, frame.columns, d.plan.item_ids, d.id)
+            if args.row_id is not None and args.row_id not in frame.columns:
+                raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input} (columns: "
+                                 f"{', '.join(frame.columns[:8])}{' …' if len(frame.columns) > 8 else ''})")
+            result = score(d, frame, row_id=args.row_id, accept_integral_floats=args.accept_integral_floats)
+            from pyspark import StorageLevel
 
-        result.combined.persist(StorageLevel.MEMORY_AND_DISK)  # scored once, written twice
-        try:
-            rows = result.scores.count()
-            counts = Counter({r["code"]: int(r["count"]) for r in result.failures.groupBy("code").count().collect()})
-            if counts:
-                first = result.failures.limit(10).collect()
-                import pandas as pd
+            result.combined.persist(StorageLevel.MEMORY_AND_DISK)  # scored once, written twice
+            try:
+                rows = result.scores.count()
+                by_code = result.failures.groupBy("code").count().collect()
+                counts = Counter({r["code"]: int(r["count"]) for r in by_code})
+                if counts:
+                    first = result.failures.limit(10).collect()
+                    import pandas as pd
 
-                shown = pd.DataFrame([r.asDict() for r in first], columns=["row", "item", "value", "code", "message"])
-                print(f"{args.input}: {summarise(rows, dict(counts))}", file=sys.stderr)
-                print_failures(shown, failures_file, limit=10, total=sum(counts.values()))
-                failures = _neutralised(result.failures)
-                _write(failures, failures_file, out_kind)
-                bad = Counter({c: n for c, n in counts.items() if c in BAD_CELL_CODES})
-                check_bad_counts(args.input, bad, rows * len(d.plan.item_ids), args.allow_bad)
-                if args.strict:
-                    print("strict mode: no scores written", file=sys.stderr)
-                    return EXIT_ERROR
-            elif failures_file.exists():  # a stale failures folder from an earlier run would mislead
-                shutil.rmtree(failures_file) if failures_file.is_dir() else failures_file.unlink()
-            scores = _neutralised(result.scores)
-            _write(scores, args.output, out_kind)
-        finally:
-            result.combined.unpersist()
+                    shown = pd.DataFrame([r.asDict() for r in first],
+                                         columns=["row", "item", "value", "code", "message"])
+                    print(f"{args.input}: {summarise(rows, dict(counts))}", file=sys.stderr)
+                    print_failures(shown, failures_file, limit=10, total=sum(counts.values()))
+                    failures = _neutralised(result.failures)
+                    _write(failures, failures_file, out_kind)
+                    bad = Counter({c: n for c, n in counts.items() if c in BAD_CELL_CODES})
+                    check_bad_counts(args.input, bad, rows * len(d.plan.item_ids), args.allow_bad)
+                    if args.strict:
+                        print("strict mode: no scores written", file=sys.stderr)
+                        return EXIT_ERROR
+                elif failures_file.exists():  # a stale failures folder from an earlier run would mislead
+                    shutil.rmtree(failures_file) if failures_file.is_dir() else failures_file.unlink()
+                scores = _neutralised(result.scores)
+                _write(scores, args.output, out_kind)
+            finally:
+                result.combined.unpersist()
     finally:
         if started:
             spark.stop()
@@ -253,12 +290,13 @@ def spark_analyze(args: argparse.Namespace, definition: Definition, missing: Seq
                          f"{args.input}")
     spark, started = _session(args.master)
     try:
-        frame = _read(spark, args.input, kind)
-        require_items(args.input, frame.columns, definition.plan.item_ids, definition.id)
-        if args.row_id is not None and args.row_id not in frame.columns:
-            raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input}")
-        return analyze(definition, frame, missing=missing, ci_level=args.ci_level,
-                       accept_integral_floats=args.accept_integral_floats, row_id=args.row_id)
+        with _spark_errors(args.input):
+            frame = _read(spark, args.input, kind)
+            require_items(args.input, frame.columns, definition.plan.item_ids, definition.id)
+            if args.row_id is not None and args.row_id not in frame.columns:
+                raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input}")
+            return analyze(definition, frame, missing=missing, ci_level=args.ci_level,
+                           accept_integral_floats=args.accept_integral_floats, row_id=args.row_id)
     finally:
         if started:
             spark.stop()

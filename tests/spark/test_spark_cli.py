@@ -141,3 +141,12 @@ def test_csv_headers_checked_before_spark_reads(cli: Any, tmp_path: Path) -> Non
     res = cli("score", "phq9", folder, "-o", tmp_path / "f.parquet", "--engine", "spark")
     assert res.code == 1 and "b.csv: its header differs from that of" in res.err
     assert not (tmp_path / "o.parquet").exists() and not (tmp_path / "f.parquet").exists()
+
+
+def test_a_ragged_csv_row_stops_the_run_without_quoting_it(spark: Any, cli: Any, tmp_path: Path) -> None:
+    items = ",".join(f"phq9_{i}" for i in range(1, 10))
+    src = tmp_path / "r.csv"
+    src.write_text(f"id,{items}\n1,{','.join('1' * 9)}\n2,1,3,0\n", encoding="utf-8")
+    res = cli("score", "phq9", src, "-o", tmp_path / "o.parquet", "--engine", "spark")
+    assert res.code == 1 and "a row has another number of cells than the header" in res.err
+    assert "2,1,3,0" not in res.err and not (tmp_path / "o.parquet").exists()
