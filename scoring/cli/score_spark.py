@@ -118,8 +118,9 @@ def _session(master: str | None) -> tuple[Any, bool]:
 def _csv_header(path: Path) -> list[str]:
     """The header of every CSV file of ``path``: one and the same in each file, no name twice (ignoring case).
 
-    Spark matches the columns of each file by position and renames a repeated name (``phq9_1`` twice would
-    become ``phq9_10`` and ``phq9_11`` — real item ids), so both are checked here, before Spark reads anything.
+    Spark matches the columns of each file by position and appends the column position to a repeated name
+    (``phq9_1`` in the first column becomes ``phq9_10``, a real item id), so both are checked here, before
+    Spark reads anything.
     """
     import csv
 

@@ -126,7 +126,7 @@ def test_analyze_on_spark_equals_the_single_machine_report(spark: Any, cli: Any,
 
 
 def test_csv_headers_checked_before_spark_reads(cli: Any, tmp_path: Path) -> None:
-    """Spark would rename a repeated name (phq9_1 twice -> phq9_10, phq9_11: real items) and match the files
+    """Spark would rename a repeated name (phq9_1 in column 0 -> phq9_10, a real item) and match the files
     of a folder by position: both are refused, naming the file, before Spark reads anything."""
     items = ",".join(f"phq9_{i}" for i in range(1, 10))
     dup = tmp_path / "dup.csv"
