@@ -64,10 +64,19 @@ def test_a_folder_of_files_and_several_instruments(library: Library, tmp_path: P
 
 
 def test_a_response_without_version_uses_the_only_version(library: Library) -> None:
-    d = library["phq9"]
+    d = library["who5"]
+    assert [v for i, v in library.definitions if i == "who5"] == [d.version]
     answers = dict.fromkeys([i.id for i in d.instrument.items], 1.0)
     frame, failures = read_responses(library, response(d, answers, version=False))
     assert failures.empty and frame["version"].tolist() == [d.version]
+
+
+def test_a_response_without_version_is_refused_where_several_ship(library: Library) -> None:
+    d = library["phq9"]  # 1.0.0 is kept for rescoring beside the latest
+    answers = dict.fromkeys([i.id for i in d.instrument.items], 1.0)
+    frame, failures = read_responses(library, response(d, answers, version=False))
+    assert frame.empty and failures["code"].tolist() == ["ambiguous_version"]
+    assert f"|{d.version}" in failures["hint"].iloc[0] and "1.0.0" in failures["message"].iloc[0]
 
 
 def test_scores_of_the_response_items_are_ignored(library: Library) -> None:
