@@ -37,8 +37,8 @@ from scoring.reliability import WARNING_CODES, ReliabilityReport
 from scoring.reliability._moments import Moments, check_missing
 from scoring.reliability.alpha import ITEM_STAT_COLUMNS, alpha_from_cov, item_table
 from scoring.reliability.omega import omega_from_cor
-from scoring.reliability.report import ITEM_COLUMNS, SCALE_COLUMNS, WARNING_COLUMNS, _concat, _typed
-from scoring.reliability.scale import SCALE_ITEM_COLUMNS, WARNING_FIELDS, ScaleReliability, _fmt
+from scoring.reliability.report import ITEM_COLUMNS, SCALE_COLUMNS, WARNING_COLUMNS
+from scoring.reliability.scale import SCALE_ITEM_COLUMNS, WARNING_FIELDS, ScaleReliability
 from scoring.spark._score import map_in_arrow
 
 if TYPE_CHECKING:
@@ -48,6 +48,40 @@ if TYPE_CHECKING:
 __all__ = ["analyze"]
 
 _SCORE_STATS = 5  # n_scored, at floor, at ceiling, Σ(s − c), Σ(s − c)²
+
+
+def _fmt(v: float) -> str:
+    """A statistic in a warning's text, as :mod:`scoring.reliability.scale` writes it."""
+    return "NA" if not np.isfinite(v) else f"{v:.3f}"
+
+
+_INT_COLUMNS = {"n_items", "n_obs", "n_scored", "n_miskeyed", "n"}
+_BOOL_COLUMNS = {"reverse", "miskeyed"}
+_TEXT_COLUMNS = {"instrument_id", "instrument_version", "scale_id", "missing", "item"}
+
+
+def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    """The report's tables joined, with their columns even when empty (as :mod:`scoring.reliability.report`)."""
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.concat(frames, ignore_index=True)[list(columns)]
+
+
+def _typed(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The report's column dtypes whatever the rows (as :mod:`scoring.reliability.report`; the tests compare)."""
+    out: dict[str, pd.Series] = {}
+    for c in columns:
+        col = frame[c]
+        if c in _INT_COLUMNS:
+            out[c] = col.astype(np.int64)
+        elif c in _BOOL_COLUMNS:
+            out[c] = col.astype(bool)
+        elif c in _TEXT_COLUMNS:
+            out[c] = col.astype(object)
+        else:
+            out[c] = col.astype(np.float64)
+    return pd.DataFrame(out, columns=list(columns))
 
 
 def _layout(plan: Plan, methods: Sequence[str]) -> int:
