@@ -20,7 +20,7 @@ import pandas as pd
 from scoring._version import __version__
 from scoring.definitions.library import Definition
 from scoring.reliability._moments import check_missing
-from scoring.reliability.scale import WARNING_CODES, scale_reliability
+from scoring.reliability.scale import WARNING_CODES, ScaleReliability, scale_reliability
 
 #: Scale-level columns, in order.
 SCALE_COLUMNS: tuple[str, ...] = (
@@ -269,11 +269,7 @@ def analyze(
     # input columns named like score columns (a precomputed "total", say) would be duplicated in the scores
     clashes = [c for c in data.columns if str(c) in set(plan.output_columns) and str(c) not in plan.item_ids]
     scored = score(definition, data.drop(columns=clashes), accept_integral_floats=accept_integral_floats).scores
-    reverse = dict(zip(plan.item_ids, plan.reverse.tolist(), strict=True))
-    ident = {"instrument_id": definition.id, "instrument_version": definition.version}
-    scale_rows: list[dict[str, Any]] = []
-    item_frames: list[pd.DataFrame] = []
-    warning_frames: list[pd.DataFrame] = []
+    rows = ReportRows(definition)
     for sp in plan.scales:
         idx = sp.index
         x = pd.DataFrame(keyed[:, idx], columns=[plan.item_ids[i] for i in idx])
@@ -283,40 +279,67 @@ def analyze(
         for method in methods:
             res = scale_reliability(x, missing=method, ci_level=ci_level, item_range=(plan.lo[idx], plan.hi[idx]),
                                     scores=scores, score_range=sp.range)
-            a = res.alpha
-            scale_rows.append({
-                **ident, "scale_id": sp.id, "missing": method, "n_items": len(idx), "n_obs": a.n_obs,
-                "alpha": a.alpha, "alpha_std": a.alpha_std, "alpha_se": a.se, "ci_level": a.ci_level,
-                "alpha_feldt_lower": a.feldt_lower, "alpha_feldt_upper": a.feldt_upper,
-                "alpha_duhachek_lower": a.duhachek_lower, "alpha_duhachek_upper": a.duhachek_upper,
-                "average_r": a.average_r, "omega_total": res.omega.omega_total,
-                "n_scored": res.n_scored, "score_mean": res.score_mean, "score_sd": res.score_sd,
-                "score_min": res.score_range[0], "score_max": res.score_range[1],
-                "floor_pct": res.floor_pct, "ceiling_pct": res.ceiling_pct,
-                "n_miskeyed": int(res.items["miskeyed"].sum()),
-            })
-            items = res.items.copy()
-            items.insert(0, "missing", method)
-            items.insert(0, "scale_id", sp.id)
-            items.insert(0, "instrument_version", definition.version)
-            items.insert(0, "instrument_id", definition.id)
-            items.insert(list(items.columns).index("n"), "reverse", items["item"].map(reverse).astype(bool))
-            item_frames.append(items)
-            w = res.warnings.copy()
-            w.insert(0, "missing", method)
-            w.insert(0, "scale_id", sp.id)
-            w.insert(0, "instrument_id", definition.id)
-            warning_frames.append(w)
-    return ReliabilityReport(
-        scales=_typed(pd.DataFrame(scale_rows, columns=list(SCALE_COLUMNS)), SCALE_COLUMNS),
-        items=_typed(_concat(item_frames, ITEM_COLUMNS), ITEM_COLUMNS),
-        warnings=_concat(warning_frames, WARNING_COLUMNS).astype(object),
-        failures=checked.failures,
-        instrument={"id": definition.id, "version": definition.version, "name": definition.instrument.name,
-                    "hash": definition.hash},
-        n_rows=len(data),
-        settings={"missing": list(methods), "ci_level": ci_level, "warning_codes": dict(WARNING_CODES)},
-    )
+            rows.add(sp.id, method, len(idx), res)
+    return rows.report(failures=checked.failures, n_rows=len(data), methods=methods, ci_level=ci_level)
+
+
+@dataclass
+class ReportRows:
+    """A report's rows gathered scale by scale, then typed into a :class:`ReliabilityReport`.
+
+    :func:`analyze` fills it from the answers; the Spark analysis (:mod:`scoring.spark`) from statistics
+    combined over partitions, so both write the same tables.
+    """
+
+    definition: Definition
+    scales: list[dict[str, Any]] = field(default_factory=list)
+    items: list[pd.DataFrame] = field(default_factory=list)
+    warnings: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, scale_id: str, method: str, n_items: int, res: ScaleReliability) -> None:
+        """One scale under one missing-data method."""
+        d = self.definition
+        plan = d.plan
+        reverse = dict(zip(plan.item_ids, plan.reverse.tolist(), strict=True))
+        a = res.alpha
+        self.scales.append({
+            "instrument_id": d.id, "instrument_version": d.version, "scale_id": scale_id, "missing": method,
+            "n_items": n_items, "n_obs": a.n_obs,
+            "alpha": a.alpha, "alpha_std": a.alpha_std, "alpha_se": a.se, "ci_level": a.ci_level,
+            "alpha_feldt_lower": a.feldt_lower, "alpha_feldt_upper": a.feldt_upper,
+            "alpha_duhachek_lower": a.duhachek_lower, "alpha_duhachek_upper": a.duhachek_upper,
+            "average_r": a.average_r, "omega_total": res.omega.omega_total,
+            "n_scored": res.n_scored, "score_mean": res.score_mean, "score_sd": res.score_sd,
+            "score_min": res.score_range[0], "score_max": res.score_range[1],
+            "floor_pct": res.floor_pct, "ceiling_pct": res.ceiling_pct,
+            "n_miskeyed": int(res.items["miskeyed"].sum()),
+        })
+        items = res.items.copy()
+        items.insert(0, "missing", method)
+        items.insert(0, "scale_id", scale_id)
+        items.insert(0, "instrument_version", d.version)
+        items.insert(0, "instrument_id", d.id)
+        items.insert(list(items.columns).index("n"), "reverse", items["item"].map(reverse).astype(bool))
+        self.items.append(items)
+        w = res.warnings.copy()
+        w.insert(0, "missing", method)
+        w.insert(0, "scale_id", scale_id)
+        w.insert(0, "instrument_id", d.id)
+        self.warnings.append(w)
+
+    def report(self, *, failures: pd.DataFrame, n_rows: int, methods: Sequence[str],
+               ci_level: float) -> ReliabilityReport:
+        """The typed tables, with the instrument, the input's row count and the settings."""
+        d = self.definition
+        return ReliabilityReport(
+            scales=_typed(pd.DataFrame(self.scales, columns=list(SCALE_COLUMNS)), SCALE_COLUMNS),
+            items=_typed(_concat(self.items, ITEM_COLUMNS), ITEM_COLUMNS),
+            warnings=_concat(self.warnings, WARNING_COLUMNS).astype(object),
+            failures=failures,
+            instrument={"id": d.id, "version": d.version, "name": d.instrument.name, "hash": d.hash},
+            n_rows=n_rows,
+            settings={"missing": list(methods), "ci_level": ci_level, "warning_codes": dict(WARNING_CODES)},
+        )
 
 
 _INT_COLUMNS = {"n_items", "n_obs", "n_scored", "n_miskeyed", "n"}

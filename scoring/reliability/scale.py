@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from scoring.reliability._moments import as_item_matrix, moments, select_rows
+from scoring.reliability._moments import Moments, as_item_matrix, moments, select_rows
 from scoring.reliability.alpha import ITEM_STAT_COLUMNS, AlphaResult, alpha_from_cov, item_table
 from scoring.reliability.omega import OmegaResult, omega_from_cor
 
@@ -95,6 +96,63 @@ def _item_floor_ceiling(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[
     return np.where(counts > 0, at_lo, np.nan), np.where(counts > 0, at_hi, np.nan)
 
 
+def item_analysis(m: Moments, names: Sequence[str], item_floor_pct: np.ndarray, item_ceiling_pct: np.ndarray, *,
+                  missing: str, ci_level: float = 0.95
+                  ) -> tuple[AlphaResult, OmegaResult, pd.DataFrame, list[dict[str, Any]]]:
+    """Alpha, omega, the item table (:data:`SCALE_ITEM_COLUMNS`) and the warnings of one scale from its moments.
+
+    The part of :func:`scale_reliability` that needs no raw answers: the Spark analysis
+    (:mod:`scoring.spark`) calls it with moments combined from per-partition sums.
+    """
+    names = list(names)
+    warnings: list[dict[str, Any]] = []
+    varies = np.isfinite(m.sd) & (m.sd > 0)
+    for name in np.asarray(names, dtype=object)[~varies]:
+        warnings.append({"item": name, "code": "no_variance",
+                         "message": f"{name} has no variance (or fewer than two answers) and was left out"})
+    idx = np.flatnonzero(varies)
+    sub_cov = m.cov[np.ix_(idx, idx)]
+    sub_cor = m.cor[np.ix_(idx, idx)]
+    alpha = alpha_from_cov(sub_cov, m.n_obs, ci_level=ci_level, missing=missing)
+    omega = omega_from_cor(sub_cor, n_obs=m.n_obs, missing=missing)
+
+    items = pd.DataFrame({
+        "item": pd.Series(names, dtype=object),
+        "n": np.diag(m.n_pairs).astype(np.int64),
+        "mean": m.mean,
+        "sd": m.sd,
+    })
+    for col in ITEM_STAT_COLUMNS[4:]:
+        items[col] = False if col == "miskeyed" else np.nan
+    if idx.size:
+        sub = item_table(Moments(m.n_obs, m.n_pairs[np.ix_(idx, idx)], sub_cov, sub_cor, m.mean[idx], m.sd[idx]),
+                         [names[i] for i in idx])
+        for col in ITEM_STAT_COLUMNS[4:]:
+            items.loc[idx, col] = sub[col].to_numpy()
+    items["miskeyed"] = items["miskeyed"].astype(bool)
+    items["floor_pct"], items["ceiling_pct"] = item_floor_pct, item_ceiling_pct
+    items = items[list(SCALE_ITEM_COLUMNS)]
+
+    if idx.size < 2:
+        warnings.append({"item": None, "code": "too_few_items",
+                         "message": f"{idx.size} item(s) with variance: alpha and omega are undefined"})
+    if m.n_obs < 3:
+        warnings.append({"item": None, "code": "too_few_respondents",
+                         "message": f"{m.n_obs} respondent(s) analysed ({missing}): the statistics are undefined"})
+    miskeyed = items.loc[items["miskeyed"]]
+    for item, r_drop, loading in zip(miskeyed["item"], miskeyed["r_drop"].to_numpy(dtype=float),
+                                     miskeyed["pc1_loading"].to_numpy(dtype=float), strict=True):
+        warnings.append({"item": item, "code": "miskeyed", "message": (
+            f"{item} correlates negatively with the rest of the scale (corrected item-total r = "
+            f"{_fmt(r_drop)}, first-component loading {_fmt(loading)}); should it be reverse keyed?"
+        )})
+    if omega.heywood:
+        warnings.append({"item": None, "code": "heywood", "message": WARNING_CODES["heywood"]})
+    elif idx.size >= 2 and np.isfinite(omega.omega_total) and not omega.converged:
+        warnings.append({"item": None, "code": "not_converged", "message": WARNING_CODES["not_converged"]})
+    return alpha, omega, items, warnings
+
+
 def _fmt(v: float) -> str:
     return "NA" if not np.isfinite(v) else f"{v:.3f}"
 
@@ -163,7 +221,6 @@ def scale_reliability(
     score_input = None if scores is None else np.asarray(scores, dtype=float)[keep_rows]
     analysed = select_rows(x, missing)
     k = x.shape[1]
-    warnings: list[dict[str, Any]] = []
 
     if item_range is None:
         with np.errstate(invalid="ignore"):
@@ -174,50 +231,8 @@ def scale_reliability(
         hi = np.broadcast_to(np.asarray(item_range[1], dtype=float), (k,)).copy()
 
     m = moments(analysed)
-    varies = np.isfinite(m.sd) & (m.sd > 0)
-    for name in np.asarray(names, dtype=object)[~varies]:
-        warnings.append({"item": name, "code": "no_variance",
-                         "message": f"{name} has no variance (or fewer than two answers) and was left out"})
-    idx = np.flatnonzero(varies)
-    sub_cov = m.cov[np.ix_(idx, idx)]
-    sub_cor = m.cor[np.ix_(idx, idx)]
-    alpha = alpha_from_cov(sub_cov, m.n_obs, ci_level=ci_level, missing=missing)
-    omega = omega_from_cor(sub_cor, n_obs=m.n_obs, missing=missing)
-
-    items = pd.DataFrame({
-        "item": pd.Series(names, dtype=object),
-        "n": np.diag(m.n_pairs).astype(np.int64),
-        "mean": m.mean,
-        "sd": m.sd,
-    })
-    for col in ITEM_STAT_COLUMNS[4:]:
-        items[col] = False if col == "miskeyed" else np.nan
-    if idx.size:
-        sub = item_table(type(m)(m.n_obs, m.n_pairs[np.ix_(idx, idx)], sub_cov, sub_cor, m.mean[idx], m.sd[idx]),
-                         [names[i] for i in idx])
-        for col in ITEM_STAT_COLUMNS[4:]:
-            items.loc[idx, col] = sub[col].to_numpy()
-    items["miskeyed"] = items["miskeyed"].astype(bool)
-    items["floor_pct"], items["ceiling_pct"] = _item_floor_ceiling(analysed, lo, hi)
-    items = items[list(SCALE_ITEM_COLUMNS)]
-
-    if idx.size < 2:
-        warnings.append({"item": None, "code": "too_few_items",
-                         "message": f"{idx.size} item(s) with variance: alpha and omega are undefined"})
-    if m.n_obs < 3:
-        warnings.append({"item": None, "code": "too_few_respondents",
-                         "message": f"{m.n_obs} respondent(s) analysed ({missing}): the statistics are undefined"})
-    miskeyed = items.loc[items["miskeyed"]]
-    for item, r_drop, loading in zip(miskeyed["item"], miskeyed["r_drop"].to_numpy(dtype=float),
-                                     miskeyed["pc1_loading"].to_numpy(dtype=float), strict=True):
-        warnings.append({"item": item, "code": "miskeyed", "message": (
-            f"{item} correlates negatively with the rest of the scale (corrected item-total r = "
-            f"{_fmt(r_drop)}, first-component loading {_fmt(loading)}); should it be reverse keyed?"
-        )})
-    if omega.heywood:
-        warnings.append({"item": None, "code": "heywood", "message": WARNING_CODES["heywood"]})
-    elif idx.size >= 2 and np.isfinite(omega.omega_total) and not omega.converged:
-        warnings.append({"item": None, "code": "not_converged", "message": WARNING_CODES["not_converged"]})
+    alpha, omega, items, warnings = item_analysis(m, names, *_item_floor_ceiling(analysed, lo, hi),
+                                                  missing=missing, ci_level=ci_level)
 
     if score_input is None:
         complete = analysed[~np.isnan(analysed).any(axis=1)]

@@ -33,12 +33,10 @@ import pandas as pd
 from scoring.definitions.library import Definition
 from scoring.definitions.plan import Plan
 from scoring.engine.responses import FAILURE_COLUMNS
-from scoring.reliability import WARNING_CODES, ReliabilityReport
+from scoring.reliability import ReliabilityReport
 from scoring.reliability._moments import Moments, check_missing
-from scoring.reliability.alpha import ITEM_STAT_COLUMNS, alpha_from_cov, item_table
-from scoring.reliability.omega import omega_from_cor
-from scoring.reliability.report import ITEM_COLUMNS, SCALE_COLUMNS, WARNING_COLUMNS
-from scoring.reliability.scale import SCALE_ITEM_COLUMNS, WARNING_FIELDS, ScaleReliability
+from scoring.reliability.report import ReportRows
+from scoring.reliability.scale import WARNING_FIELDS, ScaleReliability, item_analysis
 from scoring.spark._score import map_in_arrow
 
 if TYPE_CHECKING:
@@ -48,40 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["analyze"]
 
 _SCORE_STATS = 5  # n_scored, at floor, at ceiling, Σ(s − c), Σ(s − c)²
-
-
-def _fmt(v: float) -> str:
-    """A statistic in a warning's text, as :mod:`scoring.reliability.scale` writes it."""
-    return "NA" if not np.isfinite(v) else f"{v:.3f}"
-
-
-_INT_COLUMNS = {"n_items", "n_obs", "n_scored", "n_miskeyed", "n"}
-_BOOL_COLUMNS = {"reverse", "miskeyed"}
-_TEXT_COLUMNS = {"instrument_id", "instrument_version", "scale_id", "missing", "item"}
-
-
-def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
-    """The report's tables joined, with their columns even when empty (as :mod:`scoring.reliability.report`)."""
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.concat(frames, ignore_index=True)[list(columns)]
-
-
-def _typed(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The report's column dtypes whatever the rows (as :mod:`scoring.reliability.report`; the tests compare)."""
-    out: dict[str, pd.Series] = {}
-    for c in columns:
-        col = frame[c]
-        if c in _INT_COLUMNS:
-            out[c] = col.astype(np.int64)
-        elif c in _BOOL_COLUMNS:
-            out[c] = col.astype(bool)
-        elif c in _TEXT_COLUMNS:
-            out[c] = col.astype(object)
-        else:
-            out[c] = col.astype(np.float64)
-    return pd.DataFrame(out, columns=list(columns))
 
 
 def _layout(plan: Plan, methods: Sequence[str]) -> int:
@@ -163,48 +127,12 @@ def _moments(n_obs: int, n_pairs: np.ndarray, s: np.ndarray, p: np.ndarray, q: n
 def _scale(m: Moments, names: list[str], at_lo: np.ndarray, at_hi: np.ndarray, score_stats: np.ndarray,
            score_range: tuple[float, float], *, missing: str, ci_level: float) -> ScaleReliability:
     """:func:`scoring.reliability.scale_reliability` from the scale's statistics, step for step."""
-    warnings: list[dict[str, Any]] = []
-    varies = np.isfinite(m.sd) & (m.sd > 0)
-    for name in np.asarray(names, dtype=object)[~varies]:
-        warnings.append({"item": name, "code": "no_variance",
-                         "message": f"{name} has no variance (or fewer than two answers) and was left out"})
-    idx = np.flatnonzero(varies)
-    sub_cov = m.cov[np.ix_(idx, idx)]
-    sub_cor = m.cor[np.ix_(idx, idx)]
-    alpha = alpha_from_cov(sub_cov, m.n_obs, ci_level=ci_level, missing=missing)
-    omega = omega_from_cor(sub_cor, n_obs=m.n_obs, missing=missing)
-    items = pd.DataFrame({"item": pd.Series(names, dtype=object), "n": np.diag(m.n_pairs).astype(np.int64),
-                          "mean": m.mean, "sd": m.sd})
-    for col in ITEM_STAT_COLUMNS[4:]:
-        items[col] = False if col == "miskeyed" else np.nan
-    if idx.size:
-        sub = item_table(Moments(m.n_obs, m.n_pairs[np.ix_(idx, idx)], sub_cov, sub_cor, m.mean[idx], m.sd[idx]),
-                         [names[i] for i in idx])
-        for col in ITEM_STAT_COLUMNS[4:]:
-            items.loc[idx, col] = sub[col].to_numpy()
-    items["miskeyed"] = items["miskeyed"].astype(bool)
     counts = np.diag(m.n_pairs)
     with np.errstate(invalid="ignore", divide="ignore"):
-        items["floor_pct"] = np.where(counts > 0, at_lo / counts * 100.0, np.nan)
-        items["ceiling_pct"] = np.where(counts > 0, at_hi / counts * 100.0, np.nan)
-    items = items[list(SCALE_ITEM_COLUMNS)]
-    if idx.size < 2:
-        warnings.append({"item": None, "code": "too_few_items",
-                         "message": f"{idx.size} item(s) with variance: alpha and omega are undefined"})
-    if m.n_obs < 3:
-        warnings.append({"item": None, "code": "too_few_respondents",
-                         "message": f"{m.n_obs} respondent(s) analysed ({missing}): the statistics are undefined"})
-    miskeyed = items.loc[items["miskeyed"]]
-    for item, r_drop, loading in zip(miskeyed["item"], miskeyed["r_drop"].to_numpy(dtype=float),
-                                     miskeyed["pc1_loading"].to_numpy(dtype=float), strict=True):
-        warnings.append({"item": item, "code": "miskeyed", "message": (
-            f"{item} correlates negatively with the rest of the scale (corrected item-total r = "
-            f"{_fmt(r_drop)}, first-component loading {_fmt(loading)}); should it be reverse keyed?"
-        )})
-    if omega.heywood:
-        warnings.append({"item": None, "code": "heywood", "message": WARNING_CODES["heywood"]})
-    elif idx.size >= 2 and np.isfinite(omega.omega_total) and not omega.converged:
-        warnings.append({"item": None, "code": "not_converged", "message": WARNING_CODES["not_converged"]})
+        floor_pct = np.where(counts > 0, at_lo / counts * 100.0, np.nan)
+        ceiling_pct = np.where(counts > 0, at_hi / counts * 100.0, np.nan)
+    alpha, omega, items, warnings = item_analysis(m, names, floor_pct, ceiling_pct, missing=missing,
+                                                  ci_level=ci_level)
     n_scored, n_floor, n_ceiling, total, squares = score_stats
     n = int(n_scored)
     centre = (score_range[0] + score_range[1]) / 2.0
@@ -226,11 +154,7 @@ def report_from_statistics(definition: Definition, stats: np.ndarray, failures: 
     methods = tuple(methods)
     if stats.shape != (_layout(plan, methods),):
         raise ValueError(f"statistics vector of length {stats.shape}, expected {_layout(plan, methods)}")
-    reverse = dict(zip(plan.item_ids, plan.reverse.tolist(), strict=True))
-    ident = {"instrument_id": definition.id, "instrument_version": definition.version}
-    scale_rows: list[dict[str, Any]] = []
-    item_frames: list[pd.DataFrame] = []
-    warning_frames: list[pd.DataFrame] = []
+    rows = ReportRows(definition)
     at = 1
     for sp in plan.scales:
         idx = np.asarray(sp.index)
@@ -249,40 +173,8 @@ def report_from_statistics(definition: Definition, stats: np.ndarray, failures: 
             m = _moments(n_obs, n_pairs, s, p, q, shift)
             res = _scale(m, names, at_lo, at_hi, score_stats, (float(sp.range[0]), float(sp.range[1])),
                          missing=method, ci_level=ci_level)
-            a = res.alpha
-            scale_rows.append({
-                **ident, "scale_id": sp.id, "missing": method, "n_items": k, "n_obs": a.n_obs,
-                "alpha": a.alpha, "alpha_std": a.alpha_std, "alpha_se": a.se, "ci_level": a.ci_level,
-                "alpha_feldt_lower": a.feldt_lower, "alpha_feldt_upper": a.feldt_upper,
-                "alpha_duhachek_lower": a.duhachek_lower, "alpha_duhachek_upper": a.duhachek_upper,
-                "average_r": a.average_r, "omega_total": res.omega.omega_total,
-                "n_scored": res.n_scored, "score_mean": res.score_mean, "score_sd": res.score_sd,
-                "score_min": res.score_range[0], "score_max": res.score_range[1],
-                "floor_pct": res.floor_pct, "ceiling_pct": res.ceiling_pct,
-                "n_miskeyed": int(res.items["miskeyed"].sum()),
-            })
-            items = res.items.copy()
-            items.insert(0, "missing", method)
-            items.insert(0, "scale_id", sp.id)
-            items.insert(0, "instrument_version", definition.version)
-            items.insert(0, "instrument_id", definition.id)
-            items.insert(list(items.columns).index("n"), "reverse", items["item"].map(reverse).astype(bool))
-            item_frames.append(items)
-            w = res.warnings.copy()
-            w.insert(0, "missing", method)
-            w.insert(0, "scale_id", sp.id)
-            w.insert(0, "instrument_id", definition.id)
-            warning_frames.append(w)
-    return ReliabilityReport(
-        scales=_typed(pd.DataFrame(scale_rows, columns=list(SCALE_COLUMNS)), SCALE_COLUMNS),
-        items=_typed(_concat(item_frames, ITEM_COLUMNS), ITEM_COLUMNS),
-        warnings=_concat(warning_frames, WARNING_COLUMNS).astype(object),
-        failures=failures,
-        instrument={"id": definition.id, "version": definition.version, "name": definition.instrument.name,
-                    "hash": definition.hash},
-        n_rows=round(stats[0]),
-        settings={"missing": list(methods), "ci_level": ci_level, "warning_codes": dict(WARNING_CODES)},
-    )
+            rows.add(sp.id, method, k, res)
+    return rows.report(failures=failures, n_rows=round(stats[0]), methods=methods, ci_level=ci_level)
 
 
 _KIND, _STATS = "__psyscore_kind", "__psyscore_stats"
