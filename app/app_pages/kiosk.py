@@ -211,9 +211,10 @@ def code_language_watch() -> None:
 def code_language_choice(lang: str) -> None:
     """Big buttons for every shipped language, each named in itself, before anything else on the screen."""
     codes = messages.shipped_languages()
-    cols = st.columns(len(codes))
-    for col, code in zip(cols, codes, strict=True):
-        col.button(kiosk_ui.language_name(code), key=f"w_code_lang_{code}", width="stretch",
+    # one row that wraps (st.columns would stack them one per line on a phone and push Start below the fold)
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    for code in codes:
+        row.button(kiosk_ui.language_name(code), key=f"w_code_lang_{code}", width="stretch",
                    type="primary" if code == lang else "secondary", on_click=choose_code_language, args=(code,))
 
 
