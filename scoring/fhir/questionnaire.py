@@ -122,9 +122,10 @@ def to_questionnaire(definition: Definition, *, language: str | None = None) -> 
     ``no_item_text`` instruments carry the item descriptors only, never the wording.
 
     >>> import scoring
-    >>> q = to_questionnaire(scoring.load_library()["phq9"], language="es")
-    >>> q["url"], q["version"], q["language"], q["item"][1]["linkId"]
-    ('https://psyscore.org/fhir/Questionnaire/phq9', '1.0.0', 'es', 'phq9_1')
+    >>> phq9 = scoring.load_library()["phq9"]
+    >>> q = to_questionnaire(phq9, language="es")
+    >>> q["url"], q["language"], q["item"][1]["linkId"], q["version"] == phq9.version
+    ('https://psyscore.org/fhir/Questionnaire/phq9', 'es', 'phq9_1', True)
     """
     require_fhir()
     from fhir.resources.R4B.questionnaire import Questionnaire

@@ -33,11 +33,13 @@ def test_store_over_environment_over_shipped(clinic: Clinic, admin: Actor) -> No
     assert ks.support_message("en", env) == "Clinic: call 222."
     assert ks.support_message("fr", env) == "Clinic: call 222."  # not shipped: English
     shown = {m.language: (m.source, m.text) for m in ks.support_messages(admin, env)}
-    assert shown == {"en": ("clinic", "Clinic: call 222."), "es": ("clinic", "Llame a la clínica: 111.")}
+    shipped = {lang: ("shipped", messages.message("support_default", lang)) for lang in messages.shipped_languages()}
+    assert shown == shipped | {"en": ("clinic", "Clinic: call 222."), "es": ("clinic", "Llame a la clínica: 111.")}
     assert ks.clear_support_message(admin, "en") is True
     assert ks.clear_support_message(admin, "en") is False
     assert ks.support_message("en", env) == "Env: call 000."
-    assert {m.language: m.source for m in ks.support_messages(admin, {})} == {"en": "shipped", "es": "clinic"}
+    assert {m.language: m.source for m in ks.support_messages(admin, {})} == (
+        dict.fromkeys(messages.shipped_languages(), "shipped") | {"es": "clinic"})
 
 
 def test_changes_are_audited_and_admin_only(clinic: Clinic, admin: Actor, therapist: Actor) -> None:
