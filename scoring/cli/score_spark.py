@@ -159,6 +159,18 @@ def _read(spark: Any, path: Path, kind: str) -> Any:
             .option("inferSchema", "false").csv(str(path)))
 
 
+def _read_checked(spark: Any, args: argparse.Namespace, kind: str, definition: Definition) -> Any:
+    """The input as a Spark DataFrame, once its columns hold the items and the ``--row-id`` column."""
+    from scoring.cli.inputs import require_items
+
+    frame = _read(spark, args.input, kind)
+    require_items(args.input, frame.columns, definition.plan.item_ids, definition.id)
+    if args.row_id is not None and args.row_id not in frame.columns:
+        raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input} (columns: "
+                         f"{', '.join(frame.columns[:8])}{' …' if len(frame.columns) > 8 else ''})")
+    return frame
+
+
 def _write(frame: Any, target: Path, kind: str) -> None:
     """Write ``frame`` as a folder under a temporary name beside ``target``, then move it into place."""
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -226,7 +238,7 @@ def _spark_errors(path: Path) -> Iterator[None]:
 
 def run_spark_score(args: argparse.Namespace, definitions: Sequence[Definition], failures_file: Path) -> int:
     """``psyscore score --engine spark``: score ``args.input`` into ``args.output`` on Spark."""
-    from scoring.cli.inputs import BAD_CELL_CODES, check_bad_counts, print_failures, require_items
+    from scoring.cli.inputs import BAD_CELL_CODES, check_bad_counts, print_failures
     from scoring.engine.scorer import summarise
     from scoring.spark import score
 
@@ -236,11 +248,7 @@ def run_spark_score(args: argparse.Namespace, definitions: Sequence[Definition],
     spark, started = _session(args.master)
     try:
         with _spark_errors(args.input):
-            frame = _read(spark, args.input, kind)
-            require_items(args.input, frame.columns, d.plan.item_ids, d.id)
-            if args.row_id is not None and args.row_id not in frame.columns:
-                raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input} (columns: "
-                                 f"{', '.join(frame.columns[:8])}{' …' if len(frame.columns) > 8 else ''})")
+            frame = _read_checked(spark, args, kind, d)
             result = score(d, frame, row_id=args.row_id, accept_integral_floats=args.accept_integral_floats)
             from pyspark import StorageLevel
 
@@ -280,7 +288,6 @@ def run_spark_score(args: argparse.Namespace, definitions: Sequence[Definition],
 def spark_analyze(args: argparse.Namespace, definition: Definition, missing: Sequence[str]) -> Any:
     """``psyscore analyze --engine spark``: the :class:`~scoring.reliability.ReliabilityReport` of ``args.input``
     computed on Spark (:func:`scoring.spark.analyze`); the caller writes it as for the single machine."""
-    from scoring.cli.inputs import require_items
     from scoring.spark import analyze
 
     if args.input is None:
@@ -292,10 +299,7 @@ def spark_analyze(args: argparse.Namespace, definition: Definition, missing: Seq
     spark, started = _session(args.master)
     try:
         with _spark_errors(args.input):
-            frame = _read(spark, args.input, kind)
-            require_items(args.input, frame.columns, definition.plan.item_ids, definition.id)
-            if args.row_id is not None and args.row_id not in frame.columns:
-                raise UsageError(f"--row-id {args.row_id!r} is not a column of {args.input}")
+            frame = _read_checked(spark, args, kind, definition)
             return analyze(definition, frame, missing=missing, ci_level=args.ci_level,
                            accept_integral_floats=args.accept_integral_floats, row_id=args.row_id)
     finally:
